@@ -1,0 +1,95 @@
+# adbench — one binary, build/adbench. `make help` lists the targets.
+#
+# Dependencies are found through pkg-config (scripts/setup.sh installs them).
+# Flags that the compiler may not support (-march=native) are test-compiled first,
+# as llm.c does, and the build log says what was found.
+
+CC      ?= cc
+CXX     ?= c++
+BUILD   ?= build
+SAN     ?=
+# Metrics code must keep IEEE semantics: never -ffast-math anywhere in this Makefile.
+OPT     ?= -O2
+CFLAGS_BASE  = -std=c11 -Wall -Wextra -D_GNU_SOURCE -fopenmp $(OPT) -g -MMD -MP
+CXXFLAGS_BASE = -std=c++17 -Wall -Wextra -fopenmp $(OPT) -g -MMD -MP
+INCLUDES = -Isrc -Ibackbones -Imethods -Idatasets
+
+PKGS = opencv4 yaml-0.1 libcjson igraph openblas
+LINK_PKGS = yaml-0.1 libcjson igraph openblas
+HAVE_PKGS := $(shell pkg-config --exists $(PKGS) && echo yes)
+ifneq ($(HAVE_PKGS),yes)
+  $(warning ✗ missing pkg-config packages among: $(PKGS). Run: sudo bash scripts/setup.sh)
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# Only the OpenCV modules we use (pkg-config would link all ~60).
+PKG_LIBS   := $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) -lopencv_imgcodecs -lopencv_imgproc -lopencv_core
+# libcsv ships no .pc file on Debian.
+LIBS = $(PKG_LIBS) -lcsv -lm -lstdc++ -fopenmp
+
+# OpenMP build of OpenBLAS: BLAS called inside OpenMP regions needs it (OpenBLAS FAQ).
+BLAS_VARIANT := $(shell readlink -f $$(pkg-config --variable=libdir openblas 2>/dev/null)/libopenblas.so 2>/dev/null)
+ifeq (,$(findstring openmp,$(BLAS_VARIANT)))
+  $(warning ✗ OpenBLAS in use ($(BLAS_VARIANT)) is not the OpenMP build; install libopenblas-openmp-dev)
+endif
+
+NATIVE := $(shell echo 'int main(void){return 0;}' | $(CC) -march=native -x c - -o /dev/null 2>/dev/null && echo -march=native)
+ifeq ($(NATIVE),)
+  $(info ✗ -march=native not supported by $(CC); building generic code)
+endif
+
+CFLAGS   += $(CFLAGS_BASE) $(NATIVE) $(INCLUDES) $(PKG_CFLAGS) $(SAN)
+CXXFLAGS += $(CXXFLAGS_BASE) $(NATIVE) $(INCLUDES) $(PKG_CFLAGS) $(SAN)
+LDFLAGS  += $(SAN)
+
+LIB_C   = $(filter-out src/main.c, $(wildcard src/*.c backbones/*.c methods/*.c datasets/*.c))
+LIB_CXX = $(wildcard src/*.cpp)
+LIB_OBJ = $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cpp=$(BUILD)/%.o)
+TEST_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/test_*.c tests/util_*.c))
+
+.PHONY: all test test-asan bench clean help demo
+all: $(BUILD)/adbench
+
+help:
+	@echo "make            build $(BUILD)/adbench"
+	@echo "make test       build and run the test suite (Criterion)"
+	@echo "make test-asan  the same suite under AddressSanitizer + UBSan (build-asan/)"
+	@echo "make bench      kernel and end-to-end benchmarks (ratios to sgemm peak / PyTorch)"
+	@echo "make demo       run configs/demo.yaml offline"
+	@echo "make clean"
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/libadbench.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/adbench: $(BUILD)/src/main.o $(BUILD)/libadbench.a
+	$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/test_adbench: $(TEST_OBJ) $(BUILD)/libadbench.a
+	$(CC) $(LDFLAGS) $^ $(LIBS) -lcriterion -o $@
+
+# Tests find the binary and the shared data through these variables.
+test: $(BUILD)/adbench $(BUILD)/test_adbench
+	ADBENCH=$(abspath $(BUILD)/adbench) ./$(BUILD)/test_adbench --jobs=2 $(TEST_ARGS)
+
+test-asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+# Benchmarks print ratios (to OpenBLAS sgemm peak and PyTorch, measured in the same run).
+bench: $(BUILD)/adbench
+	ADBENCH=$(abspath $(BUILD)/adbench) bash scripts/bench.sh $(BENCH_ARGS)
+
+demo: $(BUILD)/adbench
+	bash scripts/demo.sh
+
+clean:
+	rm -rf build build-asan build-*
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,43 @@
+// Anomaly-scoring methods behind one interface. Adding a method = one file + one line in
+// methods/method.c's registry.
+//
+// A zero-shot method (MuSc, CoDeGraph) sees the test set of one category; a few/full-shot
+// method (PatchCore, AnomalyDINO) also sees a memory bank of normal training images. Every
+// method returns one score per image and one patch-grid map per image; the runner upsamples
+// the maps to the evaluation resolution.
+#pragma once
+#include "params.h"
+
+typedef struct {
+    int n;                      // images
+    int n_layers, gh, gw, dim;  // every image has the same layout
+    const float *const *feat;   // feat[i]: [n_layers][gh*gw][dim] (may be memory-mapped)
+    int embed_dim;              // 0 if none
+    const float *const *embed;  // embed[i]: [embed_dim], or NULL
+} FeatureBatch;
+
+typedef struct {
+    const char *out_dir;    // where diagnostics may be written (may be NULL: write none)
+    const char *category;   // for messages and diagnostics file names
+    const int *rscin_k;     // the dataset's RsCIN windows (3 values; 0 entries are skipped)
+    int score_size;         // side S of the upsampled map on which image scores are taken
+    const char *const *defect;  // per test image, for diagnostics ONLY (never for scoring); may be NULL
+    int quiet;              // no progress output
+} MethodContext;
+
+typedef struct {
+    float *image_score;  // [n] (malloc'd by the method)
+    float *maps;         // [n][gh*gw] (malloc'd by the method)
+} MethodOutput;
+
+typedef struct {
+    const char *name;          // "musc", "codegraph", "patchcore", "anomalydino"
+    int needs_train;           // 1: train must be non-NULL (k-shot bank)
+    const ParamSpec *params;   // its config keys
+    int (*run)(const Params *p, const FeatureBatch *test, const FeatureBatch *train,
+               const MethodContext *ctx, MethodOutput *out);  // 0 or -1 + ad_error
+} Method;
+
+const Method *method_find(const char *name);  // NULL + ad_error if unknown
+const char *method_names(void);
+void method_output_free(MethodOutput *o);

@@ -1,0 +1,41 @@
+// adbench: zero/few-shot industrial anomaly detection harness. Dispatches sub-commands.
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} CMDS[] = {
+    {"run", cmd_run, "run experiments from a YAML config: run CONFIG.yaml [--set k=v]... [--out DIR]"},
+    {"metrics", cmd_metrics, "image/pixel AUROC, AP, F1-max, AU-PRO from .npy files"},
+    {"features", cmd_features, "ViT (CLIP / DINOv2) features from safetensors weights"},
+    {"datasets", cmd_datasets, "datasets check --dataset NAME --root DIR"},
+    {"synth", cmd_synth, "write a synthetic dataset in MVTec AD layout"},
+    {"compare", cmd_compare, "compare RESULTS.csv PUBLISHED.csv: per-category and mean deltas"},
+    {"merge", cmd_merge, "merge shard results CSVs into one"},
+    {"bench", cmd_bench, "kernel and end-to-end benchmarks"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "adbench %s — zero/few-shot industrial anomaly detection benchmark\n\nusage: adbench COMMAND [options]\n\n", ADBENCH_VERSION);
+    for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++) fprintf(f, "  %-9s %s\n", CMDS[i].name, CMDS[i].help);
+    fprintf(f, "\n'adbench COMMAND --help' shows a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 1 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("adbench %s\n", ADBENCH_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++)
+        if (!strcmp(argv[1], CMDS[i].name)) return CMDS[i].fn(argc, argv);
+    fprintf(stderr, "adbench: error: unknown command '%s'. Fix: run 'adbench --help' for the list.\n", argv[1]);
+    return 1;
+}

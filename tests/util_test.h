@@ -1,0 +1,20 @@
+// Helpers shared by the Criterion tests: run the CLI and capture its output, temp folders,
+// where the shared data lives. Tests run from the repository root (make test).
+#pragma once
+#include <stddef.h>
+
+// Path of build/adbench (env ADBENCH, set by make test).
+const char *adbench_bin(void);
+// ../shared/data (env ADBENCH_SHARED_DATA overrides).
+const char *shared_data(void);
+// Run `sh -c cmd`; returns the exit status and, when out/err are non-NULL, the malloc'd
+// captured stdout/stderr.
+int run_capture(const char *cmd, char **out, char **err);
+// Run "adbench ARGS" (args is a shell fragment).
+int run_adbench(const char *args, char **out, char **err);
+// A fresh empty folder under $TMPDIR (malloc'd path); removed by rm_rf.
+char *make_tmpdir(const char *tag);
+void rm_rf(const char *path);
+// Read a whole file (malloc'd, NUL-terminated) or NULL.
+char *slurp(const char *path, size_t *len);
+int write_text(const char *path, const char *text);
