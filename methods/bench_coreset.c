@@ -1,0 +1,8 @@
+// PLACEHOLDER: replaced by the real benchmark.
+#include <stdio.h>
+#include "bench.h"
+int bench_coreset(int argc, char **argv) {
+    (void)argc; (void)argv;
+    fprintf(stderr, "adbench: error: benchmark not implemented in this build\n");
+    return 2;
+}
