@@ -36,6 +36,10 @@ typedef struct {
     const ParamSpec *params;   // its config keys
     int (*run)(const Params *p, const FeatureBatch *test, const FeatureBatch *train,
                const MethodContext *ctx, MethodOutput *out);  // 0 or -1 + ad_error
+    // Reference-image augmentation the runner must apply before extracting train features:
+    // the number of rotations by 360/R degrees each (1 = none; AnomalyDINO: 8). May be NULL.
+    // The train batch then holds R consecutive entries per reference image.
+    int (*reference_rotations)(const Params *p, const char *category);
 } Method;
 
 const Method *method_find(const char *name);  // NULL + ad_error if unknown

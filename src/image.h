@@ -23,6 +23,9 @@ int image_write_png(const char *path, const ImageU8 *img);
 // jet colour map blended 50% over img; written as PNG.
 int image_write_overlay_png(const char *path, const ImageU8 *img, const float *map, int mw, int mh,
                             float lo, float hi);
+// Rotate about the image centre by deg degrees (counter-clockwise, as cv2.getRotationMatrix2D),
+// same canvas size, bilinear, border reflect-101 (AnomalyDINO's reference augmentation).
+void image_rotate_u8(ImageU8 *out, const ImageU8 *in, double deg);
 void image_u8_free(ImageU8 *im);
 void image_f_free(ImageF *im);
 
