@@ -28,6 +28,14 @@ typedef struct {
 typedef struct {
     float *image_score;  // [n] (malloc'd by the method)
     float *maps;         // [n][gh*gw] (malloc'd by the method)
+    // Optional map post-processing requested by the method (zero-initialised = none; the
+    // runner's defaults apply). PatchCore and AnomalyDINO set both: upstream upsamples the
+    // patch map bilinearly with align_corners=False (torch / cv2.INTER_LINEAR) to the
+    // evaluation resolution and then applies scipy gaussian_filter(sigma) IN PIXELS OF THAT
+    // RESOLUTION (PatchCore: sigma 4 on the 224 map; AnomalyDINO: sigma 4 at the original
+    // image size). membank_map_to_resolution() (methods/membank.h) does exactly this.
+    int half_pixel;        // 1: upsample with align_corners=False (0: the runner's default)
+    double smooth_sigma;   // > 0: gaussian_filter2d(map, H, W, smooth_sigma) after upsampling
 } MethodOutput;
 
 typedef struct {
