@@ -1,9 +1,163 @@
-// PLACEHOLDER: replaced by the real implementation of method 'patchcore'.
+// PatchCore (Roth et al., CVPR 2022) on cached ViT patch tokens: ../shared/docs/algorithms.md §4.
+//
+// Per image: 3x3 neighbourhood aggregation of each selected layer's token grid (zero
+// padding), Preprocessing (adaptive average pool of the C*9 neighbourhood vector to
+// pre_dim) and Aggregator (layers concatenated, pooled to target_dim) -- membank.h
+// patchcore_embed. Memory bank = all train patches, subsampled by the approximate greedy
+// coreset (coreset.h, own seeded RNG). Patch score = mean squared L2 distance to the num_nn
+// nearest bank rows; image score = max patch score. The maps are returned on the patch
+// grid with out->half_pixel = 1 and out->smooth_sigma = sigma: the runner upsamples them
+// bilinearly (align_corners=False) to the evaluation resolution and smooths with sigma
+// pixels there (upstream: sigma 4 on the 224x224 map, i.e. evaluation.resolution
+// resized:224 reproduces it).
+//
+// The runner picks the references (shots, seed: train[seed*shots, (seed+1)*shots)).
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coreset.h"
 #include "err.h"
+#include "knn.h"
+#include "membank.h"
 #include "method.h"
-static const ParamSpec SPEC[] = {PARAM_END};
-static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *train, const MethodContext *ctx, MethodOutput *out) {
-    (void)p; (void)test; (void)train; (void)ctx; (void)out;
-    return ad_error("method 'patchcore' is not implemented in this build");
+
+static const ParamSpec SPEC[] = {
+    {"layers", PT_INT_LIST, "[-1]", -1, 1000,
+     "0-based indices into the backbone's tapped layers; [-1] = all of them (concatenated by the Aggregator)"},
+    {"patchsize", PT_INT, "3", 1, 15, "neighbourhood aggregation window (odd; zero padding (p-1)/2)"},
+    {"pre_dim", PT_INT, "1024", 1, 65536, "Preprocessing width per layer (adaptive pool of C*p*p); = C gives per-channel window means"},
+    {"target_dim", PT_INT, "1024", 1, 65536, "Aggregator output width (adaptive pool of layers*pre_dim)"},
+    {"coreset_ratio", PT_DOUBLE, "0.1", 1e-9, 1, "approximate greedy coreset fraction of the bank; 1 = keep all patches"},
+    {"proj_dim", PT_INT, "128", 1, 65536, "coreset random projection width"},
+    {"n_starts", PT_INT, "10", 1, 1024, "coreset random start points"},
+    {"coreset_seed", PT_INT, "0", 0, 4294967295.0, "seed of the coreset draws (splitmix64; differs from torch's RNG)"},
+    {"num_nn", PT_INT, "1", 1, 1000, "nearest bank rows averaged per patch (anomaly_scorer_num_nn)"},
+    {"sigma", PT_DOUBLE, "4", 0, 1000, "Gaussian sigma in pixels at the evaluation resolution (upstream: 4 at 224); 0 = none"},
+    PARAM_END};
+
+void patchcore_embed(float *out, const float *const *layers, int n_layers, int gh, int gw, int C, int patchsize,
+                     int pre_dim, int target_dim) {
+    int P = gh * gw, pp = patchsize * patchsize, r = patchsize / 2;
+    int nu = C * pp;
+#pragma omp parallel
+    {
+        float *u = ad_malloc((size_t)nu * sizeof(float));
+        float *cat = ad_malloc((size_t)n_layers * pre_dim * sizeof(float));
+#pragma omp for schedule(static)
+        for (int p = 0; p < P; p++) {
+            int y = p / gw, x = p % gw;
+            for (int l = 0; l < n_layers; l++) {
+                // Unfolded neighbourhood, channel-major: u[c*pp + du*ps + dv].
+                for (int du = 0; du < patchsize; du++)
+                    for (int dv = 0; dv < patchsize; dv++) {
+                        int yy = y + du - r, xx = x + dv - r, k = du * patchsize + dv;
+                        if (yy < 0 || yy >= gh || xx < 0 || xx >= gw) {
+                            for (int c = 0; c < C; c++) u[c * pp + k] = 0.f;
+                        } else {
+                            const float *t = layers[l] + (size_t)(yy * gw + xx) * C;
+                            for (int c = 0; c < C; c++) u[c * pp + k] = t[c];
+                        }
+                    }
+                adaptive_avg_pool1d(cat + (size_t)l * pre_dim, pre_dim, u, nu);
+            }
+            adaptive_avg_pool1d(out + (size_t)p * target_dim, target_dim, cat, n_layers * pre_dim);
+        }
+        free(cat);
+        free(u);
+    }
 }
-const Method method_patchcore = {"patchcore", 0, SPEC, run, NULL};
+
+void patchcore_score(float *score, float *image_score, const float *Q, int nq, int P, const float *bank, int nb,
+                     int d, int k) {
+    float *dist = ad_malloc((size_t)nq * k * sizeof(float));
+    int *idx = ad_malloc((size_t)nq * k * sizeof(int));
+    knn_l2sq(dist, idx, Q, nq, bank, nb, d, k);
+    for (int q = 0; q < nq; q++) {
+        float s = 0.f;
+        for (int j = 0; j < k; j++) s += dist[(size_t)q * k + j];
+        score[q] = s / (float)k;
+    }
+    for (int i = 0; i < nq / P; i++) {
+        float m = score[(size_t)i * P];
+        for (int p = 1; p < P; p++)
+            if (score[(size_t)i * P + p] > m) m = score[(size_t)i * P + p];
+        image_score[i] = m;
+    }
+    free(idx);
+    free(dist);
+}
+
+// Embed every image of a batch: [b->n * P][target_dim].
+static float *embed_batch(const FeatureBatch *b, const int *lsel, int nl, int ps, int pre, int tgt) {
+    int P = b->gh * b->gw;
+    float *out = ad_malloc((size_t)b->n * P * tgt * sizeof(float));
+    const float **ly = ad_malloc((size_t)nl * sizeof *ly);
+    for (int i = 0; i < b->n; i++) {
+        for (int l = 0; l < nl; l++) ly[l] = b->feat[i] + (size_t)lsel[l] * P * b->dim;
+        patchcore_embed(out + (size_t)i * P * tgt, ly, nl, b->gh, b->gw, b->dim, ps, pre, tgt);
+    }
+    free(ly);
+    return out;
+}
+
+static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *train, const MethodContext *ctx,
+               MethodOutput *out) {
+    const char *cat = ctx && ctx->category ? ctx->category : "patchcore";
+    if (!train || train->n < 1)
+        return ad_error("%s: patchcore needs normal training images for its memory bank, found none. Fix: check the "
+                        "dataset's train/good folder and the shots setting", cat);
+    if (train->n_layers != test->n_layers || train->gh != test->gh || train->gw != test->gw ||
+        train->dim != test->dim)
+        return ad_error("%s: patchcore expected train and test features of one layout, found train %d layers %dx%d x %d "
+                        "and test %d layers %dx%d x %d. Fix: extract both with the same backbone settings",
+                        cat, train->n_layers, train->gh, train->gw, train->dim, test->n_layers, test->gh, test->gw,
+                        test->dim);
+    int ps = params_int(p, "patchsize");
+    if (ps % 2 == 0) return ad_error("parameter 'patchsize': expected an odd window, found %d. Fix: use 3 or 5", ps);
+    int lsel[64], nl = params_int_list(p, "layers", lsel, 64);
+    if (nl == 1 && lsel[0] == -1) {
+        nl = test->n_layers < 64 ? test->n_layers : 64;
+        for (int l = 0; l < nl; l++) lsel[l] = l;
+    }
+    for (int l = 0; l < nl; l++)
+        if (lsel[l] < 0 || lsel[l] >= test->n_layers)
+            return ad_error("parameter 'layers': index %d is out of range; the features hold %d tapped layers "
+                            "(0..%d). Fix: use indices in that range or [-1] for all", lsel[l], test->n_layers,
+                            test->n_layers - 1);
+    int pre = params_int(p, "pre_dim"), tgt = params_int(p, "target_dim"), k = params_int(p, "num_nn");
+    double ratio = params_double(p, "coreset_ratio");
+    CoresetConfig cc = {params_int(p, "proj_dim"), params_int(p, "n_starts"), (uint64_t)params_double(p, "coreset_seed")};
+    int P = test->gh * test->gw;
+    long Ntr = (long)train->n * P;
+    long nsel = ratio >= 1.0 ? Ntr : coreset_count(Ntr, ratio);
+    if (nsel < k)
+        return ad_error("%s: parameter 'coreset_ratio' %g keeps int(%ld * %g) = %ld memory-bank patches, fewer than "
+                        "num_nn = %d. Fix: raise coreset_ratio or use more shots", cat, ratio, Ntr, ratio, nsel, k);
+    if (Ntr > 2147483647L || (long)test->n * P > 2147483647L)
+        return ad_error("%s: patchcore supports at most 2^31-1 patches per bank or test set, found %ld train and %ld "
+                        "test. Fix: use fewer shots", cat, Ntr, (long)test->n * P);
+
+    float *bank = embed_batch(train, lsel, nl, ps, pre, tgt);
+    if (nsel < Ntr) {
+        int *sel = ad_malloc((size_t)nsel * sizeof(int));
+        coreset_select(sel, bank, Ntr, tgt, nsel, &cc, NULL);
+        float *sub = ad_malloc((size_t)nsel * tgt * sizeof(float));
+        for (long i = 0; i < nsel; i++) memcpy(sub + (size_t)i * tgt, bank + (size_t)sel[i] * tgt, (size_t)tgt * sizeof(float));
+        free(bank);
+        free(sel);
+        bank = sub;
+    }
+    float *q = embed_batch(test, lsel, nl, ps, pre, tgt);
+    out->maps = ad_malloc((size_t)test->n * P * sizeof(float));
+    out->image_score = ad_malloc((size_t)test->n * sizeof(float));
+    patchcore_score(out->maps, out->image_score, q, test->n * P, P, bank, (int)nsel, tgt, k);
+    out->half_pixel = 1;
+    out->smooth_sigma = params_double(p, "sigma");
+    free(q);
+    free(bank);
+    return 0;
+}
+
+const Method method_patchcore = {"patchcore", 1, SPEC, run, NULL};

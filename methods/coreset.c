@@ -1,0 +1,191 @@
+// PatchCore's approximate greedy coreset (see coreset.h for the exact draws and order).
+#include "coreset.h"
+
+#include <float.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "bench.h"
+#include "err.h"
+
+uint64_t splitmix64_next(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+double splitmix64_uniform(uint64_t *s) { return (double)(splitmix64_next(s) >> 11) * 0x1p-53; }
+
+void coreset_draws(int *starts, int *n_starts_out, float **W, long N, int d, const CoresetConfig *c) {
+    uint64_t st = c->seed;
+    int ns = c->n_starts < N ? c->n_starts : (int)N;
+    for (int i = 0; i < ns; i++) {
+        for (;;) {
+            int j = (int)(splitmix64_next(&st) % (uint64_t)N);
+            int dup = 0;
+            for (int t = 0; t < i; t++) dup |= starts[t] == j;
+            if (!dup) {
+                starts[i] = j;
+                break;
+            }
+        }
+    }
+    *n_starts_out = ns;
+    *W = NULL;
+    if (d == c->proj_dim) return;
+    float *w = ad_malloc((size_t)c->proj_dim * d * sizeof(float));
+    double bound = 1.0 / sqrt((double)d);
+    for (size_t i = 0; i < (size_t)c->proj_dim * d; i++)
+        w[i] = (float)((2.0 * splitmix64_uniform(&st) - 1.0) * bound);
+    *W = w;
+}
+
+long coreset_count(long N, double ratio) { return (long)floor((double)N * ratio); }
+
+// ---------------------------------------------------------------------------------------
+// Distances in 16 lanes: lane l accumulates dims l, l+16, l+32, ...; lanes are then summed
+// by a fixed tree. head_sq() is the same computation over dims < min(16, D) only, so for
+// non-negative terms (float rounding is monotone) head_sq(a, b) <= full_sq(a, b) exactly.
+#define LANES 16
+
+static inline float lane_tree(float *acc) {
+    for (int w = LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) acc[l] += acc[l + w];
+    return acc[0];
+}
+
+static inline float full_sq(const float *a, const float *b, int D) {
+    float acc[LANES] = {0};
+    int k = 0;
+    for (; k + LANES <= D; k += LANES)
+        for (int l = 0; l < LANES; l++) {
+            float t = a[k + l] - b[k + l];
+            acc[l] += t * t;
+        }
+    for (int l = 0; k + l < D; l++) {
+        float t = a[k + l] - b[k + l];
+        acc[l] += t * t;
+    }
+    return lane_tree(acc);
+}
+
+static inline float head_sq(const float *a, const float *b, int D) {
+    float acc[LANES] = {0};
+    int h = D < LANES ? D : LANES;
+    for (int l = 0; l < h; l++) {
+        float t = a[l] - b[l];
+        acc[l] += t * t;
+    }
+    return lane_tree(acc);
+}
+
+// dist(m) = mean over the starts of ||P_m - P_s|| (sum in start order, then divide).
+static void init_dist(float *dist, const float *P, long N, int D, const int *starts, int ns) {
+#pragma omp parallel for schedule(static)
+    for (long m = 0; m < N; m++) {
+        float s = 0.f;
+        for (int t = 0; t < ns; t++) s += sqrtf(full_sq(P + (size_t)m * D, P + (size_t)starts[t] * D, D));
+        dist[m] = s / (float)ns;
+    }
+}
+
+static long argmax_first(const float *dist, long N) {
+    long best = 0;
+    for (long m = 1; m < N; m++)
+        if (dist[m] > dist[best]) best = m;
+    return best;
+}
+
+void coreset_greedy_ref(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int ns) {
+    float *dist = ad_malloc((size_t)N * sizeof(float));
+    init_dist(dist, P, N, D, starts, ns);
+    for (long it = 0; it < n_sel; it++) {
+        long s = argmax_first(dist, N);
+        sel[it] = (int)s;
+        for (long m = 0; m < N; m++) {
+            float v = sqrtf(full_sq(P + (size_t)m * D, P + (size_t)s * D, D));
+            if (v < dist[m]) dist[m] = v;
+        }
+    }
+    free(dist);
+}
+
+void coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int ns) {
+    if (n_sel <= 0) return;
+    float *dist = ad_malloc((size_t)N * sizeof(float));
+    init_dist(dist, P, N, D, starts, ns);
+    // The first LANES dims of every point, contiguous: the skip test reads 64 bytes a point.
+    int h = D < LANES ? D : LANES;
+    float *head = ad_malloc((size_t)N * h * sizeof(float));
+    for (long m = 0; m < N; m++) memcpy(head + (size_t)m * h, P + (size_t)m * D, (size_t)h * sizeof(float));
+    int nt = omp_get_max_threads();
+    float *tbest = ad_malloc((size_t)nt * sizeof(float));
+    long *tidx = ad_malloc((size_t)nt * sizeof(long));
+    long s = argmax_first(dist, N);
+    for (long it = 0; it < n_sel; it++) {
+        sel[it] = (int)s;
+        if (it + 1 == n_sel) break;
+        const float *ps = P + (size_t)s * D;
+        const float *hs = head + (size_t)s * h;
+        // Update dist and find the next argmax in the same pass; per-thread (max, lowest
+        // index) over a static partition, merged in thread order = the sequential argmax.
+#pragma omp parallel num_threads(nt)
+        {
+            int t = omp_get_thread_num(), T = omp_get_num_threads();
+            long lo = N * t / T, hi = N * (t + 1) / T;
+            float best = -FLT_MAX;
+            long bi = -1;
+            for (long m = lo; m < hi; m++) {
+                float dm = dist[m];
+                float hd = sqrtf(head_sq(head + (size_t)m * h, hs, h));
+                if (hd < dm) {  // else ||P_m - P_s|| >= hd >= dm: min unchanged
+                    float v = sqrtf(full_sq(P + (size_t)m * D, ps, D));
+                    if (v < dm) dist[m] = dm = v;
+                }
+                if (dm > best) best = dm, bi = m;
+            }
+            tbest[t] = best;
+            tidx[t] = bi;
+            if (t == 0)
+                for (int u = T; u < nt; u++) tidx[u] = -1;
+        }
+        long bi = -1;
+        float best = -FLT_MAX;
+        for (int t = 0; t < nt; t++)
+            if (tidx[t] >= 0 && (bi < 0 || tbest[t] > best)) best = tbest[t], bi = tidx[t];
+        s = bi;
+    }
+    free(tidx);
+    free(tbest);
+    free(head);
+    free(dist);
+}
+
+void coreset_select(int *sel, const float *X, long N, int d, long n_sel, const CoresetConfig *c,
+                    double *proj_seconds) {
+    AD_ASSERT(N >= 1 && n_sel <= N);
+    int starts[1024];
+    AD_ASSERT(c->n_starts <= 1024);
+    int ns;
+    float *W;
+    coreset_draws(starts, &ns, &W, N, d, c);
+    double t0 = bench_now();
+    const float *P = X;
+    float *Pbuf = NULL;
+    int D = d;
+    if (W) {
+        D = c->proj_dim;
+        Pbuf = ad_malloc((size_t)N * D * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, D, d, 1.f, X, d, W, d, 0.f, Pbuf, D);
+        P = Pbuf;
+    }
+    if (proj_seconds) *proj_seconds = bench_now() - t0;
+    coreset_greedy(sel, P, N, D, n_sel, starts, ns);
+    free(Pbuf);
+    free(W);
+}

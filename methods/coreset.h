@@ -1,0 +1,49 @@
+// PatchCore's approximate greedy coreset (../shared/docs/algorithms.md §4.1 step 8), with
+// its own seeded RNG so that tests (tests/gen/gen_membank.py) can regenerate every random
+// draw exactly.
+//
+// RNG: splitmix64 (Vigna). One stream seeded with `seed` gives, in this order:
+//   1. the start indices: n_starts draws j = next() % N, a draw equal to an earlier start is
+//      redrawn (sampling without replacement; n_starts is clipped to N);
+//   2. only when d != proj_dim (upstream skips the projection then): the proj_dim x d
+//      projection matrix W, row-major, W[r][c] = (float)((2u - 1) / sqrt(d)) with
+//      u = (next() >> 11) * 2^-53, i.e. U(-1/sqrt(d), 1/sqrt(d)) like torch.nn.Linear's
+//      default init.
+// Upstream draws the starts with numpy and W with torch's generator, so for the same seed
+// the picks differ from upstream's; the algorithm is the same.
+#pragma once
+#include <stdint.h>
+
+typedef struct {
+    int proj_dim;   // 128: width of the random projection
+    int n_starts;   // 10: random starts whose mean distance initialises dist
+    uint64_t seed;
+} CoresetConfig;
+
+uint64_t splitmix64_next(uint64_t *state);
+double splitmix64_uniform(uint64_t *state);  // [0, 1), 53 bits
+
+// The random draws of one run: starts[n_starts'] (n_starts' = min(n_starts, N)) and, when
+// d != proj_dim, W[proj_dim][d] (else *W = NULL). Both malloc'd.
+void coreset_draws(int *starts, int *n_starts_out, float **W, long N, int d, const CoresetConfig *c);
+
+// Number of coreset points upstream keeps: int(N * ratio) (ratio 1 keeps everything and
+// needs no selection).
+long coreset_count(long N, double ratio);
+
+// Greedy selection on already-projected points P (N x D, row-major): starts as above,
+// dist(m) = mean over starts of ||P_m - P_s||, then n_sel times: sel = argmax dist (ties ->
+// lowest index), dist = min(dist, ||P_m - P_sel||). sel[] gets the indices in selection
+// order. Distances are sqrt(sum (a-b)^2) computed in 16 float lanes (dim k -> lane k % 16)
+// with a fixed reduction tree, identically in both versions.
+// Fast version: skips a point when the squared distance over its first 16 dimensions (a
+// prefix of the same lane sums, hence never larger in float arithmetic) already reaches
+// dist(m): the result is bit-identical to the reference. OpenMP over points, deterministic.
+void coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int n_starts);
+void coreset_greedy_ref(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int n_starts);
+
+// The whole sampler: draws, projection P = X W^T (OpenBLAS sgemm; none when d == proj_dim),
+// greedy selection. sel: n_sel = coreset_count(N, ratio) indices. proj_seconds (may be
+// NULL) receives the projection time (for bench coreset).
+void coreset_select(int *sel, const float *X, long N, int d, long n_sel, const CoresetConfig *c,
+                    double *proj_seconds);
