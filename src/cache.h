@@ -1,8 +1,17 @@
 // Feature cache: backbone outputs stored per image on disk, keyed by the backbone's cache
 // key (family, weights hash, input size, layers, ...) and the image's content hash, and
 // memory-mapped when reused, so a second run or another method skips extraction.
+//
+// Layout (src/cache.c): <dir>/<K>/key.txt holds the backbone's full cache_key() string, K =
+// its 64-bit FNV-1a in hex; one file per image <dir>/<K>/<H>.feat (rotated references:
+// <H>-r<deg>.feat), H = FNV-1a 64 of the image file's bytes, so editing an image misses.
+// File: 64-byte header (magic "ADBFEAT1", version, n_layers, gh, gw, dim, embed_dim, content
+// hash, key hash), then float32 patch [n_layers][gh*gw][dim], then float32 embed[embed_dim],
+// host byte order. Written to a temp file and renamed (atomic); a truncated or foreign file
+// is treated as a miss and rewritten.
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 #include "backbone.h"
 
@@ -16,3 +25,11 @@ int cache_get(FeatureCache *c, const char *image_path, Features *out, int *hit);
 void cache_release(FeatureCache *c, Features *f);
 size_t cache_bytes_written(const FeatureCache *c);  // bytes this run added
 void cache_close(FeatureCache *c);
+
+// Additions (compatible): the same as cache_get for the image rotated by deg degrees about its
+// centre (image_rotate_u8) before extraction; AnomalyDINO-style reference augmentation.
+int cache_get_rotated(FeatureCache *c, const char *image_path, double deg, Features *out, int *hit);
+// Bytes of every entry returned so far (hits and writes): the cache size a category uses.
+size_t cache_bytes_touched(const FeatureCache *c);
+// 64-bit FNV-1a of a file's bytes (the content hash). 0 or -1 + ad_error.
+int file_content_hash(const char *path, uint64_t *out);

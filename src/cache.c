@@ -1,0 +1,284 @@
+// Feature cache: one file per (backbone cache key, image content hash); layout in cache.h.
+#include "cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"  // fnv1a64
+#include "err.h"
+#include "image.h"
+
+#define CACHE_MAGIC "ADBFEAT1"
+#define CACHE_VERSION 1u
+#define HEADER_BYTES 64
+
+typedef struct {
+    char magic[8];
+    uint32_t version, header_bytes;
+    int32_t n_layers, gh, gw, dim, embed_dim;
+    uint32_t pad;
+    uint64_t content_hash, key_hash;
+} CacheHeader;  // 56 bytes, padded to HEADER_BYTES on disk
+
+typedef struct {
+    float *patch;  // the key: Features.patch handed out
+    void *base;
+    size_t len;
+} Mapping;
+
+struct FeatureCache {
+    const BackboneDriver *drv;
+    Backbone *bb;
+    char *dir;  // <root>/<K>, NULL when caching is off
+    uint64_t key_hash;
+    size_t written, touched;
+    Mapping *maps;
+    int n_maps, cap_maps;
+};
+
+static int mkdir_p(const char *path) {
+    char *p = ad_strdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(p, 0777) && errno != EEXIST) {
+            int e = errno;
+            ad_error("%s: cannot create folder (%s). Fix: check permissions or choose another cache_dir", p, strerror(e));
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    int rc = 0;
+    if (mkdir(p, 0777) && errno != EEXIST)
+        rc = ad_error("%s: cannot create folder (%s). Fix: check permissions or choose another cache_dir", p, strerror(errno));
+    free(p);
+    return rc;
+}
+
+int file_content_hash(const char *path, uint64_t *out) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return ad_error("%s: cannot open image (%s)", path, strerror(errno));
+    uint64_t h = FNV1A64_INIT;
+    unsigned char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) h = fnv1a64(h, buf, n);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return ad_error("%s: read error while hashing", path);
+    *out = h;
+    return 0;
+}
+
+FeatureCache *cache_open(const char *dir, const BackboneDriver *drv, Backbone *bb) {
+    FeatureCache *c = ad_calloc(1, sizeof *c);
+    c->drv = drv;
+    c->bb = bb;
+    const char *key = drv && drv->cache_key && bb ? drv->cache_key(bb) : NULL;
+    if (!dir || !key) return c;  // no caching
+    c->key_hash = fnv1a64(FNV1A64_INIT, key, strlen(key));
+    c->dir = ad_sprintf("%s/%016llx", dir, (unsigned long long)c->key_hash);
+    if (mkdir_p(c->dir)) {
+        free(c->dir);
+        free(c);
+        return NULL;
+    }
+    // key.txt: the human-readable key, and a guard against 64-bit hash collisions.
+    char *kp = ad_sprintf("%s/key.txt", c->dir);
+    FILE *f = fopen(kp, "rb");
+    if (f) {
+        char *buf = ad_malloc(strlen(key) + 2);
+        size_t n = fread(buf, 1, strlen(key) + 1, f);
+        fclose(f);
+        buf[n] = 0;
+        if (n && buf[n - 1] == '\n') buf[n - 1] = 0;
+        int same = !strcmp(buf, key);
+        free(buf);
+        if (!same) {
+            ad_error("%s: holds features for another backbone key (hash collision). Fix: delete %s", kp, c->dir);
+            free(kp);
+            free(c->dir);
+            free(c);
+            return NULL;
+        }
+    } else {
+        char *tmp = ad_sprintf("%s.tmp.%d", kp, (int)getpid());
+        f = fopen(tmp, "wb");
+        if (f) {
+            fprintf(f, "%s\n", key);
+            fclose(f);
+            rename(tmp, kp);
+        }
+        free(tmp);
+    }
+    free(kp);
+    return c;
+}
+
+static char *entry_path(const FeatureCache *c, uint64_t h, double deg) {
+    if (deg == 0) return ad_sprintf("%s/%016llx.feat", c->dir, (unsigned long long)h);
+    return ad_sprintf("%s/%016llx-r%g.feat", c->dir, (unsigned long long)h, deg);
+}
+
+static size_t payload_floats(const CacheHeader *hd) {
+    return (size_t)hd->n_layers * (size_t)hd->gh * (size_t)hd->gw * (size_t)hd->dim + (size_t)hd->embed_dim;
+}
+
+// Map an entry; 1 = hit, 0 = missing or invalid (caller re-extracts).
+static int try_map(FeatureCache *c, const char *path, uint64_t h, Features *out) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return 0;
+    struct stat st;
+    if (fstat(fd, &st) || st.st_size < HEADER_BYTES) {
+        close(fd);
+        return 0;
+    }
+    void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (base == MAP_FAILED) return 0;
+    CacheHeader hd;
+    memcpy(&hd, base, sizeof hd);
+    int ok = !memcmp(hd.magic, CACHE_MAGIC, 8) && hd.version == CACHE_VERSION && hd.header_bytes == HEADER_BYTES &&
+             hd.content_hash == h && hd.key_hash == c->key_hash && hd.n_layers > 0 && hd.gh > 0 && hd.gw > 0 &&
+             hd.dim > 0 && hd.embed_dim >= 0 &&
+             (size_t)st.st_size == HEADER_BYTES + 4 * payload_floats(&hd);
+    if (!ok) {
+        munmap(base, (size_t)st.st_size);
+        return 0;
+    }
+    memset(out, 0, sizeof *out);
+    out->n_layers = hd.n_layers, out->gh = hd.gh, out->gw = hd.gw, out->dim = hd.dim;
+    out->embed_dim = hd.embed_dim;
+    out->patch = (float *)((char *)base + HEADER_BYTES);
+    out->embed = hd.embed_dim ? out->patch + (size_t)hd.n_layers * hd.gh * hd.gw * hd.dim : NULL;
+    if (c->n_maps == c->cap_maps) {
+        c->cap_maps = c->cap_maps ? 2 * c->cap_maps : 64;
+        c->maps = ad_realloc(c->maps, (size_t)c->cap_maps * sizeof *c->maps);
+    }
+    c->maps[c->n_maps++] = (Mapping){out->patch, base, (size_t)st.st_size};
+    c->touched += (size_t)st.st_size;
+    return 1;
+}
+
+static int write_entry(FeatureCache *c, const char *path, uint64_t h, const Features *f) {
+    CacheHeader hd = {0};
+    memcpy(hd.magic, CACHE_MAGIC, 8);
+    hd.version = CACHE_VERSION;
+    hd.header_bytes = HEADER_BYTES;
+    hd.n_layers = f->n_layers, hd.gh = f->gh, hd.gw = f->gw, hd.dim = f->dim, hd.embed_dim = f->embed_dim;
+    hd.content_hash = h;
+    hd.key_hash = c->key_hash;
+    unsigned char head[HEADER_BYTES] = {0};
+    memcpy(head, &hd, sizeof hd);
+    char *tmp = ad_sprintf("%s.tmp.%d", path, (int)getpid());
+    FILE *fp = fopen(tmp, "wb");
+    if (!fp) {
+        int rc = ad_error("%s: cannot write cache entry (%s). Fix: check cache_dir permissions and free space", tmp,
+                          strerror(errno));
+        free(tmp);
+        return rc;
+    }
+    size_t np = (size_t)f->n_layers * f->gh * f->gw * f->dim;
+    int ok = fwrite(head, 1, HEADER_BYTES, fp) == HEADER_BYTES && fwrite(f->patch, sizeof(float), np, fp) == np &&
+             (!f->embed_dim || fwrite(f->embed, sizeof(float), (size_t)f->embed_dim, fp) == (size_t)f->embed_dim);
+    ok = (fclose(fp) == 0) && ok;
+    if (!ok || rename(tmp, path)) {
+        unlink(tmp);
+        int rc = ad_error("%s: cannot write cache entry (disk full?). Fix: free space or set cache_dir: none", path);
+        free(tmp);
+        return rc;
+    }
+    free(tmp);
+    size_t bytes = HEADER_BYTES + 4 * (np + (size_t)f->embed_dim);
+    c->written += bytes;
+    c->touched += bytes;
+    return 0;
+}
+
+static int check_features(const char *path, const Features *f) {
+    if (f->n_layers <= 0 || f->gh <= 0 || f->gw <= 0 || f->dim <= 0 || !f->patch || f->embed_dim < 0 ||
+        (f->embed_dim && !f->embed))
+        return ad_error("%s: the backbone returned empty features (layers %d, grid %dx%d, dim %d)", path, f->n_layers,
+                        f->gh, f->gw, f->dim);
+    return 0;
+}
+
+// Extract image_path (or its rotation by deg) with the backbone.
+static int extract(FeatureCache *c, const char *image_path, double deg, Features *out) {
+    memset(out, 0, sizeof *out);
+    if (!c->drv || !c->drv->extract) return ad_error("backbone '%s' cannot extract features in this build", c->drv ? c->drv->name : "?");
+    if (deg == 0) {
+        if (c->drv->extract(c->bb, image_path, out)) return -1;
+        return check_features(image_path, out);
+    }
+    // Rotations go through a lossless PNG, so the backbone sees exactly the rotated pixels.
+    ImageU8 im = {0}, rot = {0};
+    if (image_read_rgb8(image_path, &im)) return -1;
+    image_rotate_u8(&rot, &im, deg);
+    image_u8_free(&im);
+    const char *td = getenv("TMPDIR");
+    char *tmp = c->dir ? ad_sprintf("%s/rot.%d.png", c->dir, (int)getpid())
+                       : ad_sprintf("%s/adbench-rot.%d.png", td ? td : "/tmp", (int)getpid());
+    int rc = image_write_png(tmp, &rot);
+    image_u8_free(&rot);
+    if (!rc) rc = c->drv->extract(c->bb, tmp, out);
+    unlink(tmp);
+    free(tmp);
+    if (rc) return ad_error_prefix("%s rotated by %g degrees", image_path, deg);
+    return check_features(image_path, out);
+}
+
+static int get(FeatureCache *c, const char *image_path, double deg, Features *out, int *hit) {
+    *hit = 0;
+    if (!c->dir) return extract(c, image_path, deg, out);
+    uint64_t h;
+    if (file_content_hash(image_path, &h)) return -1;
+    char *path = entry_path(c, h, deg);
+    if (try_map(c, path, h, out)) {
+        *hit = 1;
+        free(path);
+        return 0;
+    }
+    int rc = extract(c, image_path, deg, out);
+    if (!rc) rc = write_entry(c, path, h, out);
+    if (rc) features_free(out);
+    free(path);
+    return rc;
+}
+
+int cache_get(FeatureCache *c, const char *image_path, Features *out, int *hit) {
+    return get(c, image_path, 0, out, hit);
+}
+
+int cache_get_rotated(FeatureCache *c, const char *image_path, double deg, Features *out, int *hit) {
+    return get(c, image_path, deg, out, hit);
+}
+
+void cache_release(FeatureCache *c, Features *f) {
+    if (!f->patch) return;
+    for (int i = 0; i < c->n_maps; i++)
+        if (c->maps[i].patch == f->patch) {
+            munmap(c->maps[i].base, c->maps[i].len);
+            c->maps[i] = c->maps[--c->n_maps];
+            memset(f, 0, sizeof *f);
+            return;
+        }
+    features_free(f);
+}
+
+size_t cache_bytes_written(const FeatureCache *c) { return c->written; }
+size_t cache_bytes_touched(const FeatureCache *c) { return c->touched; }
+
+void cache_close(FeatureCache *c) {
+    if (!c) return;
+    for (int i = 0; i < c->n_maps; i++) munmap(c->maps[i].base, c->maps[i].len);
+    free(c->maps);
+    free(c->dir);
+    free(c);
+}
