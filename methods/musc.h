@@ -11,7 +11,22 @@ typedef struct {
     int n_sets;        // (layer, degree) feature sets = n_layers * n_degrees, layer-major
     float **Z;         // Z[k]: [n][P][D] LNAMD output (L2-normalised) of set k
     float **dist;      // dist[k]: [n][n][P]: dist[k][(i*n + j)*P + p] = min_q ||Z_ip - Z_jq||, i != j
+    // Added by musc.c (set k = layer * n_degrees + degree index):
+    int n_layers, n_degrees;
+    int degrees[16];
 } MuscState;
+
+// The config keys MuSc's stages read. musc_prepare reads "degrees" (default [1,3,5] when the
+// caller's table lacks it); a method reusing the stages can splice these entries into its
+// own ParamSpec table: static const ParamSpec SPEC[] = {MUSC_PARAM_ENTRIES, ..., PARAM_END};
+#define MUSC_PARAM_ENTRIES                                                                          \
+    {"degrees", PT_INT_LIST, "[1,3,5]", 1, 15, "LNAMD aggregation degrees r (odd; r x r box mean)"}, \
+    {"topmin_min", PT_DOUBLE, "0", 0, 1e9, "interval average start: fraction of the N-1 minima (<1) or a count"}, \
+    {"topmin_max", PT_DOUBLE, "0.3", 0, 1e9, "interval average end: fraction of the N-1 minima (<1) or a count"}, \
+    {"divide_num", PT_INT, "1", 1, 1000, "subsets scored independently (upstream split: by defect folder, seeded shuffle)"}, \
+    {"seed", PT_INT, "0", 0, 2147483647, "seed of the subset split (Python random.seed semantics)"}, \
+    {"rscin", PT_BOOL, "true", 1, 0, "RsCIN image-score re-scoring with the dataset's windows"}, \
+    {"score_size", PT_INT, "0", 0, 8192, "side of the upsampled map for image scores (0 = the run's evaluation size)"}
 
 // LNAMD for every set, then every unordered image pair's similarity block once (both
 // directions' minima from it), OpenMP over pairs. Fewer than 5 images: -1 + ad_error.
@@ -30,3 +45,22 @@ void musc_image_scores(float *score, const float *maps, int n, int gh, int gw, i
 void musc_rscin(float *out, const float *score, const float *const *embed, int n, int dim,
                 const int *ks, int n_ks);
 void musc_state_free(MuscState *s);
+
+// --- the single steps (exposed for tests and benchmarks) ------------------------------------
+// Per-image LayerNorm over all P*D values (biased variance, eps 1e-5, no affine).
+void musc_layernorm(float *out, const float *in, int P, int D);
+// LNAMD degree r (odd): zero-padded r x r box mean / r^2 per channel, then L2 normalisation.
+void musc_lnamd(float *out, const float *ln, int gh, int gw, int D, int r);
+// MSM distances of one set: Z [n][P][D] unit rows -> dist [n][n][P] (diagonal blocks zero).
+// Each unordered pair's block once (knn_max_ip), OpenMP over pairs.
+void musc_msm(float *dist, const float *Z, int n, int P, int D);
+// Mean of the sorted positions [klo, khi) of v[0..m) (MuSc's topmin_min/max rule: a bound < 1
+// is a fraction of m, truncated; otherwise a count). Reorders v. NaN when m = 0.
+float musc_interval_mean(float *v, int m, double lo, double hi);
+// MuSc's divide_num split (datasets/mvtec.py sub_datasets): images grouped by group[i] in
+// order of first appearance (group may be NULL: one group), each group shuffled with
+// Python's random.seed(seed) + random.shuffle (one generator across groups), cut into
+// chunks of divide_num; subset t takes element t of every chunk. subset[i] receives the
+// subset of image i; order[] (n entries, may be NULL) lists the images subset by subset in
+// upstream's order.
+void musc_split(int *subset, int *order, int n, int divide_num, int seed, const char *const *group);
