@@ -168,3 +168,46 @@ np.save(f"{OUT}/dino_emb.npy", dino_emb)
 np.save(f"{OUT}/rscin.npy", rs.astype(np.float32))  # clip{123}, clip{189}, dino{123}, dino{189}
 np.save(f"{OUT}/split.npy", np.stack(split_cases))  # rows: dn, seed, grouped, subset[34], order[34]
 print("wrote", OUT, "N", N, "P", P, "D", D)
+
+# --- pixel backbone (backbones/pixel.c) on a real MVTec AD screw image ----------------------
+from PIL import Image
+
+MEAN = np.array([0.485, 0.456, 0.406])
+STD = np.array([0.229, 0.224, 0.225])
+SCREW = "../shared/data/mvtec_ad/screw/test/good/000.png"
+
+
+def pixel_features(path, size, patch, stride, scales):
+    im = Image.open(path).convert("RGB").resize((size, size), Image.BILINEAR)
+    x = (np.asarray(im, dtype=np.float64) / 255.0 - MEAN) / STD  # (S, S, 3)
+    x = x.transpose(2, 0, 1)
+    g = (size - patch) // stride + 1
+    layers = []
+    for s in scales:
+        off = (patch * (s - 1)) // 2
+        pad = patch * s
+        xp = np.zeros((3, size + 2 * pad, size + 2 * pad))
+        xp[:, pad:pad + size, pad:pad + size] = x
+        f = np.zeros((g * g, 3 * patch * patch))
+        for gy in range(g):
+            for gx in range(g):
+                y0, x0 = gy * stride - off + pad, gx * stride - off + pad
+                win = xp[:, y0:y0 + patch * s, x0:x0 + patch * s]
+                pooled = win.reshape(3, patch, s, patch, s).mean((2, 4))
+                f[gy * g + gx] = pooled.reshape(-1)
+        layers.append(f)
+    return np.stack(layers), im
+
+
+fa, _ = pixel_features(SCREW, 64, 8, 8, [1, 2])
+emb_a = fa[0].mean(0)
+emb_a /= np.linalg.norm(emb_a)
+fb, _ = pixel_features(SCREW, 60, 6, 5, [3])
+th = Image.open(SCREW).convert("RGB").resize((16, 16), Image.BILINEAR)
+emb_b = ((np.asarray(th, dtype=np.float64) / 255.0 - MEAN) / STD).transpose(2, 0, 1).reshape(-1)
+emb_b /= np.linalg.norm(emb_b)
+np.save(f"{OUT}/pixel_a.npy", fa.astype(np.float32))  # size 64 patch 8 stride 8 scales [1,2]
+np.save(f"{OUT}/pixel_a_embed.npy", emb_a.astype(np.float32))  # embed mean
+np.save(f"{OUT}/pixel_b.npy", fb.astype(np.float32))  # size 60 patch 6 stride 5 scales [3]
+np.save(f"{OUT}/pixel_b_embed.npy", emb_b.astype(np.float32))  # embed thumb
+print("pixel", fa.shape, fb.shape)
