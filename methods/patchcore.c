@@ -32,7 +32,7 @@ static const ParamSpec SPEC[] = {
     {"coreset_ratio", PT_DOUBLE, "0.1", 1e-9, 1, "approximate greedy coreset fraction of the bank; 1 = keep all patches"},
     {"proj_dim", PT_INT, "128", 1, 65536, "coreset random projection width"},
     {"n_starts", PT_INT, "10", 1, 1024, "coreset random start points"},
-    {"coreset_seed", PT_INT, "0", 0, 4294967295.0, "seed of the coreset draws (splitmix64; differs from torch's RNG)"},
+    {"coreset_seed", PT_INT, "0", 0, 2147483647, "seed of the coreset draws (splitmix64; differs from torch's RNG)"},
     {"num_nn", PT_INT, "1", 1, 1000, "nearest bank rows averaged per patch (anomaly_scorer_num_nn)"},
     {"sigma", PT_DOUBLE, "4", 0, 1000, "Gaussian sigma in pixels at the evaluation resolution (upstream: 4 at 224); 0 = none"},
     PARAM_END};
@@ -128,7 +128,7 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
                             test->n_layers - 1);
     int pre = params_int(p, "pre_dim"), tgt = params_int(p, "target_dim"), k = params_int(p, "num_nn");
     double ratio = params_double(p, "coreset_ratio");
-    CoresetConfig cc = {params_int(p, "proj_dim"), params_int(p, "n_starts"), (uint64_t)params_double(p, "coreset_seed")};
+    CoresetConfig cc = {params_int(p, "proj_dim"), params_int(p, "n_starts"), (uint64_t)params_int(p, "coreset_seed")};
     int P = test->gh * test->gw;
     long Ntr = (long)train->n * P;
     long nsel = ratio >= 1.0 ? Ntr : coreset_count(Ntr, ratio);
