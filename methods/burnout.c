@@ -9,9 +9,9 @@
 
 int burnout_K(double window, int n_ref) {
     if (n_ref < 1 || window <= 0) return 0;
-    // The small guard keeps products like 0.3 * 10 = 3.0000000000000004 and 0.3 * 20 = 5.999...
-    // at the count a person would write down.
-    int K = (int)floor(window * (double)n_ref + 1e-9);
+    // MuSc's interval rule (musc_interval_mean): a bound below 1 is a fraction of the count,
+    // truncated as Python's int(); otherwise a count.
+    int K = window < 1 ? (int)(n_ref * window) : (int)window;
     return K < n_ref - 1 ? K : n_ref - 1;  // tau_K needs d_(K+1)
 }
 
@@ -118,8 +118,9 @@ int burnout_neighbors(int *out, int count, const float *d, int n, int P, const u
 static int check_config(const BurnoutConfig *c) {
     if (!(c->fa > 0 && c->fa < 1)) return ad_error("codegraph: parameter 'fa' must lie in (0, 1), found %g", c->fa);
     if (!(c->eps > 0)) return ad_error("codegraph: parameter 'eps' must be positive, found %g", c->eps);
-    if (!(c->window > 0 && c->window <= 1))
-        return ad_error("codegraph: burnout window must lie in (0, 1], found %g", c->window);
+    if (!(c->window > 0))
+        return ad_error("codegraph: parameter 'burnout_window' must be positive (a fraction < 1 or a count), found %g",
+                        c->window);
     return 0;
 }
 

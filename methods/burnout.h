@@ -15,7 +15,7 @@ typedef struct {
     double fa;       // per-patch false-alarm rate
     double rho_min;  // minimum jump d_(m+1) / d_(m)
     double eps;      // distance floor
-    double window;   // K = floor(window * n_ref)
+    double window;   // K = floor(window * n_ref) for window < 1, else the count window
 } BurnoutConfig;
 
 typedef struct {
@@ -30,7 +30,8 @@ typedef struct {
     int *n_flag;    // [n] flagged patches per image
 } Burnout;
 
-// K for n_ref references: floor(window * n_ref), the same count MuSc's interval average uses.
+// K for n_ref references: MuSc's interval end (int(n_ref * window) for window < 1, else
+// int(window)), capped at n_ref - 1.
 int burnout_K(double window, int n_ref);
 // eta = ln(K / fa).
 double burnout_eta(int K, double fa);

@@ -44,8 +44,10 @@ Test(burnout, window_count) {
     cr_assert_eq(burnout_K(0.3, 19), 5);
     cr_assert_eq(burnout_K(0.3, 4), 1);
     cr_assert_eq(burnout_K(0.3, 3), 0);
-    cr_assert_eq(burnout_K(1.0, 5), 4, "tau_K needs d_(K+1): K <= n_ref - 1");
+    cr_assert_eq(burnout_K(10, 5), 4, "tau_K needs d_(K+1): K <= n_ref - 1");
+    cr_assert_eq(burnout_K(0.99, 5), 4);
     cr_assert_eq(burnout_K(0.5, 0), 0);
+    cr_assert_eq(burnout_K(4, 30), 4, "a window >= 1 is a count, as in MuSc's interval");
 }
 
 Test(burnout, ktau_by_hand) {

@@ -1,0 +1,57 @@
+// CoDeGraph's stages, exposed for tests and the benchmark (the method itself is
+// method_codegraph in methods/codegraph.c; see ../shared/docs/codegraph.md).
+#pragma once
+#include <stdint.h>
+
+#include "burnout.h"
+#include "graph.h"
+#include "musc.h"
+
+typedef struct {
+    int community;       // 0: plain MuSc
+    BurnoutConfig burnout;
+    GraphConfig graph;
+    int links_min;
+    int dilate;
+    int filter_image;    // 0: patch filtering, 1: drop whole images
+    int stages;
+    int diagnostics;
+    const char *graph_sets;
+} CodegraphConfig;
+
+typedef struct {
+    int stages_run;
+    int flagged;      // flagged patches, all stages
+    int edges;        // kept edges, all stages
+    int accepted;     // accepted communities, all stages
+    int recomputed;   // (i, j) pairs recomputed with a patch mask
+    int excluded;     // (i, j) pairs dropped from i's references
+} CodegraphStats;
+
+// Read the config keys (method_codegraph.params); -1 + ad_error on a bad value.
+int codegraph_config(CodegraphConfig *c, const Params *p);
+// Square dilation of a gh x gw mask by r cells.
+void codegraph_dilate(uint8_t *out, const uint8_t *in, int gh, int gw, int r);
+
+// Stage 5 plan: inside every accepted community C and for i != j in C, add j's flagged patches
+// (flag [n][P], dilated by `dilate`) to removed[i*n + j] (P bytes, allocated on demand) and
+// mark dirty[i*n + j]; with filter_image (or when every patch of j would go) drop j from i's
+// references instead (exclude, n*n bytes, allocated on demand), unless i would keep fewer
+// than 4 references. Counts land in st.
+void codegraph_plan_filter(uint8_t **removed, uint8_t **exclude_io, uint8_t *dirty, const uint8_t *flag, int n,
+                           int gh, int gw, const Community *cs, int n_comm, int dilate, int filter_image,
+                           CodegraphStats *st);
+
+// Diagnostics (codegraph.md step 7): codegraph_<category>_{stages,flags,patches,edges,
+// communities,curves}.csv in dir, written under temp names and renamed on close(ok = 1).
+// defect (per global image, may be NULL) only labels them (purity); never used for scoring.
+typedef struct CodegraphDiag CodegraphDiag;
+CodegraphDiag *codegraph_diag_open(const char *dir, const char *category, const char *const *defect);
+int codegraph_diag_close(CodegraphDiag *g, int ok);
+
+// Stages 2-5 (x `stages`) on a prepared MuSc state: burnout on the fused curves of the chosen
+// sets, graph, communities, filtering (s->dist is recomputed in place). *exclude_io receives
+// the exclusion matrix for musc_score_maps (NULL when none). g (may be NULL) gets the
+// diagnostics, with image indices mapped through global (NULL = identity) and tagged subset.
+int codegraph_stages(MuscState *s, uint8_t **exclude_io, const CodegraphConfig *c, CodegraphDiag *g,
+                     const int *global, int subset, CodegraphStats *st);
