@@ -29,32 +29,47 @@ void musc_layernorm(float *out, const float *in, int P, int D) {
 
 void musc_lnamd(float *out, const float *ln, int gh, int gw, int D, int r) {
     int h = (r - 1) / 2;
-    double *acc = ad_malloc((size_t)D * sizeof(double));
-    for (int u = 0; u < gh; u++)
-        for (int v = 0; v < gw; v++) {
-            float *o = out + ((size_t)u * gw + v) * D;
-            if (r == 1) {
-                memcpy(o, ln + ((size_t)u * gw + v) * D, (size_t)D * sizeof(float));
-            } else {
+    if (r == 1) {
+        memcpy(out, ln, (size_t)gh * gw * D * sizeof(float));
+    } else {
+        // Separable box sum (rows, then columns) in double; zero padding: out-of-grid
+        // neighbours add nothing but still count in the r^2 divisor.
+        double *hs = ad_malloc((size_t)gh * gw * D * sizeof(double));
+        double *acc = ad_malloc((size_t)D * sizeof(double));
+        for (int u = 0; u < gh; u++)
+            for (int v = 0; v < gw; v++) {
+                double *o = hs + ((size_t)u * gw + v) * D;
+                memset(o, 0, (size_t)D * sizeof(double));
+                for (int vv = v - h; vv <= v + h; vv++) {
+                    if (vv < 0 || vv >= gw) continue;
+                    const float *x = ln + ((size_t)u * gw + vv) * D;
+                    for (int c = 0; c < D; c++) o[c] += x[c];
+                }
+            }
+        double inv = 1.0 / ((double)r * r);
+        for (int u = 0; u < gh; u++)
+            for (int v = 0; v < gw; v++) {
                 memset(acc, 0, (size_t)D * sizeof(double));
-                // Zero padding: out-of-grid neighbours add nothing but still count in r^2.
-                for (int du = -h; du <= h; du++)
-                    for (int dv = -h; dv <= h; dv++) {
-                        int uu = u + du, vv = v + dv;
-                        if (uu < 0 || uu >= gh || vv < 0 || vv >= gw) continue;
-                        const float *x = ln + ((size_t)uu * gw + vv) * D;
-                        for (int c = 0; c < D; c++) acc[c] += x[c];
-                    }
-                for (int c = 0; c < D; c++) o[c] = (float)(acc[c] / (double)(r * r));
+                for (int uu = u - h; uu <= u + h; uu++) {
+                    if (uu < 0 || uu >= gh) continue;
+                    const double *x = hs + ((size_t)uu * gw + v) * D;
+                    for (int c = 0; c < D; c++) acc[c] += x[c];
+                }
+                float *o = out + ((size_t)u * gw + v) * D;
+                for (int c = 0; c < D; c++) o[c] = (float)(acc[c] * inv);
             }
-            double nn = 0;
-            for (int c = 0; c < D; c++) nn += (double)o[c] * o[c];
-            if (nn > 0) {
-                float inv = (float)(1.0 / sqrt(nn));
-                for (int c = 0; c < D; c++) o[c] *= inv;
-            }
+        free(acc);
+        free(hs);
+    }
+    for (size_t t = 0; t < (size_t)gh * gw; t++) {  // L2 normalisation of every patch vector
+        float *o = out + t * D;
+        double nn = 0;
+        for (int c = 0; c < D; c++) nn += (double)o[c] * o[c];
+        if (nn > 0) {
+            float inv = (float)(1.0 / sqrt(nn));
+            for (int c = 0; c < D; c++) o[c] *= inv;
         }
-    free(acc);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
