@@ -1,0 +1,1135 @@
+// `adbench run`: units (variant, dataset, category) -> features -> methods -> metrics -> CSV.
+// The contract (protocols, timing definitions, resume, shards) is in runner.h.
+#include "runner.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "cli.h"
+#include "err.h"
+#include "image.h"
+#include "metrics.h"
+#include "progress.h"
+#include "provenance.h"
+#include "results.h"
+#include "synth.h"
+
+void openblas_set_num_threads(int n);  // OpenBLAS extension (cblas.h)
+
+// ---------------------------------------------------------------------------------------
+// Small helpers
+
+static int mkdirs(const char *path) {
+    char *p = ad_strdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(p, 0777) && errno != EEXIST) goto fail;
+        *s = '/';
+    }
+    if (mkdir(p, 0777) && errno != EEXIST) goto fail;
+    free(p);
+    return 0;
+fail:;
+    int rc = ad_error("%s: cannot create folder (%s). Fix: check the path and permissions", p, strerror(errno));
+    free(p);
+    return rc;
+}
+
+static int is_dir(const char *p) {
+    struct stat st;
+    return !stat(p, &st) && S_ISDIR(st.st_mode);
+}
+
+void mask_binarise(unsigned char *m, long n, const char *rule) {
+    int eq = !strcmp(rule, "eq255");
+    for (long i = 0; i < n; i++) m[i] = eq ? m[i] == 255 : m[i] > 0;
+}
+
+static char *hex16(uint64_t h) { return ad_sprintf("%016llx", (unsigned long long)h); }
+
+// ---------------------------------------------------------------------------------------
+// Synthetic datasets (name: synth with synth: options): generated on first use.
+
+static int synth_options(SynthConfig *sc, const DatasetConfig *d) {
+    synth_config_default(sc);
+    int k_types = -1, m_per = -1;
+    for (int i = 0; i < d->n_synth; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s", d->synth_keys[i]);
+        for (char *c = key; *c; c++)
+            if (*c == '-') *c = '_';
+        const char *v = d->synth_vals[i];
+        char *end;
+        double x = strtod(v, &end);
+        int num = end != v && !*end;
+        if (!strcmp(key, "seed") && num) sc->seed = (uint64_t)x;
+        else if (!strcmp(key, "size") && num) sc->size = (int)x;
+        else if (!strcmp(key, "kind")) {
+            if (!strcmp(v, "texture")) sc->kind = SYNTH_TEXTURE;
+            else if (!strcmp(v, "object")) sc->kind = SYNTH_OBJECT;
+            else if (!strcmp(v, "mixed")) sc->kind = SYNTH_MIXED;
+            else return ad_error("datasets (synth): kind: expected texture, object or mixed, found '%s'", v);
+        } else if (!strcmp(key, "categories")) {
+            if (num) {
+                sc->n_categories = (int)x;
+            } else {
+                // "[a, b]" -> names
+                int n = 0;
+                char **names = NULL;
+                const char *p = v;
+                while (*p) {
+                    while (*p == ' ' || *p == '[' || *p == ',') p++;
+                    if (!*p || *p == ']') break;
+                    const char *e = p;
+                    while (*e && *e != ',' && *e != ']') e++;
+                    size_t len = (size_t)(e - p);
+                    while (len && p[len - 1] == ' ') len--;
+                    names = ad_realloc(names, (size_t)(n + 1) * sizeof *names);
+                    names[n] = ad_malloc(len + 1);
+                    memcpy(names[n], p, len);
+                    names[n][len] = 0;
+                    n++;
+                    p = e;
+                }
+                sc->names = names;
+                sc->n_categories = n;
+            }
+        } else if (!strcmp(key, "n_train") && num) sc->n_train = (int)x;
+        else if (!strcmp(key, "n_good") && num) sc->n_good = (int)x;
+        else if (!strcmp(key, "n_unique") && num) sc->n_unique = (int)x;
+        else if (!strcmp(key, "consistent")) {
+            if (synth_parse_consistent(sc, v)) return ad_error_prefix("datasets (synth): consistent");
+        } else if (!strcmp(key, "n_consistent_types") && num) k_types = (int)x;
+        else if (!strcmp(key, "m") && num) m_per = (int)x;
+        else if (!strcmp(key, "defect_scale") && num) sc->defect_scale = x;
+        else if (!strcmp(key, "contrast") && num) sc->contrast = x;
+        else
+            return ad_error("datasets (synth): option '%s' = '%s' is unknown or not a number; known: seed, size, kind, "
+                            "categories, n_train, n_good, n_unique, consistent, n_consistent_types, m, defect_scale, "
+                            "contrast",
+                            d->synth_keys[i], v);
+    }
+    if (k_types >= 0 || m_per >= 0)
+        if (synth_set_consistent(sc, k_types >= 0 ? k_types : sc->n_consistent, m_per >= 0 ? m_per : 12)) return -1;
+    return synth_check_config(sc);
+}
+
+static void synth_free_names(SynthConfig *sc) {
+    if (!sc->names) return;
+    for (int i = 0; i < sc->n_categories; i++) free(sc->names[i]);
+    free(sc->names);
+    sc->names = NULL;
+}
+
+// Generate into root (atomically: a temp folder renamed into place) unless it exists.
+static int synth_ensure(const DatasetConfig *d, const char *root) {
+    if (is_dir(root)) return 0;
+    SynthConfig sc;
+    if (synth_options(&sc, d)) {
+        synth_free_names(&sc);
+        return -1;
+    }
+    char *parent = ad_strdup(root);
+    char *slash = strrchr(parent, '/');
+    if (slash) {
+        *slash = 0;
+        if (*parent && mkdirs(parent)) {
+            free(parent);
+            synth_free_names(&sc);
+            return -1;
+        }
+    }
+    free(parent);
+    char *tmp = ad_sprintf("%s.tmp.%d", root, (int)getpid());
+    int rc = synth_write(&sc, tmp);
+    synth_free_names(&sc);
+    if (!rc && rename(tmp, root)) {
+        if (!is_dir(root)) rc = ad_error("%s: cannot move the generated dataset into place (%s)", root, strerror(errno));
+    }
+    if (is_dir(tmp)) {
+        char *cmd = ad_sprintf("rm -rf '%s'", tmp);
+        if (system(cmd)) {}
+        free(cmd);
+    }
+    free(tmp);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------
+// Run state
+
+typedef struct {
+    int v, d;
+    char *category;  // NULL: "all" (dry-run only)
+    const DatasetAdapter *ad;
+    const char *dsname;
+    char *root;
+} Unit;
+
+typedef struct {
+    int v, m;
+    char *id;
+    KeyVals kv;
+    int dup;  // same identity as an earlier job: runs once
+} Job;
+
+typedef struct {
+    const Config *cfg;
+    const RunOptions *o;
+    FILE *con;
+    int mode;  // progress mode
+    Unit *units;
+    int n_units;
+    Job *jobs;
+    int n_jobs;
+    int *job_of;  // [variant * max_methods + m]
+    int max_m;
+    char *out_dir, *csv_path;
+    Table table;
+    Provenance prov;
+    // open backbone
+    char *bb_key;
+    const BackboneDriver *drv;
+    Backbone *bb;
+    FeatureCache *cache;
+    // totals
+    double t_extract, t_score, t_metrics, t0;
+    long n_images, n_hits;
+    int rows_new, header_printed;
+} Run;
+
+static Job *job_at(Run *R, int v, int m) { return &R->jobs[R->job_of[v * R->max_m + m]]; }
+
+static const char *const METRIC_HEAD[] = {"I-AUROC", "I-AP", "I-F1max", "P-AUROC", "P-AP", "P-F1max", "AUPRO", "PRO-MuSc"};
+
+static void print_header(Run *R) {
+    if (R->o->quiet || R->header_printed) return;
+    R->header_printed = 1;
+    fprintf(R->con, "%-30s %-12s %-8s", "dataset/category", "method", "job");
+    for (int k = 0; k < N_RESULT_METRICS; k++) fprintf(R->con, " %8s", METRIC_HEAD[k]);
+    fprintf(R->con, " %9s\n", "img/s");
+}
+
+static void print_row(Run *R, int r) {
+    if (R->o->quiet) return;
+    print_header(R);
+    const Table *t = &R->table;
+    char name[128];
+    snprintf(name, sizeof name, "%s/%s", table_get(t, r, "dataset"), table_get(t, r, "category"));
+    fprintf(R->con, "%-30.30s %-12.12s %-8.8s", name, table_get(t, r, "method"), table_get(t, r, "job"));
+    for (int k = 0; k < N_RESULT_METRICS; k++) {
+        double v;
+        if (cell_double(table_get(t, r, RESULT_METRICS[k]), &v) || isnan(v)) fprintf(R->con, " %8s", "-");
+        else fprintf(R->con, " %8.2f", 100 * v);
+    }
+    double ips;
+    if (!cell_double(table_get(t, r, "images_per_s"), &ips) && !isnan(ips)) fprintf(R->con, " %9.2f\n", ips);
+    else fprintf(R->con, " %9s\n", "-");
+    fflush(R->con);
+}
+
+// ---------------------------------------------------------------------------------------
+// Columns and rows
+
+static int col_rank(const char *k) {
+    if (!strcmp(k, "backbone")) return 0;
+    if (!strncmp(k, "backbone.", 9)) return 1;
+    if (!strcmp(k, "method")) return 2;
+    if (!strncmp(k, "method.", 7)) return 3;
+    if (!strncmp(k, "evaluation.", 11)) return 4;
+    return 5;
+}
+
+static const char *const TIMING_COLS[] = {"n_test", "n_train", "n_refs", "extract_s", "score_s",
+                                          "metrics_s", "images_per_s", "cache_hits", "cache_mb"};
+static const char *const PROV_COLS[] = {"grid", "image_size", "feature_grid", "git_commit", "adbench_version",
+                                        "cpu_model", "threads", "blas_config", "config_hash", "split_hash"};
+
+static void build_columns(Run *R, char ***cols_out, int *n_out) {
+    int n = 0, cap = 64;
+    char **cols = ad_malloc((size_t)cap * sizeof *cols);
+#define PUSH(s)                                                   \
+    do {                                                          \
+        if (n == cap) cap *= 2, cols = ad_realloc(cols, (size_t)cap * sizeof *cols); \
+        cols[n++] = ad_strdup(s);                                 \
+    } while (0)
+    PUSH("job");
+    PUSH("dataset");
+    PUSH("category");
+    PUSH("n_categories");
+    int cfg_start = n;
+    for (int j = 0; j < R->n_jobs; j++)
+        for (int i = 0; i < R->jobs[j].kv.n; i++) {
+            const char *k = R->jobs[j].kv.keys[i];
+            int seen = 0;
+            for (int c = cfg_start; c < n && !seen; c++) seen = !strcmp(cols[c], k);
+            if (!seen) PUSH(k);
+        }
+    // Order config columns: backbone, backbone.*, method, method.*, evaluation.*, seed.
+    for (int a = cfg_start + 1; a < n; a++)
+        for (int b = a; b > cfg_start; b--) {
+            int ra = col_rank(cols[b - 1]), rb = col_rank(cols[b]);
+            if (ra < rb || (ra == rb && strcmp(cols[b - 1], cols[b]) <= 0)) break;
+            char *t = cols[b];
+            cols[b] = cols[b - 1], cols[b - 1] = t;
+        }
+    for (int k = 0; k < N_RESULT_METRICS; k++) PUSH(RESULT_METRICS[k]);
+    for (size_t k = 0; k < sizeof TIMING_COLS / sizeof *TIMING_COLS; k++) PUSH(TIMING_COLS[k]);
+    for (size_t k = 0; k < sizeof PROV_COLS / sizeof *PROV_COLS; k++) PUSH(PROV_COLS[k]);
+#undef PUSH
+    *cols_out = cols;
+    *n_out = n;
+}
+
+static int find_row(const Run *R, const char *job, const char *ds, const char *cat) {
+    const Table *t = &R->table;
+    int jc = table_col(t, "job"), dc = table_col(t, "dataset"), cc = table_col(t, "category");
+    for (int r = 0; r < t->n_rows; r++)
+        if (!strcmp(t->rows[r][jc], job) && !strcmp(t->rows[r][dc], ds) && !strcmp(t->rows[r][cc], cat)) return r;
+    return -1;
+}
+
+// Rows this run knows are sorted by (unit, method); others keep their order, after them.
+static long row_key(const Run *R, int r) {
+    const Table *t = &R->table;
+    const char *job = table_get(t, r, "job"), *ds = table_get(t, r, "dataset"), *cat = table_get(t, r, "category");
+    for (int j = 0; j < R->n_jobs; j++) {
+        if (strcmp(R->jobs[j].id, job) || R->jobs[j].dup) continue;
+        for (int u = 0; u < R->n_units; u++) {
+            const Unit *U = &R->units[u];
+            if (U->v == R->jobs[j].v && U->category && !strcmp(U->dsname, ds) && !strcmp(U->category, cat))
+                return (long)u * 1000 + R->jobs[j].m;
+        }
+    }
+    return 1000000000L + r;
+}
+
+static void sort_rows(Run *R) {
+    Table *t = &R->table;
+    long *key = ad_malloc((size_t)(t->n_rows ? t->n_rows : 1) * sizeof *key);
+    for (int r = 0; r < t->n_rows; r++) key[r] = row_key(R, r);
+    for (int a = 1; a < t->n_rows; a++)
+        for (int b = a; b > 0 && key[b - 1] > key[b]; b--) {
+            long k = key[b];
+            key[b] = key[b - 1], key[b - 1] = k;
+            char **x = t->rows[b];
+            t->rows[b] = t->rows[b - 1], t->rows[b - 1] = x;
+        }
+    free(key);
+}
+
+// Expected categories of (job, dataset): the units of the job's variant for that dataset.
+static int group_complete(const char *job, const char *ds, int n, void *ctx) {
+    Run *R = ctx;
+    if (R->o->shard_n > 1) return 0;  // shards: adbench merge adds the means
+    for (int j = 0; j < R->n_jobs; j++) {
+        if (strcmp(R->jobs[j].id, job)) continue;
+        int expect = 0;
+        for (int u = 0; u < R->n_units; u++)
+            if (R->units[u].v == R->jobs[j].v && !strcmp(R->units[u].dsname, ds)) expect++;
+        return n == expect;
+    }
+    return 0;
+}
+
+static int write_results(Run *R) {
+    sort_rows(R);
+    results_add_means(&R->table, group_complete, R);
+    return table_write_csv(&R->table, R->csv_path);
+}
+
+// Load an existing results file for resume; its columns must be a subset of ours.
+static int load_existing(Run *R) {
+    if (access(R->csv_path, F_OK)) return 0;
+    Table old;
+    if (table_read_csv(&old, R->csv_path)) return ad_error_prefix("resume");
+    int *map = ad_malloc((size_t)old.n_cols * sizeof *map);
+    for (int c = 0; c < old.n_cols; c++) {
+        map[c] = table_col(&R->table, old.cols[c]);
+        if (map[c] < 0) {
+            ad_error("%s: column '%s' is not produced by this config/version, so its rows cannot be resumed. Fix: use "
+                     "another --out folder, or move the old results.csv away",
+                     R->csv_path, old.cols[c]);
+            free(map);
+            table_free(&old);
+            return -1;
+        }
+    }
+    int cc = table_col(&old, "category");
+    const char **cells = ad_calloc((size_t)R->table.n_cols, sizeof *cells);
+    for (int r = 0; r < old.n_rows; r++) {
+        if (cc >= 0 && !strcmp(old.rows[r][cc], "mean")) continue;
+        for (int c = 0; c < R->table.n_cols; c++) cells[c] = "";
+        for (int c = 0; c < old.n_cols; c++) cells[map[c]] = old.rows[r][c];
+        table_add_row(&R->table, cells);
+    }
+    free(cells);
+    free(map);
+    table_free(&old);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Units and jobs
+
+static int list_units(Run *R) {
+    const Config *cfg = R->cfg;
+    for (int v = 0; v < cfg->n_variants; v++) {
+        const Variant *V = &cfg->variants[v];
+        for (int d = 0; d < V->n_datasets; d++) {
+            const DatasetConfig *D = &V->datasets[d];
+            const DatasetAdapter *ad = registry_dataset(R->o->reg, D->name);
+            if (!ad) return -1;
+            char *root;
+            if (D->root) {
+                root = ad_strdup(D->root);
+            } else {
+                // synth without root: under the cache (or output) folder, named by its options.
+                uint64_t h = FNV1A64_INIT;
+                for (int i = 0; i < D->n_synth; i++) {
+                    h = fnv1a64(h, D->synth_keys[i], strlen(D->synth_keys[i]) + 1);
+                    h = fnv1a64(h, D->synth_vals[i], strlen(D->synth_vals[i]) + 1);
+                }
+                root = ad_sprintf("%s/synth-%016llx", V->cache_dir ? V->cache_dir : R->out_dir, (unsigned long long)h);
+            }
+            char **cats = NULL;
+            int n = 0;
+            if (R->o->dry_run) {
+                if (D->n_categories) {
+                    cats = ad_malloc((size_t)D->n_categories * sizeof *cats);
+                    for (int i = 0; i < D->n_categories; i++) cats[i] = ad_strdup(D->categories[i]);
+                    n = D->n_categories;
+                } else {
+                    cats = ad_calloc(1, sizeof *cats);  // one "all" unit
+                    n = 1;
+                }
+            } else {
+                if (!strcmp(D->name, "synth") && D->n_synth && synth_ensure(D, root)) {
+                    free(root);
+                    return ad_error_prefix("%s:%d: datasets[%d] (synth)", cfg->path, D->line, d);
+                }
+                if (!is_dir(root)) {
+                    if (D->optional) {
+                        if (!R->o->quiet)
+                            fprintf(stderr, "note: %s: dataset root %s not found; skipped (optional: true)\n", D->name, root);
+                        free(root);
+                        continue;
+                    }
+                    int rc = ad_error("%s:%d: datasets[%d] (%s): root '%s' is not a folder. Fix: download the dataset "
+                                      "(scripts/fetch_datasets.sh) or set root (or optional: true)",
+                                      cfg->path, D->line, d, D->name, root);
+                    free(root);
+                    return rc;
+                }
+                if (D->n_categories) {
+                    cats = ad_malloc((size_t)D->n_categories * sizeof *cats);
+                    for (int i = 0; i < D->n_categories; i++) cats[i] = ad_strdup(D->categories[i]);
+                    n = D->n_categories;
+                } else if (ad->list_categories(root, &cats, &n)) {
+                    ad_error_prefix("%s (%s)", D->name, root);
+                    free(root);
+                    return -1;
+                } else if (!n) {
+                    ad_error("%s: no categories found under %s. Fix: check root", D->name, root);
+                    free(root);
+                    free(cats);
+                    return -1;
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                R->units = ad_realloc(R->units, (size_t)(R->n_units + 1) * sizeof *R->units);
+                R->units[R->n_units++] = (Unit){v, d, cats[i], ad, D->name, ad_strdup(root)};
+            }
+            free(cats);
+            free(root);
+        }
+    }
+    return 0;
+}
+
+static void make_jobs(Run *R) {
+    const Config *cfg = R->cfg;
+    R->max_m = 0;
+    for (int v = 0; v < cfg->n_variants; v++)
+        if (cfg->variants[v].n_methods > R->max_m) R->max_m = cfg->variants[v].n_methods;
+    R->job_of = ad_malloc((size_t)(cfg->n_variants * R->max_m + 1) * sizeof *R->job_of);
+    for (int v = 0; v < cfg->n_variants; v++)
+        for (int m = 0; m < cfg->variants[v].n_methods; m++) {
+            Job J = {v, m, NULL, {0}, 0};
+            job_flatten(&cfg->variants[v], m, &J.kv);
+            uint64_t h = FNV1A64_INIT;
+            for (int i = 0; i < J.kv.n; i++) {
+                h = fnv1a64(h, J.kv.keys[i], strlen(J.kv.keys[i]));
+                h = fnv1a64(h, "=", 1);
+                h = fnv1a64(h, J.kv.vals[i], strlen(J.kv.vals[i]));
+                h = fnv1a64(h, "\n", 1);
+            }
+            J.id = ad_sprintf("%012llx", (unsigned long long)(h >> 16));  // 48 bits: short in tables
+            for (int k = 0; k < R->n_jobs; k++)
+                if (!strcmp(R->jobs[k].id, J.id)) J.dup = 1;
+            R->jobs = ad_realloc(R->jobs, (size_t)(R->n_jobs + 1) * sizeof *R->jobs);
+            R->job_of[v * R->max_m + m] = R->n_jobs;
+            R->jobs[R->n_jobs++] = J;
+        }
+}
+
+// ---------------------------------------------------------------------------------------
+// Features
+
+static void close_backbone(Run *R) {
+    if (R->cache) cache_close(R->cache);
+    if (R->bb && R->drv->close) R->drv->close(R->bb);
+    free(R->bb_key);
+    R->cache = NULL, R->bb = NULL, R->bb_key = NULL, R->drv = NULL;
+}
+
+static int ensure_backbone(Run *R, const Variant *V) {
+    KeyVals kv;
+    job_flatten(V, 0, &kv);
+    char *key = ad_sprintf("%s|%s", V->cache_dir ? V->cache_dir : "", V->backbone.name);
+    for (int i = 0; i < kv.n; i++)
+        if (!strncmp(kv.keys[i], "backbone", 8)) {
+            char *k2 = ad_sprintf("%s|%s=%s", key, kv.keys[i], kv.vals[i]);
+            free(key);
+            key = k2;
+        }
+    keyvals_free(&kv);
+    if (R->bb_key && !strcmp(R->bb_key, key)) {
+        free(key);
+        return 0;
+    }
+    close_backbone(R);
+    R->drv = V->backbone.drv;
+    if (!R->drv->open) {
+        free(key);
+        return ad_error("backbone '%s' cannot be opened in this build", R->drv->name);
+    }
+    R->bb = R->drv->open(&V->backbone.params);
+    if (!R->bb) {
+        free(key);
+        return ad_error_prefix("backbone '%s'", R->drv->name);
+    }
+    R->cache = cache_open(V->cache_dir, R->drv, R->bb);
+    if (!R->cache) {
+        free(key);
+        close_backbone(R);
+        return -1;
+    }
+    R->bb_key = key;
+    return 0;
+}
+
+typedef struct {
+    double total_s, steady_s;  // all images; mean of images 2..n times n
+    int hits;
+} ExtractStats;
+
+// Features for n images (deg[i] != 0: rotated first). On error everything is released.
+static int extract_all(Run *R, const char *const *paths, const double *deg, int n, Features *out, const char *stage,
+                       ExtractStats *st) {
+    Progress pg;
+    progress_begin(&pg, stage, n, R->o->quiet);
+    memset(st, 0, sizeof *st);
+    double rest = 0;
+    for (int i = 0; i < n; i++) {
+        double t = now_s();
+        int hit = 0;
+        int rc = deg && deg[i] != 0 ? cache_get_rotated(R->cache, paths[i], deg[i], &out[i], &hit)
+                                    : cache_get(R->cache, paths[i], &out[i], &hit);
+        if (rc) {
+            for (int k = 0; k < i; k++) cache_release(R->cache, &out[k]);
+            if (pg.mode == 2) fprintf(stderr, "\n");
+            return ad_error_prefix("%s", paths[i]);
+        }
+        t = now_s() - t;
+        st->total_s += t;
+        if (i) rest += t;
+        st->hits += hit;
+        if (i && (out[i].n_layers != out[0].n_layers || out[i].gh != out[0].gh || out[i].gw != out[0].gw ||
+                  out[i].dim != out[0].dim || out[i].embed_dim != out[0].embed_dim)) {
+            int rc2 = ad_error("%s: features of shape %dx%dx%dx%d differ from the first image's %dx%dx%dx%d (%s). Fix: "
+                               "the backbone must give every image the same grid",
+                               paths[i], out[i].n_layers, out[i].gh, out[i].gw, out[i].dim, out[0].n_layers, out[0].gh,
+                               out[0].gw, out[0].dim, paths[0]);
+            for (int k = 0; k <= i; k++) cache_release(R->cache, &out[k]);
+            return rc2;
+        }
+        progress_step(&pg, i + 1);
+    }
+    progress_end(&pg);
+    st->steady_s = n > 1 ? rest / (n - 1) * n : st->total_s;
+    R->t_extract += st->total_s;
+    R->n_images += n;
+    R->n_hits += st->hits;
+    return 0;
+}
+
+static FeatureBatch make_batch(const Features *f, int n, const float ***feat, const float ***emb) {
+    *feat = ad_malloc((size_t)(n ? n : 1) * sizeof **feat);
+    *emb = NULL;
+    for (int i = 0; i < n; i++) (*feat)[i] = f[i].patch;
+    if (n && f[0].embed_dim) {
+        *emb = ad_malloc((size_t)n * sizeof **emb);
+        for (int i = 0; i < n; i++) (*emb)[i] = f[i].embed;
+    }
+    FeatureBatch b = {n, n ? f[0].n_layers : 0, n ? f[0].gh : 0, n ? f[0].gw : 0, n ? f[0].dim : 0,
+                      *feat, n ? f[0].embed_dim : 0, *emb};
+    return b;
+}
+
+// ---------------------------------------------------------------------------------------
+// Evaluation
+
+static void jet(float t, unsigned char *rgb) {
+    // Matplotlib-like jet: blue -> cyan -> yellow -> red.
+    float r = 1.5f - fabsf(4 * t - 3), g = 1.5f - fabsf(4 * t - 2), b = 1.5f - fabsf(4 * t - 1);
+    float c[3] = {r, g, b};
+    for (int k = 0; k < 3; k++) rgb[k] = (unsigned char)(255 * (c[k] < 0 ? 0 : c[k] > 1 ? 1 : c[k]) + 0.5f);
+}
+
+// image | heat map | ground truth, side by side, at the evaluation resolution.
+static int save_map_png(const char *dir, const Sample *s, const float *map, const unsigned char *mask, int W, int H,
+                        float lo, float hi) {
+    ImageU8 im = {0}, rs = {0};
+    if (image_read_rgb8(s->path, &im)) return -1;
+    const ImageU8 *src = &im;
+    if (im.w != W || im.h != H) {
+        pil_resize_u8(&rs, &im, W, H, RESAMPLE_BILINEAR);
+        src = &rs;
+    }
+    ImageU8 out = {3 * W, H, 3, ad_malloc((size_t)9 * W * H)};
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            unsigned char *o = out.data + ((size_t)y * out.w + x) * 3;
+            memcpy(o, src->data + ((size_t)y * W + x) * 3, 3);
+            float t = hi > lo ? (map[(size_t)y * W + x] - lo) / (hi - lo) : 0;
+            jet(t < 0 ? 0 : t > 1 ? 1 : t, o + 3 * W);
+            unsigned char g = mask && mask[(size_t)y * W + x] ? 255 : 0;
+            o[6 * W] = o[6 * W + 1] = o[6 * W + 2] = g;
+        }
+    const char *base = strrchr(s->path, '/');
+    base = base ? base + 1 : s->path;
+    char *stem = ad_strdup(base);
+    char *dot = strrchr(stem, '.');
+    if (dot) *dot = 0;
+    char *path = ad_sprintf("%s/%s_%s.png", dir, s->defect ? s->defect : "x", stem);
+    int rc = image_write_png(path, &out);
+    free(path);
+    free(stem);
+    free(out.data);
+    image_u8_free(&im);
+    image_u8_free(&rs);
+    return rc;
+}
+
+static int evaluate(const Variant *V, const Unit *U, const Category *C, const MethodOutput *mo, int gh, int gw,
+                    const char *maps_dir, BinaryMetrics *bm, PixelMetrics *pm) {
+    int n = C->n_test;
+    int has_masks = category_has_masks(C);
+    const char *rule = strcmp(V->eval.mask_rule, "auto") ? V->eval.mask_rule : V->eval.resized ? U->ad->mask_rule : "gt0";
+    int align = V->eval.resized ? (mo->half_pixel ? 0 : 1) : 0;
+    float **maps = ad_calloc((size_t)n, sizeof *maps);
+    unsigned char **masks = ad_calloc((size_t)n, sizeof *masks);
+    int *H = ad_calloc((size_t)n, sizeof *H), *W = ad_calloc((size_t)n, sizeof *W);
+    double *scores = ad_calloc((size_t)n, sizeof *scores);
+    uint8_t *labels = ad_calloc((size_t)n, sizeof *labels);
+    int rc = 0;
+    // Pass 1 (serial: file IO and error messages): sizes and masks.
+    for (int i = 0; i < n && !rc; i++) {
+        const Sample *s = &C->test[i];
+        labels[i] = (uint8_t)(s->label != 0);
+        if (V->eval.resized) {
+            W[i] = H[i] = V->eval.size;
+        } else if (image_size(s->path, &W[i], &H[i])) {
+            rc = -1;
+            break;
+        }
+        if (!has_masks) continue;
+        size_t np = (size_t)W[i] * H[i];
+        masks[i] = ad_calloc(np, 1);
+        if (!s->mask_path) continue;
+        ImageU8 m = {0};
+        if (mask_read(s->mask_path, &m)) {
+            rc = -1;
+            break;
+        }
+        if (V->eval.resized) {
+            ImageU8 r = {0};
+            pil_resize_u8(&r, &m, W[i], H[i], RESAMPLE_BILINEAR);
+            memcpy(masks[i], r.data, np);
+            image_u8_free(&r);
+        } else {
+            if (m.w != W[i] || m.h != H[i]) {
+                rc = ad_error("%s: mask is %dx%d but its image %s is %dx%d. Fix: the dataset tree is damaged", s->mask_path,
+                              m.w, m.h, s->path, W[i], H[i]);
+                image_u8_free(&m);
+                break;
+            }
+            memcpy(masks[i], m.data, np);
+        }
+        image_u8_free(&m);
+        mask_binarise(masks[i], (long)np, rule);
+    }
+    // Pass 2 (parallel over images, each independent): upsample, smooth, image score.
+    if (!rc) {
+#pragma omp parallel for schedule(dynamic)
+        for (int i = 0; i < n; i++) {
+            size_t np = (size_t)W[i] * H[i];
+            maps[i] = ad_malloc(np * sizeof **maps);
+            interp_bilinear(maps[i], H[i], W[i], mo->maps + (size_t)i * gh * gw, gh, gw, align);
+            if (mo->smooth_sigma > 0) gaussian_filter2d(maps[i], H[i], W[i], mo->smooth_sigma);
+            float mx = -INFINITY;
+            for (size_t p = 0; p < np; p++) mx = maps[i][p] > mx ? maps[i][p] : mx;
+            scores[i] = V->eval.image_score_max ? (double)mx : (double)mo->image_score[i];
+        }
+        if (metrics_image(labels, scores, (size_t)n, bm)) rc = -1;
+    }
+    if (!rc) {
+        if (has_masks) {
+            if (metrics_pixel((const uint8_t *const *)masks, (const float *const *)maps, H, W, n, V->eval.pro_limit, pm))
+                rc = -1;
+        } else {
+            pm->auroc = pm->ap = pm->f1max = pm->aupro = pm->aupro_musc = NAN;
+        }
+    }
+    if (!rc && maps_dir) {
+        float lo = INFINITY, hi = -INFINITY;
+        for (int i = 0; i < n; i++)
+            for (size_t p = 0; p < (size_t)W[i] * H[i]; p++) {
+                lo = maps[i][p] < lo ? maps[i][p] : lo;
+                hi = maps[i][p] > hi ? maps[i][p] : hi;
+            }
+        if (mkdirs(maps_dir)) rc = -1;
+        for (int i = 0; i < n && !rc; i++)
+            if (save_map_png(maps_dir, &C->test[i], maps[i], masks[i], W[i], H[i], lo, hi)) rc = -1;
+    }
+    for (int i = 0; i < n; i++) free(maps[i]), free(masks[i]);
+    free(maps), free(masks), free(H), free(W), free(scores), free(labels);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------
+// One (unit, method)
+
+typedef struct {
+    int n;
+    char **k, **v;
+} Cells;
+
+static void cset(Cells *c, const char *k, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void cset(Cells *c, const char *k, const char *fmt, ...) {
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    c->k = ad_realloc(c->k, (size_t)(c->n + 1) * sizeof *c->k);
+    c->v = ad_realloc(c->v, (size_t)(c->n + 1) * sizeof *c->v);
+    c->k[c->n] = ad_strdup(k);
+    c->v[c->n] = ad_strdup(buf);
+    c->n++;
+}
+static void cnum(Cells *c, const char *k, double x) {
+    if (isnan(x)) cset(c, k, "nan");
+    else cset(c, k, "%.12g", x);
+}
+static void cfree(Cells *c) {
+    for (int i = 0; i < c->n; i++) free(c->k[i]), free(c->v[i]);
+    free(c->k), free(c->v);
+}
+
+static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Features *tf, const ExtractStats *tst,
+                      const char *split_hash) {
+    const Variant *V = &R->cfg->variants[U->v];
+    const MethodConfig *mc = &V->methods[J->m];
+    const Method *M = mc->m;
+    int n = C->n_test, rc = -1;
+    // References for few/full-shot methods.
+    Features *rf = NULL;
+    int n_refs = 0, n_train_used = 0;
+    ExtractStats rst = {0};
+    if (M->needs_train) {
+        int k = mc->shots, first = 0;
+        if (k > 0) {
+            first = V->seed * k;
+            if (first + k > C->n_train)
+                return ad_error("%s/%s: %s with shots %d and seed %d needs train images %d..%d, but the category has %d. "
+                                "Fix: lower shots or seed",
+                                U->dsname, U->category, mc->name, k, V->seed, first, first + k - 1, C->n_train);
+        } else {
+            k = C->n_train;
+        }
+        if (k == 0) return ad_error("%s/%s: %s needs normal training images, found none", U->dsname, U->category, mc->name);
+        int rot = M->reference_rotations ? M->reference_rotations(&mc->params, U->category) : 1;
+        if (rot < 1) return ad_error_prefix("%s (reference_rotations)", mc->name);
+        n_train_used = k;
+        n_refs = k * rot;
+        const char **paths = ad_malloc((size_t)n_refs * sizeof *paths);
+        double *deg = ad_malloc((size_t)n_refs * sizeof *deg);
+        for (int i = 0; i < k; i++)
+            for (int r = 0; r < rot; r++) {
+                paths[i * rot + r] = C->train[first + i].path;
+                deg[i * rot + r] = r * 360.0 / rot;
+            }
+        rf = ad_calloc((size_t)n_refs, sizeof *rf);
+        char stage[96];
+        snprintf(stage, sizeof stage, "extract %s refs", U->category);
+        rc = extract_all(R, paths, deg, n_refs, rf, stage, &rst);
+        free(paths);
+        free(deg);
+        if (rc) {
+            free(rf);
+            return -1;
+        }
+        rc = -1;
+    }
+    const float **tfeat, **temb, **rfeat = NULL, **remb = NULL;
+    FeatureBatch tb = make_batch(tf, n, &tfeat, &temb), rb = {0};
+    if (rf) rb = make_batch(rf, n_refs, &rfeat, &remb);
+    if (rf && (rb.n_layers != tb.n_layers || rb.dim != tb.dim)) {
+        ad_error("%s/%s: reference features (%d layers x %d) differ from the test features (%d x %d)", U->dsname,
+                 U->category, rb.n_layers, rb.dim, tb.n_layers, tb.dim);
+        goto out;
+    }
+    const char **defects = ad_malloc((size_t)n * sizeof *defects);
+    for (int i = 0; i < n; i++) defects[i] = C->test[i].defect;
+    char *diag = ad_sprintf("%s/diagnostics/%s/%s", R->out_dir, J->id, U->dsname);
+    if (mkdirs(diag)) {
+        free(defects);
+        free(diag);
+        goto out;
+    }
+    int score_size = V->eval.resized ? V->eval.size : 0;
+    if (!score_size) {
+        const ParamSpec *s = params_find(V->backbone.params.spec, "size");
+        score_size = s && s->type == PT_INT ? params_int(&V->backbone.params, "size") : 518;
+    }
+    MethodContext ctx = {diag, U->category, U->ad->rscin_k, score_size, defects, R->mode != 2};
+    MethodOutput mo = {0};
+    double t = now_s();
+    int mrc = M->run(&mc->params, &tb, rf ? &rb : NULL, &ctx, &mo);
+    double score_s = now_s() - t;
+    free(defects);
+    free(diag);
+    R->t_score += score_s;
+    if (mrc) {
+        method_output_free(&mo);
+        ad_error_prefix("%s/%s: method %s", U->dsname, U->category, mc->name);
+        goto out;
+    }
+    if (!mo.maps || !mo.image_score) {
+        method_output_free(&mo);
+        ad_error("%s/%s: method %s returned no maps or scores (internal error in the method)", U->dsname, U->category,
+                 mc->name);
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        int bad = !isfinite(mo.image_score[i]);
+        for (int p = 0; p < tb.gh * tb.gw && !bad; p++) bad = !isfinite(mo.maps[(size_t)i * tb.gh * tb.gw + p]);
+        if (bad) {
+            ad_error("%s/%s: method %s returned a non-finite (NaN/Inf) %s for test image %d (%s). Fix: a method bug or "
+                     "degenerate features; no row was written for this category",
+                     U->dsname, U->category, mc->name, isfinite(mo.image_score[i]) ? "map value" : "score", i,
+                     C->test[i].path);
+            method_output_free(&mo);
+            goto out;
+        }
+    }
+    // Metrics.
+    BinaryMetrics bm;
+    PixelMetrics pm;
+    t = now_s();
+    char *maps_dir = V->save_maps ? ad_sprintf("%s/maps/%s/%s/%s", R->out_dir, J->id, U->dsname, U->category) : NULL;
+    int erc = evaluate(V, U, C, &mo, tb.gh, tb.gw, maps_dir, &bm, &pm);
+    free(maps_dir);
+    method_output_free(&mo);
+    double metrics_s = now_s() - t;
+    R->t_metrics += metrics_s;
+    if (erc) {
+        ad_error_prefix("%s/%s: method %s: evaluation", U->dsname, U->category, mc->name);
+        goto out;
+    }
+    // Row.
+    Cells c = {0};
+    cset(&c, "job", "%s", J->id);
+    cset(&c, "dataset", "%s", U->dsname);
+    cset(&c, "category", "%s", U->category);
+    cset(&c, "n_categories", "1");
+    for (int i = 0; i < J->kv.n; i++) cset(&c, J->kv.keys[i], "%s", J->kv.vals[i]);
+    double mv[8] = {bm.auroc, bm.ap, bm.f1max, pm.auroc, pm.ap, pm.f1max, pm.aupro, pm.aupro_musc};
+    for (int k = 0; k < N_RESULT_METRICS; k++) cnum(&c, RESULT_METRICS[k], mv[k]);
+    cset(&c, "n_test", "%d", n);
+    cset(&c, "n_train", "%d", n_train_used);
+    cset(&c, "n_refs", "%d", n_refs);
+    cnum(&c, "extract_s", tst->total_s + rst.total_s);
+    cnum(&c, "score_s", score_s);
+    cnum(&c, "metrics_s", metrics_s);
+    double denom = tst->steady_s + score_s;
+    cnum(&c, "images_per_s", denom > 0 ? n / denom : NAN);
+    cset(&c, "cache_hits", "%d", tst->hits + rst.hits);
+    cset(&c, "grid", "%s", V->grid_point);
+    const ParamSpec *ss = params_find(V->backbone.params.spec, "size");
+    if (ss && ss->type == PT_INT) cset(&c, "image_size", "%d", params_int(&V->backbone.params, "size"));
+    cset(&c, "feature_grid", "%dx%d", tb.gh, tb.gw);
+    cset(&c, "git_commit", "%s", R->prov.git_commit);
+    cset(&c, "adbench_version", "%s", R->prov.version);
+    cset(&c, "cpu_model", "%s", R->prov.cpu_model);
+    cset(&c, "threads", "%d", omp_get_max_threads());
+    cset(&c, "blas_config", "%s", R->prov.blas_config);
+    cset(&c, "config_hash", "%s", R->cfg->hash);
+    cset(&c, "split_hash", "%s", split_hash);
+    // Cache size of this category's entries: header + float payload per image.
+    if (R->cache && V->cache_dir) {
+        double per = 64.0 + 4.0 * ((double)tb.n_layers * tb.gh * tb.gw * tb.dim + tb.embed_dim);
+        cnum(&c, "cache_mb", per * (n + n_refs) / 1e6);
+    }
+    const char **cells = ad_calloc((size_t)R->table.n_cols, sizeof *cells);
+    for (int i = 0; i < c.n; i++) {
+        int col = table_col(&R->table, c.k[i]);
+        if (col >= 0) cells[col] = c.v[i];
+    }
+    table_add_row(&R->table, cells);
+    free(cells);
+    cfree(&c);
+    R->rows_new++;
+    if (write_results(R)) goto out;
+    int r = find_row(R, J->id, U->dsname, U->category);
+    print_row(R, r);
+    int rm = find_row(R, J->id, U->dsname, "mean");
+    if (rm >= 0 && group_complete(J->id, U->dsname, atoi(table_get(&R->table, rm, "n_categories")), R)) {
+        // Print the mean once: right after the group's last category.
+        int last = 1;
+        for (int u = 0; u < R->n_units; u++)
+            if (R->units[u].v == U->v && !strcmp(R->units[u].dsname, U->dsname) && R->units[u].category &&
+                find_row(R, J->id, U->dsname, R->units[u].category) < 0)
+                last = 0;
+        if (last) print_row(R, rm);
+    }
+    rc = 0;
+out:
+    free(tfeat), free(temb), free(rfeat), free(remb);
+    if (rf) {
+        for (int i = 0; i < n_refs; i++) cache_release(R->cache, &rf[i]);
+        free(rf);
+    }
+    return rc;
+}
+
+static char *split_hash_of(const Category *C, const char *root) {
+    size_t rl = strlen(root);
+    uint64_t h = FNV1A64_INIT;
+    for (int part = 0; part < 2; part++) {
+        const Sample *s = part ? C->test : C->train;
+        int n = part ? C->n_test : C->n_train;
+        h = fnv1a64(h, part ? "test\n" : "train\n", part ? 5 : 6);
+        for (int i = 0; i < n; i++) {
+            const char *p = s[i].path, *m = s[i].mask_path ? s[i].mask_path : "";
+            if (!strncmp(p, root, rl)) p += rl;
+            if (*m && !strncmp(m, root, rl)) m += rl;
+            char lab[8];
+            snprintf(lab, sizeof lab, "%d", s[i].label);
+            const char *parts[4] = {p, m, lab, s[i].defect ? s[i].defect : ""};
+            for (int k = 0; k < 4; k++) h = fnv1a64(h, parts[k], strlen(parts[k]) + 1);
+        }
+    }
+    return hex16(h);
+}
+
+static int run_unit(Run *R, int ui) {
+    const Unit *U = &R->units[ui];
+    const Variant *V = &R->cfg->variants[U->v];
+    int *pend = ad_malloc((size_t)V->n_methods * sizeof *pend), np = 0;
+    for (int m = 0; m < V->n_methods; m++) {
+        const Job *J = job_at(R, U->v, m);
+        if (J->dup || find_row(R, J->id, U->dsname, U->category) >= 0) continue;
+        pend[np++] = m;
+    }
+    if (!np) {
+        free(pend);
+        return 0;
+    }
+    if (V->threads > 0) {
+        omp_set_num_threads(V->threads);
+        openblas_set_num_threads(V->threads);
+    }
+    Category C;
+    memset(&C, 0, sizeof C);
+    if (U->ad->load(U->root, U->category, &C)) {
+        free(pend);
+        return ad_error_prefix("%s/%s", U->dsname, U->category);
+    }
+    int rc = -1;
+    Features *tf = NULL;
+    char *split = NULL;
+    if (C.n_test < 1) {
+        ad_error("%s/%s: no test images under %s. Fix: check the dataset tree", U->dsname, U->category, U->root);
+        goto done;
+    }
+    split = split_hash_of(&C, U->root);
+    if (ensure_backbone(R, V)) goto done;
+    tf = ad_calloc((size_t)C.n_test, sizeof *tf);
+    const char **paths = ad_malloc((size_t)C.n_test * sizeof *paths);
+    for (int i = 0; i < C.n_test; i++) paths[i] = C.test[i].path;
+    char stage[96];
+    snprintf(stage, sizeof stage, "extract %s/%s", U->dsname, U->category);
+    ExtractStats tst;
+    int erc = extract_all(R, paths, NULL, C.n_test, tf, stage, &tst);
+    free(paths);
+    if (erc) {
+        free(tf);
+        tf = NULL;
+        goto done;
+    }
+    for (int k = 0; k < np; k++)
+        if (run_method(R, U, &C, job_at(R, U->v, pend[k]), tf, &tst, split)) goto done;
+    rc = 0;
+done:
+    if (tf) {
+        for (int i = 0; i < C.n_test; i++) cache_release(R->cache, &tf[i]);
+        free(tf);
+    }
+    free(split);
+    free(pend);
+    category_free(&C);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------
+// Dry run
+
+static void print_params(FILE *f, const Params *p) {
+    fprintf(f, "{");
+    for (int i = 0; i < p->n; i++) fprintf(f, "%s%s: %s", i ? ", " : "", p->keys[i], p->values[i]);
+    fprintf(f, "}");
+}
+
+static int dry_run(Run *R) {
+    const Config *cfg = R->cfg;
+    FILE *f = R->con;
+    int n_jobs = 0;
+    for (int j = 0; j < R->n_jobs; j++) n_jobs += !R->jobs[j].dup;
+    fprintf(f, "config %s (hash %s): %d variant%s, %d job%s; results: %s\n", cfg->path, cfg->hash, cfg->n_variants,
+            cfg->n_variants == 1 ? "" : "s", n_jobs, n_jobs == 1 ? "" : "s", R->csv_path);
+    for (int v = 0; v < cfg->n_variants; v++) {
+        const Variant *V = &cfg->variants[v];
+        fprintf(f, "variant %d/%d%s%s\n", v + 1, cfg->n_variants, *V->grid_point ? ": " : "", V->grid_point);
+        fprintf(f, "  backbone %s ", V->backbone.name);
+        print_params(f, &V->backbone.params);
+        fprintf(f, "\n");
+        for (int m = 0; m < V->n_methods; m++) {
+            const Job *J = job_at(R, v, m);
+            fprintf(f, "  job %s %s ", J->id, V->methods[m].name);
+            print_params(f, &V->methods[m].params);
+            if (V->methods[m].m->needs_train) fprintf(f, " shots=%d", V->methods[m].shots);
+            fprintf(f, "%s\n", J->dup ? " (same as an earlier job: runs once)" : "");
+        }
+        fprintf(f, "  evaluation %s mask_rule=%s pro_limit=%g image_score=%s seed=%d\n",
+                V->eval.resized ? "resized" : "native", V->eval.mask_rule, V->eval.pro_limit,
+                V->eval.image_score_max ? "max" : "method", V->seed);
+        if (V->eval.resized) fprintf(f, "  evaluation size %d\n", V->eval.size);
+        for (int d = 0; d < V->n_datasets; d++) {
+            const DatasetConfig *D = &V->datasets[d];
+            fprintf(f, "  dataset %s root=%s categories=", D->name, D->root ? D->root : "(generated)");
+            if (!D->n_categories) fprintf(f, "all");
+            for (int i = 0; i < D->n_categories; i++) fprintf(f, "%s%s", i ? "," : "", D->categories[i]);
+            fprintf(f, "%s\n", D->optional ? " (optional)" : "");
+        }
+    }
+    if (R->o->shard_n > 1) {
+        fprintf(f, "shard %d/%d:", R->o->shard_i, R->o->shard_n);
+        int any_all = 0;
+        for (int u = 0; u < R->n_units; u++) any_all |= !R->units[u].category;
+        if (any_all) {
+            fprintf(f, " units are assigned once 'categories: all' is listed from the dataset\n");
+        } else {
+            for (int u = 0; u < R->n_units; u++)
+                if (u % R->o->shard_n == R->o->shard_i)
+                    fprintf(f, " %s/%s[v%d]", R->units[u].dsname, R->units[u].category, R->units[u].v + 1);
+            fprintf(f, "\n");
+        }
+    }
+    fprintf(f, "dry run: no weights or datasets were opened\n");
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+
+int runner_run(const Config *cfg, const RunOptions *o) {
+    Run R;
+    memset(&R, 0, sizeof R);
+    R.cfg = cfg;
+    R.o = o;
+    R.con = o->out ? o->out : stdout;
+    R.mode = progress_mode(o->quiet);
+    R.t0 = now_s();
+    int rc = -1;
+    if (o->shard_n > 1 && (o->shard_i < 0 || o->shard_i >= o->shard_n))
+        return ad_error("--shard %d/%d: expected i/n with 0 <= i < n", o->shard_i, o->shard_n);
+    // Output folder: one for the whole config.
+    const char *od = o->out_dir;
+    if (!od) {
+        od = cfg->variants[0].out_dir;
+        for (int v = 1; v < cfg->n_variants; v++)
+            if (strcmp(cfg->variants[v].out_dir, od))
+                return ad_error("%s: out_dir differs between grid points ('%s' vs '%s'); it must be one folder. Fix: do "
+                                "not grid out_dir",
+                                cfg->path, od, cfg->variants[v].out_dir);
+    }
+    R.out_dir = ad_strdup(od);
+    R.csv_path = o->shard_n > 1 ? ad_sprintf("%s/results.shard-%d-of-%d.csv", od, o->shard_i, o->shard_n)
+                                : ad_sprintf("%s/results.csv", od);
+    make_jobs(&R);
+    if (list_units(&R)) goto done;
+    if (o->dry_run) {
+        rc = dry_run(&R);
+        goto done;
+    }
+    if (mkdirs(R.out_dir)) goto done;
+    char **cols;
+    int ncols;
+    build_columns(&R, &cols, &ncols);
+    table_init(&R.table, (const char *const *)cols, ncols);
+    for (int i = 0; i < ncols; i++) free(cols[i]);
+    free(cols);
+    if (load_existing(&R)) goto done;
+    provenance_collect(&R.prov);
+    int n_mine = 0;
+    for (int u = 0; u < R.n_units; u++) n_mine += o->shard_n <= 1 || u % o->shard_n == o->shard_i;
+    if (!o->quiet)
+        fprintf(stderr, "adbench run %s: %d unit%s (dataset x category x variant)%s, results -> %s\n", cfg->path, n_mine,
+                n_mine == 1 ? "" : "s", o->shard_n > 1 ? " in this shard" : "", R.csv_path);
+    for (int u = 0; u < R.n_units; u++) {
+        if (o->shard_n > 1 && u % o->shard_n != o->shard_i) continue;
+        if (run_unit(&R, u)) goto done;
+    }
+    // Rewrite once more so mean rows exist even when every row was resumed.
+    if (write_results(&R)) goto done;
+    if (!o->quiet) {
+        double total = now_s() - R.t0;
+        fprintf(stderr,
+                "timings: extract %.2f s (%ld images, %ld from cache), score %.2f s, metrics %.2f s, total %.2f s\n",
+                R.t_extract, R.n_images, R.n_hits, R.t_score, R.t_metrics, total);
+    }
+    fprintf(stderr, "results: %s (%d new row%s)\n", R.csv_path, R.rows_new, R.rows_new == 1 ? "" : "s");
+    rc = 0;
+done:
+    close_backbone(&R);
+    for (int u = 0; u < R.n_units; u++) free(R.units[u].category), free(R.units[u].root);
+    free(R.units);
+    for (int j = 0; j < R.n_jobs; j++) free(R.jobs[j].id), keyvals_free(&R.jobs[j].kv);
+    free(R.jobs);
+    free(R.job_of);
+    table_free(&R.table);
+    free(R.out_dir);
+    free(R.csv_path);
+    return rc;
+}
