@@ -1,0 +1,20 @@
+// Image -> normalised float tensor (3, H, W), as each reference pipeline does it
+// (algorithms.md §1.1). Decoding: image_read_rgb8 (OpenCV; equals PIL's convert("RGB") and
+// AnomalyDINO's cv2.imread + BGR2RGB for 8-bit files). Resizing: pil_resize_u8 (Pillow-exact).
+//   PREP_MUSC, CLIP:   PIL bicubic to S x S (aspect not kept; CenterCrop(S) is then a no-op),
+//                      ToTensor, CLIP mean/std (open_clip image_transform, MuSc).
+//   PREP_MUSC, DINOv2: PIL bilinear (torchvision's default) to S x S, ImageNet mean/std.
+//   PREP_ANOMALYDINO:  torchvision Resize(S, BICUBIC, antialias=True) on the PIL image: the
+//                      shorter side to S, the longer to int(S * long / short); ToTensor,
+//                      ImageNet mean/std; then the bottom/right cropped to a multiple of the patch.
+// ToTensor / Normalize arithmetic is float32, in torchvision's order: (u8 / 255 - mean) / std.
+#pragma once
+#include "image.h"
+
+typedef enum { PREP_MUSC, PREP_ANOMALYDINO } PrepKind;
+
+// img: decoded RGB8. clip: 1 for CLIP statistics / bicubic in the MuSc pipeline. Writes a
+// malloc'd (3, *H, *W) tensor to *out.
+void vit_preprocess_u8(float **out, int *H, int *W, const ImageU8 *img, PrepKind kind, int clip, int size, int patch);
+// Same from a file; 0 or -1 + ad_error naming the file.
+int vit_preprocess_file(float **out, int *H, int *W, const char *path, PrepKind kind, int clip, int size, int patch);

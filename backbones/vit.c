@@ -1,0 +1,342 @@
+// The ViT forward pass (see vit.h). Linear layers are one sgemm over all B*T rows of a batch
+// (BLAS threads inside); attention runs (image, head) pairs in an OpenMP loop with
+// single-threaded sgemm inside (the OpenMP build of OpenBLAS does this by itself inside a
+// parallel region) and a per-thread T x T score buffer for the fused softmax. Every fast
+// kernel has a naive reference beside it; tests compare the two.
+#include "vit.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "image.h"
+
+static int g_naive = 0;
+void vit_use_naive(int on) { g_naive = on; }
+
+// ---------------------------------------------------------------------------------------------
+// layers
+
+void layernorm_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, float eps) {
+    // inp, out (N, C); statistics in double so the result does not depend on C's size.
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *x = inp + (size_t)i * C;
+        float *o = out + (size_t)i * C;
+        double m = 0, v = 0;
+        for (int c = 0; c < C; c++) m += x[c];
+        m /= C;
+        for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
+        v /= C;  // biased variance, as torch.nn.LayerNorm
+        float mean = (float)m, rstd = (float)(1.0 / sqrt(v + (double)eps));
+        for (int c = 0; c < C; c++) o[c] = (x[c] - mean) * rstd * w[c] + b[c];
+    }
+}
+
+void linear_forward_naive(float *out, const float *inp, const float *W, const float *bias, int N, int C, int OC) {
+    // out (N, OC) = inp (N, C) @ W^T, W (OC, C) as torch.nn.Linear stores it.
+    for (int i = 0; i < N; i++)
+        for (int o = 0; o < OC; o++) {
+            double s = bias ? bias[o] : 0;
+            for (int c = 0; c < C; c++) s += (double)inp[(size_t)i * C + c] * W[(size_t)o * C + c];
+            out[(size_t)i * OC + o] = (float)s;
+        }
+}
+
+// Output tiles of a linear layer: rows in ceil(N / 768) equal chunks (multiples of 16), columns
+// in chunks of 256. The tiling depends on the shape only, never on the thread count, and each
+// tile is one single-threaded sgemm: OpenBLAS's own threading gives results that differ in the
+// last bits between thread counts (measured: 0.3.21), which would break determinism.
+#define LIN_ROWS 768
+#define LIN_COLS 256
+
+void linear_forward(float *out, const float *inp, const float *W, const float *bias, int N, int C, int OC) {
+    if (g_naive) { linear_forward_naive(out, inp, W, bias, N, C, OC); return; }
+    int nr = (N + LIN_ROWS - 1) / LIN_ROWS, rh = ((N + nr - 1) / nr + 15) / 16 * 16;
+    int nc = (OC + LIN_COLS - 1) / LIN_COLS;
+    // Inside a parallel region of >1 threads the OpenMP build of OpenBLAS runs single-threaded;
+    // with one thread omp_get_max_threads() is 1 and it does too.
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int t = 0; t < nr * nc; t++) {
+        int r0 = (t / nc) * rh, c0 = (t % nc) * LIN_COLS;
+        int m = N - r0 < rh ? N - r0 : rh, n = OC - c0 < LIN_COLS ? OC - c0 : LIN_COLS;
+        if (m <= 0) continue;
+        float *o = out + (size_t)r0 * OC + c0;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, C, 1.0f, inp + (size_t)r0 * C, C, W + (size_t)c0 * C, C,
+                    0.0f, o, OC);
+        if (bias)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) o[(size_t)i * OC + j] += bias[c0 + j];
+    }
+}
+
+static void softmax_rows(float *s, int T) {
+    for (int i = 0; i < T; i++) {
+        float *r = s + (size_t)i * T, mx = r[0];
+        for (int j = 1; j < T; j++) mx = r[j] > mx ? r[j] : mx;  // subtract the max: exp never overflows
+        float sum = 0;
+        for (int j = 0; j < T; j++) { r[j] = expf(r[j] - mx); sum += r[j]; }
+        float inv = 1.0f / sum;
+        for (int j = 0; j < T; j++) r[j] *= inv;
+    }
+}
+
+void attention_forward_naive(float *out, const float *qkv, int B, int T, int C, int NH) {
+    // qkv (B, T, 3C) = [q | k | v], head h uses columns h*hs .. h*hs+hs-1 of each; out (B, T, C).
+    int hs = C / NH;
+    double scale = 1.0 / sqrt((double)hs);
+    double *p = ad_malloc((size_t)T * sizeof(double));
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int t = 0; t < T; t++) {
+                const float *q = qkv + ((size_t)b * T + t) * 3 * C + h * hs;
+                double mx = -INFINITY, sum = 0;
+                for (int u = 0; u < T; u++) {
+                    const float *k = qkv + ((size_t)b * T + u) * 3 * C + C + h * hs;
+                    double s = 0;
+                    for (int i = 0; i < hs; i++) s += (double)q[i] * k[i];
+                    p[u] = s * scale;
+                    if (p[u] > mx) mx = p[u];
+                }
+                for (int u = 0; u < T; u++) { p[u] = exp(p[u] - mx); sum += p[u]; }
+                for (int i = 0; i < hs; i++) {
+                    double o = 0;
+                    for (int u = 0; u < T; u++) o += p[u] * qkv[((size_t)b * T + u) * 3 * C + 2 * C + h * hs + i];
+                    out[((size_t)b * T + t) * C + h * hs + i] = (float)(o / sum);
+                }
+            }
+    free(p);
+}
+
+void attention_forward(float *out, float *scores, const float *qkv, int B, int T, int C, int NH, int threads) {
+    // scores: (threads, T, T). One (image, head) pair per iteration; the OpenMP build of
+    // OpenBLAS runs each sgemm single-threaded inside the parallel region (no oversubscription).
+    if (g_naive) { attention_forward_naive(out, qkv, B, T, C, NH); return; }
+    int hs = C / NH;
+    float scale = 1.0f / sqrtf((float)hs);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH, h = bh % NH;
+        float *s = scores + (size_t)omp_get_thread_num() * T * T;
+        const float *q = qkv + (size_t)b * T * 3 * C + h * hs;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, 3 * C, q + C, 3 * C, 0.0f, s, T);
+        softmax_rows(s, T);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, s, T, q + 2 * C, 3 * C, 0.0f,
+                    out + (size_t)b * T * C + h * hs, C);
+    }
+}
+
+void gelu_forward(float *out, const float *inp, size_t N) {
+    // exact (erf) GELU, torch.nn.GELU() default
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < N; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * (float)M_SQRT1_2));
+}
+
+void quick_gelu_forward(float *out, const float *inp, size_t N) {
+    // OpenAI CLIP's x * sigmoid(1.702 x)
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < N; i++) out[i] = inp[i] / (1.0f + expf(-1.702f * inp[i]));
+}
+
+void swiglu_forward(float *out, const float *inp, int N, int H) {
+    // inp (N, 2H) = [x1 | x2] -> out (N, H) = silu(x1) * x2. Sequential rows so that out may
+    // alias inp (row i's output lies before row i's input for i >= 1, and on x1 itself for i = 0).
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < H; j++) {
+            float a = inp[(size_t)i * 2 * H + j], g = inp[(size_t)i * 2 * H + H + j];
+            out[(size_t)i * H + j] = a / (1.0f + expf(-a)) * g;
+        }
+}
+
+void residual_forward(float *x, const float *y, const float *gamma, int N, int C) {
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < C; c++) x[(size_t)i * C + c] += gamma ? gamma[c] * y[(size_t)i * C + c] : y[(size_t)i * C + c];
+}
+
+void patch_embed_forward(float *out, float *col, const float *img, const float *w, const float *b,
+                         int B, int H, int W, int P, int D) {
+    // img (B, 3, H, W) -> out (B, gh*gw, D): a stride-P convolution as im2col + one GEMM.
+    // Rows/columns beyond gh*P / gw*P are ignored, as the strided Conv2d does.
+    int gh = H / P, gw = W / P, K = 3 * P * P;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < B * gh * gw; r++) {
+        int bi = r / (gh * gw), g = r % (gh * gw), gy = g / gw, gx = g % gw;
+        float *c = col + (size_t)r * K;
+        for (int ch = 0; ch < 3; ch++)
+            for (int ky = 0; ky < P; ky++)
+                memcpy(c + (ch * P + ky) * P, img + (((size_t)bi * 3 + ch) * H + gy * P + ky) * W + gx * P, P * sizeof(float));
+    }
+    linear_forward(out, col, w, b, B * gh * gw, K, D);
+}
+
+// ---------------------------------------------------------------------------------------------
+// model
+
+float *vit_own(ViT *m, size_t n) {
+    m->owned = ad_realloc(m->owned, (size_t)(m->n_owned + 1) * sizeof(float *));
+    return m->owned[m->n_owned++] = ad_malloc(n * sizeof(float));
+}
+
+const float *vit_w(ViT *m, const char *name, int ndim, const int64_t *shape) {
+    return st_get_f32(&m->st, name, ndim, shape);
+}
+
+int vit_open(ViT *m, const char *path) {
+    memset(m, 0, sizeof *m);
+    if (st_open(&m->st, path)) return -1;
+    int r = clip_load(m);
+    if (r == 1) r = dinov2_load(m);
+    if (r == 1)
+        r = ad_error("%s: not a CLIP or DINOv2 vision tower: found none of the tensors 'visual.conv1.weight', 'conv1.weight' (OpenAI/OpenCLIP), "
+                     "'vision_model.embeddings.patch_embedding.weight' (HF CLIP), 'patch_embed.proj.weight' (DINOv2), "
+                     "'embeddings.patch_embeddings.projection.weight' (HF Dinov2). Fix: convert the checkpoint with scripts/convert_weights.py",
+                     path);
+    if (r) { vit_close(m); return -1; }
+    return 0;
+}
+
+void vit_close(ViT *m) {
+    for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
+    free(m->owned);
+    free((void *)m->w.layer);
+    free(m->buf_arena);
+    st_close(&m->st);
+    memset(m, 0, sizeof *m);
+}
+
+int vit_tokens(const ViT *m, int H, int W) { return 1 + m->cfg.n_reg + (H / m->cfg.patch) * (W / m->cfg.patch); }
+int vit_embed_dim(const ViT *m) { return m->cfg.embed_dim ? m->cfg.embed_dim : m->cfg.width; }
+
+void vit_pos_embed(float *out, const ViT *m, int gh, int gw) {
+    const ViTConfig *c = &m->cfg;
+    int D = c->width, M = c->grid;
+    memcpy(out, m->w.pos, (size_t)D * sizeof(float));  // the class position is kept as is
+    if (gh == M && gw == M) {  // every reference skips the interpolation at the native grid
+        memcpy(out + D, m->w.pos + D, (size_t)M * M * D * sizeof(float));
+        return;
+    }
+    switch (c->pos_resize) {
+    case POS_SIZE: interp_bicubic_torch(out + D, gh, gw, m->w.pos + D, M, M, D, 0, 0); break;
+    case POS_SCALE_OFFSET:
+        // the scale PyTorch was handed is a double: (g + 0.1) / M
+        interp_bicubic_torch(out + D, gh, gw, m->w.pos + D, M, M, D, (gh + 0.1) / M, (gw + 0.1) / M);
+        break;
+    case POS_SIZE_AA: interp_bicubic_aa_torch(out + D, gh, gw, m->w.pos + D, M, M, D); break;
+    }
+}
+
+// (Re)plan the activation arena for batch B at grid gh x gw.
+static void plan(ViT *m, int B, int gh, int gw) {
+    ViTActs *a = &m->a;
+    if (a->B == B && a->gh == gh && a->gw == gw && a->threads == omp_get_max_threads() && m->buf_arena) return;
+    const ViTConfig *c = &m->cfg;
+    size_t D = (size_t)c->width, T = (size_t)(1 + c->n_reg + gh * gw), BT = (size_t)B * T;
+    size_t hid = (size_t)c->hidden * (c->swiglu ? 2 : 1), K = 3 * (size_t)c->patch * c->patch;
+    int threads = omp_get_max_threads();
+    size_t sizes[] = {BT * D, BT * D, BT * 3 * D, BT * D, BT * D, BT * hid, (size_t)B * gh * gw * K,
+                      (size_t)threads * T * T, (1 + (size_t)gh * gw) * D};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) n += (sizes[i] + 15) / 16 * 16;
+    free(m->buf_arena);
+    m->buf_arena = ad_malloc(n * sizeof(float));
+    float *p = (float *)(void *)m->buf_arena;
+    float **slots[] = {&a->x, &a->ln, &a->qkv, &a->att, &a->tmp, &a->fc, &a->col, &a->scores, &a->pos};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        *slots[i] = p;
+        p += (sizes[i] + 15) / 16 * 16;
+    }
+    a->B = B, a->gh = gh, a->gw = gw, a->T = (int)T, a->threads = threads, a->bytes = n * sizeof(float);
+    vit_pos_embed(a->pos, m, gh, gw);
+}
+
+static void block_forward(ViT *m, int l) {
+    const ViTConfig *c = &m->cfg;
+    const ViTLayer *L = &m->w.layer[l];
+    ViTActs *a = &m->a;
+    int D = c->width, N = a->B * a->T, H = c->hidden;
+    layernorm_forward(a->ln, a->x, L->ln1_w, L->ln1_b, N, D, c->eps);
+    linear_forward(a->qkv, a->ln, L->qkv_w, L->qkv_b, N, D, 3 * D);
+    attention_forward(a->att, a->scores, a->qkv, a->B, a->T, D, c->heads, a->threads);
+    linear_forward(a->tmp, a->att, L->proj_w, L->proj_b, N, D, D);
+    residual_forward(a->x, a->tmp, L->ls1, N, D);
+    layernorm_forward(a->ln, a->x, L->ln2_w, L->ln2_b, N, D, c->eps);
+    if (c->swiglu) {
+        linear_forward(a->fc, a->ln, L->fc1_w, L->fc1_b, N, D, 2 * H);
+        swiglu_forward(a->fc, a->fc, N, H);
+    } else {
+        linear_forward(a->fc, a->ln, L->fc1_w, L->fc1_b, N, D, H);
+        if (c->act == ACT_QUICK_GELU) quick_gelu_forward(a->fc, a->fc, (size_t)N * H);
+        else gelu_forward(a->fc, a->fc, (size_t)N * H);
+    }
+    linear_forward(a->tmp, a->fc, L->fc2_w, L->fc2_b, N, H, D);
+    residual_forward(a->x, a->tmp, L->ls2, N, D);
+}
+
+int vit_forward(ViT *m, float *out, float *embed, const float *img, int B, int H, int W,
+                const int *taps, int n_taps, int norm) {
+    const ViTConfig *c = &m->cfg;
+    int D = c->width, P = c->patch;
+    if (H < P || W < P)
+        return ad_error("input of %dx%d pixels is smaller than one %dx%d patch. Fix: use a larger --size", W, H, P, P);
+    int last = 0;
+    for (int i = 0; i < n_taps; i++) {
+        if (taps[i] < 1 || taps[i] > c->layers)
+            return ad_error("layer %d does not exist: this model has blocks 1..%d (1-based). Fix: choose layers in 1..%d",
+                            taps[i], c->layers, c->layers);
+        if (taps[i] > last) last = taps[i];
+    }
+    if (embed) last = c->layers;
+    int gh = H / P, gw = W / P, G = gh * gw;
+    plan(m, B, gh, gw);
+    ViTActs *a = &m->a;
+    int T = a->T, R = 1 + c->n_reg;
+    size_t BTD = (size_t)B * T * D;
+    // tokens: [CLS + pos0, registers (no position), patches + pos]
+    patch_embed_forward(a->tmp, a->col, img, m->w.patch_w, m->w.patch_b, B, H, W, P, D);
+    for (int b = 0; b < B; b++) {
+        float *xb = a->x + (size_t)b * T * D;
+        for (int d = 0; d < D; d++) xb[d] = m->w.cls[d] + a->pos[d];
+        if (c->n_reg) memcpy(xb + D, m->w.reg, (size_t)c->n_reg * D * sizeof(float));
+        for (int g = 0; g < G; g++)
+            for (int d = 0; d < D; d++)
+                xb[(size_t)(R + g) * D + d] = a->tmp[((size_t)b * G + g) * D + d] + a->pos[(size_t)(1 + g) * D + d];
+    }
+    if (m->w.ln_pre_w) {
+        layernorm_forward(a->ln, a->x, m->w.ln_pre_w, m->w.ln_pre_b, B * T, D, c->eps);
+        memcpy(a->x, a->ln, BTD * sizeof(float));
+    }
+    for (int l = 0; l < last; l++) {
+        block_forward(m, l);
+        for (int i = 0; i < n_taps; i++) {
+            if (taps[i] != l + 1 || !out) continue;
+            if (norm) layernorm_forward(out + i * BTD, a->x, m->w.norm_w, m->w.norm_b, B * T, D, c->eps);
+            else memcpy(out + i * BTD, a->x, BTD * sizeof(float));
+        }
+    }
+    if (embed) {
+        int E = vit_embed_dim(m);
+        float *cls = ad_malloc((size_t)D * sizeof(float));
+        for (int b = 0; b < B; b++) {
+            layernorm_forward(cls, a->x + (size_t)b * T * D, m->w.norm_w, m->w.norm_b, 1, D, c->eps);
+            float *e = embed + (size_t)b * E;
+            if (m->w.proj) {
+                linear_forward_naive(e, cls, m->w.proj, NULL, 1, D, E);
+            } else {
+                memcpy(e, cls, (size_t)D * sizeof(float));
+            }
+            if (c->family == VIT_CLIP) {  // the CLIP image embedding is compared by cosine
+                double ss = 0;
+                for (int i = 0; i < E; i++) ss += (double)e[i] * e[i];
+                float inv = (float)(1.0 / fmax(sqrt(ss), 1e-12));  // F.normalize's eps
+                for (int i = 0; i < E; i++) e[i] *= inv;
+            }
+        }
+        free(cls);
+    }
+    return 0;
+}

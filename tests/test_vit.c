@@ -1,0 +1,258 @@
+// Suite "vit": the C ViT against the plain-torch references of tests/gen/gen_vit.py, for every
+// naming scheme (OpenAI/OpenCLIP with and without "visual.", HF CLIPModel, official DINOv2 with
+// 0/4 registers and SwiGLU, HF Dinov2 / WithRegisters / SwiGLU), both GELUs, F16 / BF16 weights,
+// inputs at, below and above the pretraining grid, and the converter's output.
+// Tolerance: max |c - ref| <= 1e-4 * max |ref| per tensor.
+#include <criterion/criterion.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "npy.h"
+#include "preprocess.h"
+#include "util_test.h"
+#include "vit.h"
+#include "vit_test.h"
+
+#define G "tests/golden/vit/"
+
+char *vit_test_model(const char *dir, const char *model, const char *blob) {
+    size_t hl, bl;
+    char *hp = ad_sprintf(G "%s.hdr", model), *bp = ad_sprintf(G "blob_%s.bin", blob);
+    char *h = slurp(hp, &hl), *b = slurp(bp, &bl);
+    cr_assert(h && b, "missing golden %s or %s (run tests/gen/gen_vit.py)", hp, bp);
+    char *out = ad_sprintf("%s/%s.safetensors", dir, model);
+    FILE *f = fopen(out, "wb");
+    cr_assert(f);
+    fwrite(h, 1, hl, f);
+    fwrite(b, 1, bl, f);
+    fclose(f);
+    free(h), free(b), free(hp), free(bp);
+    return out;
+}
+
+float *vit_test_load(const char *name, int64_t *n) {
+    NpyArray a;
+    char *p = ad_sprintf(G "%s.npy", name);
+    cr_assert_eq(npy_read(p, &a), 0, "%s", ad_last_error());
+    free(p);
+    float *f = npy_as_f32(&a);
+    *n = (int64_t)a.count;
+    npy_free(&a);
+    return f;
+}
+
+double vit_test_check(const float *got, const float *ref, int64_t n, const char *what) {
+    double mx = 0, err = 0;
+    for (int64_t i = 0; i < n; i++) {
+        mx = fmax(mx, fabs(ref[i]));
+        double e = fabs((double)got[i] - ref[i]);
+        if (!(e <= err)) err = isnan(e) ? INFINITY : e;
+    }
+    cr_expect(err <= 1e-4 * mx, "%s: max abs error %.3g > 1e-4 * max |ref| = %.3g", what, err, 1e-4 * mx);
+    return err / (mx > 0 ? mx : 1);
+}
+
+static const char *blob_of(const char *model) {
+    return strstr(model, "f16") && !strstr(model, "bf16") ? "f16" : strstr(model, "bf16") ? "bf16" : "f32";
+}
+
+// One golden case: blocks 1, 3 raw, block 2 normed, embedding.
+static void run_case(const char *dir, const char *cse, const char *model, const char *input, int quick,
+                     const char *family, int n_reg) {
+    char *path = vit_test_model(dir, model, blob_of(model));
+    ViT m;
+    cr_assert_eq(vit_open(&m, path), 0, "%s", ad_last_error());
+    cr_expect_str_eq(m.cfg.family == VIT_CLIP ? "clip" : "dinov2", family, "%s: family", cse);
+    cr_expect_eq(m.cfg.n_reg, n_reg, "%s: registers", cse);
+    cr_expect_eq(m.cfg.width, 128);
+    cr_expect_eq(m.cfg.heads, 2);
+    cr_expect_eq(m.cfg.layers, 3);
+    cr_expect_eq(m.cfg.grid, 4);
+    cr_expect_eq(m.cfg.patch, 7);
+    m.cfg.act = quick ? ACT_QUICK_GELU : ACT_GELU;
+    NpyArray in;
+    char *ip = ad_sprintf(G "input_%s.npy", input);
+    cr_assert_eq(npy_read(ip, &in), 0, "%s", ad_last_error());
+    int H = (int)in.shape[1], W = (int)in.shape[2], T = vit_tokens(&m, H, W), D = 128;
+    float *out = malloc(sizeof(float) * 3 * T * D), *emb = malloc(sizeof(float) * vit_embed_dim(&m));
+    int taps[2] = {1, 3}, tap2 = 2;
+    cr_assert_eq(vit_forward(&m, out, emb, in.data, 1, H, W, taps, 2, 0), 0, "%s", ad_last_error());
+    cr_assert_eq(vit_forward(&m, out + 2 * T * D, NULL, in.data, 1, H, W, &tap2, 1, 1), 0, "%s", ad_last_error());
+    const char *suffix[3] = {"b1", "b3", "b2n"};
+    for (int i = 0; i < 3; i++) {
+        char *nm = ad_sprintf("%s_%s", cse, suffix[i]);
+        int64_t n;
+        float *ref = vit_test_load(nm, &n);
+        cr_assert_eq(n, (int64_t)T * D, "%s: %lld values in the golden, %d tokens x %d here", nm, (long long)n, T, D);
+        vit_test_check(out + (size_t)i * T * D, ref, n, nm);
+        free(ref), free(nm);
+    }
+    char *nm = ad_sprintf("%s_embed", cse);
+    int64_t n;
+    float *ref = vit_test_load(nm, &n);
+    cr_assert_eq(n, vit_embed_dim(&m));
+    vit_test_check(emb, ref, n, nm);
+    free(ref), free(nm), free(out), free(emb), free(ip), free(path);
+    npy_free(&in);
+    vit_close(&m);
+}
+
+#define CASE(cse, model, input, quick, family, reg)              \
+    Test(vit, cse) {                                              \
+        char *dir = make_tmpdir("vit");                           \
+        run_case(dir, #cse, model, input, quick, family, reg);    \
+        rm_rf(dir);                                               \
+        free(dir);                                                \
+    }
+
+CASE(clip_openai_native_quick, "clip_openai", "native", 1, "clip", 0)
+CASE(clip_openai_up_gelu, "clip_openai", "up", 0, "clip", 0)
+CASE(clip_openai_down_quick, "clip_openai", "down", 1, "clip", 0)
+CASE(clip_openai_vision_native_gelu, "clip_openai_vision", "native", 0, "clip", 0)
+CASE(clip_openai_f16_native_quick, "clip_openai_f16", "native", 1, "clip", 0)
+CASE(clip_hf_up_quick, "clip_hf", "up", 1, "clip", 0)
+CASE(dino_native, "dino", "native", 0, "dinov2", 0)
+CASE(dino_down, "dino", "down", 0, "dinov2", 0)
+CASE(dino_up, "dino", "up", 0, "dinov2", 0)
+CASE(dino_reg4_up, "dino_reg4", "up", 0, "dinov2", 4)
+CASE(dino_reg4_down, "dino_reg4", "down", 0, "dinov2", 4)
+CASE(dino_reg4_bf16_native, "dino_reg4_bf16", "native", 0, "dinov2", 4)
+CASE(dino_swiglu_up, "dino_swiglu", "up", 0, "dinov2", 0)
+CASE(hfdino_up, "hfdino", "up", 0, "dinov2", 0)
+CASE(hfdino_reg4_down, "hfdino_reg4", "down", 0, "dinov2", 4)
+CASE(hfdino_reg4_native, "hfdino_reg4", "native", 0, "dinov2", 4)
+CASE(hfdino_swiglu_native, "hfdino_swiglu", "native", 0, "dinov2", 0)
+
+Test(vit, schemes_are_recognised) {
+    static const struct { const char *model, *scheme; int swiglu; PosResize pos; } S[] = {
+        {"clip_openai", "openai", 0, POS_SIZE}, {"clip_openai_vision", "openai", 0, POS_SIZE},
+        {"clip_hf", "hf-clip", 0, POS_SIZE}, {"dino", "dinov2", 0, POS_SCALE_OFFSET},
+        {"dino_reg4", "dinov2", 0, POS_SIZE_AA}, {"dino_swiglu", "dinov2", 1, POS_SCALE_OFFSET},
+        {"hfdino", "hf-dinov2", 0, POS_SIZE}, {"hfdino_reg4", "hf-dinov2", 0, POS_SIZE_AA},
+        {"hfdino_swiglu", "hf-dinov2", 1, POS_SIZE},
+    };
+    char *dir = make_tmpdir("vit");
+    for (size_t i = 0; i < sizeof S / sizeof S[0]; i++) {
+        char *p = vit_test_model(dir, S[i].model, "f32");
+        ViT m;
+        cr_assert_eq(vit_open(&m, p), 0, "%s", ad_last_error());
+        cr_expect_str_eq(m.cfg.scheme, S[i].scheme, "%s", S[i].model);
+        cr_expect_eq(m.cfg.swiglu, S[i].swiglu, "%s", S[i].model);
+        cr_expect_eq(m.cfg.pos_resize, S[i].pos, "%s", S[i].model);
+        cr_expect_eq(m.cfg.hidden, S[i].swiglu ? 32 : 64, "%s", S[i].model);
+        cr_expect_eq(m.cfg.embed_dim, strstr(S[i].model, "clip") ? 48 : 0, "%s", S[i].model);
+        vit_close(&m);
+        free(p);
+    }
+    rm_rf(dir);
+    free(dir);
+}
+
+// scripts/convert_weights.py output (a .pth with chunked DINOv2 names, an OpenAI TorchScript .pt).
+Test(vit, converted_checkpoints) {
+    NpyArray in;
+    cr_assert_eq(npy_read(G "conv_input.npy", &in), 0, "%s", ad_last_error());
+    int H = (int)in.shape[1], W = (int)in.shape[2];
+    ViT m;
+    cr_assert_eq(vit_open(&m, G "conv_dino.safetensors"), 0, "%s", ad_last_error());
+    cr_expect_eq(m.cfg.layers, 2);
+    cr_expect_eq(m.cfg.width, 64);
+    int T = vit_tokens(&m, H, W), D = 64, t2 = 2, t1 = 1;
+    float *o = malloc(sizeof(float) * T * D);
+    int64_t n;
+    cr_assert_eq(vit_forward(&m, o, NULL, in.data, 1, H, W, &t2, 1, 0), 0, "%s", ad_last_error());
+    float *ref = vit_test_load("conv_dino_b2", &n);
+    cr_assert_eq(n, (int64_t)T * D);
+    vit_test_check(o, ref, n, "conv_dino_b2");
+    free(ref);
+    cr_assert_eq(vit_forward(&m, o, NULL, in.data, 1, H, W, &t1, 1, 1), 0);
+    ref = vit_test_load("conv_dino_b1n", &n);
+    vit_test_check(o, ref, n, "conv_dino_b1n");
+    free(ref);
+    vit_close(&m);
+    cr_assert_eq(vit_open(&m, G "conv_openai.safetensors"), 0, "%s", ad_last_error());
+    m.cfg.act = ACT_QUICK_GELU;
+    float e[16];
+    cr_assert_eq(vit_forward(&m, o, e, in.data, 1, H, W, &t1, 1, 0), 0, "%s", ad_last_error());
+    ref = vit_test_load("conv_openai_b1", &n);
+    cr_assert_eq(n, (int64_t)T * D);
+    vit_test_check(o, ref, n, "conv_openai_b1");
+    free(ref);
+    ref = vit_test_load("conv_openai_embed", &n);
+    cr_assert_eq(n, 16);
+    vit_test_check(e, ref, n, "conv_openai_embed");
+    free(ref);
+    vit_close(&m);
+    free(o);
+    npy_free(&in);
+}
+
+// Fast kernels (sgemm, parallel heads) vs the naive references, batch of 3 images vs one at a
+// time, and 1 vs 2 threads: bit-identical results are not required between fast and naive, but
+// are between thread counts (fixed reduction order).
+Test(vit, fast_equals_naive_batched_and_thread_independent) {
+    char *dir = make_tmpdir("vit");
+    char *p = vit_test_model(dir, "dino_reg4", "f32");
+    ViT m;
+    cr_assert_eq(vit_open(&m, p), 0, "%s", ad_last_error());
+    int H = 42, W = 49, B = 3, T = vit_tokens(&m, H, W), D = 128, taps[2] = {2, 3};
+    size_t img_n = (size_t)3 * H * W, tok = (size_t)T * D;
+    float *img = malloc(sizeof(float) * B * img_n);
+    for (size_t i = 0; i < B * img_n; i++) img[i] = (float)sin(0.37 * (double)i) * 1.5f;
+    float *fast = malloc(sizeof(float) * 2 * B * tok), *one = malloc(sizeof(float) * 2 * tok);
+    float *naive = malloc(sizeof(float) * 2 * tok), *t1 = malloc(sizeof(float) * 2 * B * tok);
+    float ef[3 * 128], e1[3 * 128];
+    cr_assert_eq(vit_forward(&m, fast, ef, img, B, H, W, taps, 2, 1), 0, "%s", ad_last_error());
+    for (int b = 0; b < B; b++) {
+        cr_assert_eq(vit_forward(&m, one, NULL, img + b * img_n, 1, H, W, taps, 2, 1), 0);
+        for (int k = 0; k < 2; k++) {
+            char what[64];
+            snprintf(what, sizeof what, "batch image %d tap %d", b, taps[k]);
+            vit_test_check(fast + (size_t)k * B * tok + b * tok, one + k * tok, (int64_t)tok, what);
+        }
+        vit_use_naive(1);
+        cr_assert_eq(vit_forward(&m, naive, NULL, img + b * img_n, 1, H, W, taps, 2, 1), 0);
+        vit_use_naive(0);
+        for (int k = 0; k < 2; k++) vit_test_check(one + k * tok, naive + k * tok, (int64_t)tok, "fast vs naive");
+    }
+    int nt = omp_get_max_threads();
+    omp_set_num_threads(1);
+    cr_assert_eq(vit_forward(&m, t1, e1, img, B, H, W, taps, 2, 1), 0);
+    omp_set_num_threads(nt);
+    cr_expect(!memcmp(t1, fast, sizeof(float) * 2 * B * tok), "1 thread and %d threads differ", nt);
+    cr_expect(!memcmp(e1, ef, sizeof ef), "embedding: 1 thread and %d threads differ", nt);
+    vit_close(&m);
+    free(img), free(fast), free(one), free(naive), free(t1), free(p);
+    rm_rf(dir);
+    free(dir);
+}
+
+// PyTorch antialiased bicubic: a constant field stays constant, and weights sum to one.
+Test(vit, aa_bicubic_preserves_constants) {
+    float in[5 * 4 * 2], out[3 * 7 * 2];
+    for (int i = 0; i < 40; i++) in[i] = i % 2 ? 2.5f : -1.0f;
+    interp_bicubic_aa_torch(out, 3, 7, in, 5, 4, 2);
+    for (int i = 0; i < 42; i++) cr_expect_float_eq(out[i], i % 2 ? 2.5f : -1.0f, 1e-6);
+}
+
+Test(vit, bad_tap_is_a_user_error) {
+    char *dir = make_tmpdir("vit");
+    char *p = vit_test_model(dir, "dino", "f32");
+    ViT m;
+    cr_assert_eq(vit_open(&m, p), 0, "%s", ad_last_error());
+    float img[3 * 28 * 28] = {0}, out[17 * 128];
+    int tap = 4;
+    cr_expect_eq(vit_forward(&m, out, NULL, img, 1, 28, 28, &tap, 1, 0), -1);
+    cr_expect(strstr(ad_last_error(), "layer 4 does not exist") && strstr(ad_last_error(), "1..3"), "%s", ad_last_error());
+    tap = 0;
+    cr_expect_eq(vit_forward(&m, out, NULL, img, 1, 28, 28, &tap, 1, 0), -1);
+    cr_expect_eq(vit_forward(&m, out, NULL, img, 1, 6, 28, &tap, 1, 0), -1);
+    vit_close(&m);
+    free(p);
+    rm_rf(dir);
+    free(dir);
+}
