@@ -115,8 +115,10 @@ void coreset_greedy_ref(int *sel, const float *P, long N, int D, long n_sel, con
     free(dist);
 }
 
-void coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int ns) {
-    if (n_sel <= 0) return;
+long coreset_parallel_min = 32768;
+
+long coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int ns) {
+    if (n_sel <= 0) return 0;
     float *dist = ad_malloc((size_t)N * sizeof(float));
     init_dist(dist, P, N, D, starts, ns);
     // The first LANES dims of every point, contiguous: the skip test reads 64 bytes a point.
@@ -126,7 +128,7 @@ void coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const i
     int nt = omp_get_max_threads();
     float *tbest = ad_malloc((size_t)nt * sizeof(float));
     long *tidx = ad_malloc((size_t)nt * sizeof(long));
-    long s = argmax_first(dist, N);
+    long s = argmax_first(dist, N), full = 0;
     for (long it = 0; it < n_sel; it++) {
         sel[it] = (int)s;
         if (it + 1 == n_sel) break;
@@ -134,7 +136,7 @@ void coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const i
         const float *hs = head + (size_t)s * h;
         // Update dist and find the next argmax in the same pass; per-thread (max, lowest
         // index) over a static partition, merged in thread order = the sequential argmax.
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (N >= coreset_parallel_min) reduction(+ : full)
         {
             int t = omp_get_thread_num(), T = omp_get_num_threads();
             long lo = N * t / T, hi = N * (t + 1) / T;
@@ -144,6 +146,7 @@ void coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const i
                 float dm = dist[m];
                 float hd = sqrtf(head_sq(head + (size_t)m * h, hs, h));
                 if (hd < dm) {  // else ||P_m - P_s|| >= hd >= dm: min unchanged
+                    full++;
                     float v = sqrtf(full_sq(P + (size_t)m * D, ps, D));
                     if (v < dm) dist[m] = dm = v;
                 }
@@ -164,10 +167,11 @@ void coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const i
     free(tbest);
     free(head);
     free(dist);
+    return full;
 }
 
 void coreset_select(int *sel, const float *X, long N, int d, long n_sel, const CoresetConfig *c,
-                    double *proj_seconds) {
+                    double *proj_seconds, double *full_fraction) {
     AD_ASSERT(N >= 1 && n_sel <= N);
     int starts[1024];
     AD_ASSERT(c->n_starts <= 1024);
@@ -185,7 +189,8 @@ void coreset_select(int *sel, const float *X, long N, int d, long n_sel, const C
         P = Pbuf;
     }
     if (proj_seconds) *proj_seconds = bench_now() - t0;
-    coreset_greedy(sel, P, N, D, n_sel, starts, ns);
+    long full = coreset_greedy(sel, P, N, D, n_sel, starts, ns);
+    if (full_fraction) *full_fraction = n_sel > 1 ? (double)full / ((double)N * (n_sel - 1)) : 0;
     free(Pbuf);
     free(W);
 }

@@ -39,11 +39,16 @@ long coreset_count(long N, double ratio);
 // Fast version: skips a point when the squared distance over its first 16 dimensions (a
 // prefix of the same lane sums, hence never larger in float arithmetic) already reaches
 // dist(m): the result is bit-identical to the reference. OpenMP over points, deterministic.
-void coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int n_starts);
+// Returns how many full distances it computed (the rest were skipped by the head test).
+long coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int n_starts);
+// Banks smaller than this run the greedy loop on one thread (a parallel region per pick
+// costs more than it saves); tests lower it to exercise the parallel path.
+extern long coreset_parallel_min;
 void coreset_greedy_ref(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int n_starts);
 
 // The whole sampler: draws, projection P = X W^T (OpenBLAS sgemm; none when d == proj_dim),
-// greedy selection. sel: n_sel = coreset_count(N, ratio) indices. proj_seconds (may be
-// NULL) receives the projection time (for bench coreset).
+// greedy selection. sel: n_sel = coreset_count(N, ratio) indices. For bench coreset (may be
+// NULL): proj_seconds = projection time, full_fraction = share of point updates that needed
+// the full distance.
 void coreset_select(int *sel, const float *X, long N, int d, long n_sel, const CoresetConfig *c,
-                    double *proj_seconds);
+                    double *proj_seconds, double *full_fraction);

@@ -142,7 +142,7 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
     float *bank = embed_batch(train, lsel, nl, ps, pre, tgt);
     if (nsel < Ntr) {
         int *sel = ad_malloc((size_t)nsel * sizeof(int));
-        coreset_select(sel, bank, Ntr, tgt, nsel, &cc, NULL);
+        coreset_select(sel, bank, Ntr, tgt, nsel, &cc, NULL, NULL);
         float *sub = ad_malloc((size_t)nsel * tgt * sizeof(float));
         for (long i = 0; i < nsel; i++) memcpy(sub + (size_t)i * tgt, bank + (size_t)sel[i] * tgt, (size_t)tgt * sizeof(float));
         free(bank);

@@ -105,7 +105,7 @@ Test(patchcore, coreset_draws_and_selection_match_python) {
         long nsel = coreset_count(N, ratio[0]);
         cr_assert_eq((size_t)nsel, sa.count, "%s: %ld selected, want %zu", names[c], nsel, sa.count);
         int *sel = malloc((size_t)nsel * sizeof(int));
-        coreset_select(sel, X, N, d, nsel, &cc, NULL);
+        coreset_select(sel, X, N, d, nsel, &cc, NULL, NULL);
         for (long i = 0; i < nsel; i++)
             cr_assert_eq(sel[i], ((int32_t *)sa.data)[i], "%s: pick %ld is %d, want %d", names[c], i, sel[i],
                          ((int32_t *)sa.data)[i]);
@@ -124,23 +124,33 @@ Test(patchcore, coreset_fast_equals_reference) {
         for (size_t b = 0; b < sizeof Ns / sizeof Ns[0]; b++) {
             int D = Ds[a];
             long N = Ns[b];
-            float *P = malloc((size_t)N * D * sizeof(float));
-            for (long i = 0; i < N * D; i++) P[i] = (float)(splitmix64_uniform(&st) * 4 - 2);
+            // Points around 12 far-apart cluster centres, so that the head test skips most
+            // full distances once every cluster has a pick (checked below).
+            float *P = malloc((size_t)N * D * sizeof(float)), cen[12][128];
+            for (int c = 0; c < 12; c++)
+                for (int k = 0; k < D; k++) cen[c][k] = (float)(splitmix64_uniform(&st) * 40 - 20);
+            for (long i = 0; i < N; i++)
+                for (int k = 0; k < D; k++) P[i * D + k] = cen[i % 12][k] + (float)(splitmix64_uniform(&st) * 2 - 1);
             if (N > 10) memcpy(P + 5 * D, P + 2 * D, (size_t)D * sizeof(float));  // a duplicate point: ties
-            long nsel = N < 300 ? N : 300;
+            long nsel = N < 60 ? N : 60;
             int starts[10], ns;
             float *W;
             CoresetConfig cc = {D, 10, 7};
             coreset_draws(starts, &ns, &W, N, D, &cc);
             int *r = malloc((size_t)nsel * sizeof(int)), *f = malloc((size_t)nsel * sizeof(int));
             coreset_greedy_ref(r, P, N, D, nsel, starts, ns);
+            coreset_parallel_min = 1;  // take the OpenMP path even on these small banks
             for (int t = 1; t <= 2; t++) {
                 omp_set_num_threads(t);
                 memset(f, 0xff, (size_t)nsel * sizeof(int));
-                coreset_greedy(f, P, N, D, nsel, starts, ns);
+                long full = coreset_greedy(f, P, N, D, nsel, starts, ns);
+                if (N == 1000 && D >= 16)
+                    cr_assert_lt(full, (nsel - 1) * N / 2, "D=%d: the head test skipped only %ld of %ld", D,
+                                 (nsel - 1) * N - full, (nsel - 1) * N);
                 for (long i = 0; i < nsel; i++)
                     cr_assert_eq(f[i], r[i], "D=%d N=%ld threads=%d pick %ld: %d vs ref %d", D, N, t, i, f[i], r[i]);
             }
+            coreset_parallel_min = 32768;
             omp_set_num_threads(2);
             free(r), free(f), free(P);
         }
