@@ -160,3 +160,41 @@ Test(knn, l2sq_same_for_1_and_2_threads) {
     cr_assert(!memcmp(i1, i2, nq * k * sizeof(int)));
     free(Q), free(B), free(d1), free(d2), free(i1), free(i2);
 }
+
+// The pair loops call BLAS inside OpenMP regions and rely on the OpenMP OpenBLAS build
+// running it on the calling thread only (nested threading would oversubscribe and make the
+// pair-parallel speed-up vanish). Check it by CPU time: while one thread of a 2-thread
+// region runs an sgemm (the other waits at the barrier), the process must burn about one
+// thread's worth of CPU.
+#include <cblas.h>
+#include <time.h>
+static double cpu_s(clockid_t id) {
+    struct timespec t;
+    clock_gettime(id, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+Test(knn, blas_inside_parallel_region_is_single_threaded) {
+    int n = 1024;
+    float *a = rand_rows(n, n, 41, 1.f), *b = rand_rows(n, n, 42, 1.f), *c = malloc((size_t)n * n * sizeof(float));
+    omp_set_num_threads(2);
+    double thread_cpu = 0, proc_cpu = 0;
+    int in_parallel = 0;
+#pragma omp parallel num_threads(2)
+    {
+#pragma omp master
+        {
+            in_parallel = omp_in_parallel() && omp_get_num_threads() == 2;
+            double p0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID), t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+            for (int r = 0; r < 3; r++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a, n, b, n, 0.f, c, n);
+            thread_cpu = cpu_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+            proc_cpu = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - p0;
+        }
+    }
+    if (!in_parallel) cr_skip_test("only one OpenMP thread available");
+    // The waiting thread's barrier spin adds a little; a second BLAS thread would add ~100%.
+    cr_assert(proc_cpu < 1.35 * thread_cpu, "process CPU %.3f s vs calling thread %.3f s: BLAS used more threads",
+              proc_cpu, thread_cpu);
+    free(a), free(b), free(c);
+}
