@@ -104,7 +104,9 @@ void musc_msm(float *dist, const float *Z, int n, int P, int D) {
     }
 }
 
-int musc_prepare(MuscState *s, const Params *p, const FeatureBatch *b) {
+int musc_prepare(MuscState *s, const Params *p, const FeatureBatch *b) { return musc_prepare_ex(s, p, b, 1); }
+
+int musc_prepare_ex(MuscState *s, const Params *p, const FeatureBatch *b, int keep_z) {
     memset(s, 0, sizeof *s);
     if (b->n < 5)
         return ad_error("MuSc mutual scoring needs at least 5 images per (sub)set, found %d: the 0-30%% "
@@ -128,28 +130,32 @@ int musc_prepare(MuscState *s, const Params *p, const FeatureBatch *b) {
     s->Z = ad_calloc((size_t)s->n_sets, sizeof(float *));
     s->dist = ad_calloc((size_t)s->n_sets, sizeof(float *));
     size_t zsz = (size_t)n * P * D;
-    for (int k = 0; k < s->n_sets; k++) {
-        s->Z[k] = ad_malloc(zsz * sizeof(float));
-        s->dist[k] = ad_malloc((size_t)n * n * P * sizeof(float));
-    }
-    for (int l = 0; l < b->n_layers; l++) {
+    // One set at a time: LNAMD (LayerNorm recomputed per degree: cheap and identical), then
+    // MSM; without keep_z the set's Z is dropped at once (memory: one N*P*D set, not 12).
+    for (int l = 0; l < b->n_layers; l++)
+        for (int r = 0; r < nd; r++) {
+            int k = l * nd + r;
+            float *Z = ad_malloc(zsz * sizeof(float));
 #pragma omp parallel
-        {
-            float *ln = ad_malloc((size_t)P * D * sizeof(float));
+            {
+                float *ln = ad_malloc((size_t)P * D * sizeof(float));
 #pragma omp for schedule(dynamic, 1)
-            for (int i = 0; i < n; i++) {
-                musc_layernorm(ln, b->feat[i] + (size_t)l * P * D, P, D);
-                for (int r = 0; r < nd; r++)
-                    musc_lnamd(s->Z[l * nd + r] + (size_t)i * P * D, ln, b->gh, b->gw, D, deg[r]);
+                for (int i = 0; i < n; i++) {
+                    musc_layernorm(ln, b->feat[i] + (size_t)l * P * D, P, D);
+                    musc_lnamd(Z + (size_t)i * P * D, ln, b->gh, b->gw, D, deg[r]);
+                }
+                free(ln);
             }
-            free(ln);
+            s->dist[k] = ad_malloc((size_t)n * n * P * sizeof(float));
+            musc_msm(s->dist[k], Z, n, P, D);
+            if (keep_z) s->Z[k] = Z;
+            else free(Z);
         }
-    }
-    for (int k = 0; k < s->n_sets; k++) musc_msm(s->dist[k], s->Z[k], n, P, D);
     return 0;
 }
 
 void musc_recompute_pair(MuscState *s, int i, int j, const uint8_t *valid_j) {
+    AD_ASSERT(s->Z && s->Z[0]);  // needs musc_prepare (keep_z)
     AD_ASSERT(i != j && i >= 0 && j >= 0 && i < s->n && j < s->n);
     size_t blk = (size_t)s->P * s->D;
     float *a = ad_malloc((size_t)s->P * sizeof(float));
@@ -431,7 +437,7 @@ static const ParamSpec SPEC[] = {MUSC_PARAM_ENTRIES, PARAM_END};
 // Score one (sub)set: fused maps [n][P] for the images of b.
 static int score_subset(float *maps, const Params *p, const FeatureBatch *b) {
     MuscState s;
-    if (musc_prepare(&s, p, b)) return -1;
+    if (musc_prepare_ex(&s, p, b, 0)) return -1;  // MuSc itself never needs Z after MSM
     musc_score_maps(maps, &s, params_double(p, "topmin_min"), params_double(p, "topmin_max"), NULL);
     musc_state_free(&s);
     return 0;

@@ -31,6 +31,10 @@ typedef struct {
 // LNAMD for every set, then every unordered image pair's similarity block once (both
 // directions' minima from it), OpenMP over pairs. Fewer than 5 images: -1 + ad_error.
 int musc_prepare(MuscState *s, const Params *p, const FeatureBatch *b);
+// The same with keep_z = 0: each set's Z is freed right after its MSM (Z[k] = NULL; dist
+// identical), so memory holds one N*P*D set instead of n_sets. musc_recompute_pair then
+// cannot be used. musc_prepare(s, p, b) = musc_prepare_ex(s, p, b, 1).
+int musc_prepare_ex(MuscState *s, const Params *p, const FeatureBatch *b, int keep_z);
 // Recompute dist[k][i][j][.] for all k with j's reference patches limited to valid_j
 // (P bytes; NULL = all). Used by CoDeGraph's targeted filtering.
 void musc_recompute_pair(MuscState *s, int i, int j, const uint8_t *valid_j);
