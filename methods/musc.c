@@ -3,6 +3,12 @@
 // once) -> interval average + fusion -> bilinear upsampling + max -> RsCIN.
 // CoDeGraph reuses every stage through musc.h, so its "community detection off" path equals
 // MuSc bit for bit.
+//
+// divide_num > 1 reproduces upstream's subset split (datasets/*.py sub_datasets), which
+// groups the test images by their anomaly-type FOLDER (i.e. by ground truth) before the
+// seeded shuffle. We do exactly that when the runner passes defect names (ctx->defect), and
+// say so on stderr; without them the split is one group in index order with the same
+// Python-compatible shuffle. divide_num = 1 (the published default) uses no labels at all.
 #include "musc.h"
 
 #include <math.h>
@@ -461,6 +467,9 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
     } else {
         // Upstream groups by anomaly-type folder (ground truth!) before splitting; we do the
         // same when the runner passes defect names, otherwise one group (index order).
+        if (ctx && ctx->defect && !ctx->quiet)
+            fprintf(stderr, "musc (category %s): divide_num %d splits by defect-type folder (ground truth), "
+                            "exactly as upstream MuSc does\n", cat, divide);
         int *subset = ad_malloc((size_t)(n ? n : 1) * sizeof(int));
         musc_split(subset, NULL, n, divide, params_int(p, "seed"), ctx ? ctx->defect : NULL);
         for (int t = 0; t < divide; t++) {
