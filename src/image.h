@@ -25,6 +25,7 @@ int image_write_overlay_png(const char *path, const ImageU8 *img, const float *m
                             float lo, float hi);
 // Rotate about the image centre by deg degrees (counter-clockwise, as cv2.getRotationMatrix2D),
 // same canvas size, bilinear, border reflect-101 (AnomalyDINO's reference augmentation).
+// out->data is allocated here (free with image_u8_free).
 void image_rotate_u8(ImageU8 *out, const ImageU8 *in, double deg);
 void image_u8_free(ImageU8 *im);
 void image_f_free(ImageF *im);
@@ -33,7 +34,11 @@ void image_f_free(ImageF *im);
 typedef enum { RESAMPLE_NEAREST = 0, RESAMPLE_BILINEAR = 2, RESAMPLE_BICUBIC = 3 } Resample;
 // Pillow's Image.resize((out_w, out_h), filter) on 8-bit images (antialiasing support,
 // fixed-point rounding through the uint8 intermediate), any channel count.
+// out->data is allocated here (free with image_u8_free). RGBA alpha premultiplication and
+// Pillow's forced NEAREST for mode "1"/"P" images are the caller's business.
 void pil_resize_u8(ImageU8 *out, const ImageU8 *in, int out_w, int out_h, Resample filter);
+// Naive per-pixel reference of pil_resize_u8 (tests compare the two).
+void pil_resize_u8_naive(ImageU8 *out, const ImageU8 *in, int out_w, int out_h, Resample filter);
 
 // --- PyTorch / scipy resampling of float maps (src/interp.c) -------------------------------
 // F.interpolate(mode="bilinear", align_corners=ac) of one (ih x iw) map to (oh x ow).
@@ -45,3 +50,5 @@ void interp_bicubic_torch(float *out, int oh, int ow, const float *in, int ih, i
                           double scale_h, double scale_w);
 // scipy.ndimage.gaussian_filter(x, sigma, mode="reflect", truncate=4.0) on one map, in place.
 void gaussian_filter2d(float *map, int h, int w, double sigma);
+// Naive reference (column by column, then row by row), bit-identical to gaussian_filter2d.
+void gaussian_filter2d_naive(float *map, int h, int w, double sigma);
