@@ -90,7 +90,7 @@ Test(codegraph, community_off_is_musc_bit_for_bit) {
     MethodContext ctx = {.category = "rand", .rscin_k = RSCIN_K, .score_size = 23, .quiet = 1};
     for (int divide = 1; divide <= 2; divide++) {
         Params pm = {.spec = method_musc.params}, pc = {.spec = method_codegraph.params};
-        char dv[8];
+        char dv[16];
         snprintf(dv, sizeof dv, "%d", divide);
         cr_assert_eq(params_set(&pm, "divide_num", dv), 0);
         cr_assert_eq(params_set(&pc, "divide_num", dv), 0);
