@@ -31,6 +31,10 @@
 
 typedef unsigned __int128 u128;
 
+// Below this many items a parallel region costs more than it saves (and oversubscribed
+// machines make OpenMP barriers slow).
+#define PAR_MIN (1 << 16)
+
 // ---------------------------------------------------------------------------------------------
 // Order-preserving keys (float equality <=> key equality; -0 is folded onto +0).
 
@@ -337,7 +341,7 @@ static void lsd_sort_u64(uint64_t *key, uint32_t *pay, size_t n, int bits) {
     uint32_t *ps = pay, *pd = tp;
     for (int shift = 0; shift < bits; shift += 8) {
         int trivial = 0;
-#pragma omp parallel num_threads(T)
+#pragma omp parallel num_threads(T) if (n >= PAR_MIN)
         {
             int t = omp_get_thread_num(), nt = omp_get_num_threads();
             size_t lo = n / nt * t + (n % nt < (size_t)t ? n % nt : (size_t)t);
@@ -612,7 +616,10 @@ static void walk64(Acc *a, const uint64_t *neg, size_t nneg, const Positives *po
 
 static int metrics_pixel_any(const PixIn *in, double pro_limit, PixelMetrics *out) {
     if (check_args(in, pro_limit)) return -1;
-    int T = omp_get_max_threads(), n = in->n;
+    int n = in->n;
+    size_t total = 0;
+    for (int k = 0; k < n; k++) total += (size_t)in->h[k] * in->w[k];
+    int T = total >= PAR_MIN ? omp_get_max_threads() : 1;  // T = number of image chunks
     uint64_t *npos = ad_calloc((size_t)n, sizeof *npos);
     size_t(*hist)[65536] = in->is64 ? NULL : ad_malloc((size_t)T * sizeof *hist);
     double lo, hi;
@@ -658,7 +665,7 @@ static int metrics_pixel_any(const PixIn *in, double pro_limit, PixelMetrics *ou
 
     lsd_sort_u64(pos.pkey, pos.preg, P, in->is64 ? 64 : 32);
     if (!in->is64) {
-#pragma omp parallel num_threads(T)
+#pragma omp parallel num_threads(T) if (N >= PAR_MIN)
         {
             uint16_t *tmp = ad_malloc(65536 * sizeof *tmp);
             uint32_t *cnt = ad_malloc(65536 * sizeof *cnt);
