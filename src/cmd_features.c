@@ -83,7 +83,7 @@ static int run(int argc, char **argv) {
     float *img = NULL, *res = NULL;
     ViTAct act = ACT_GELU;
     if (act_s && (vit_parse_act(act_s, &act_auto, &act) || act_auto)) {
-        if (act_auto) ad_error("--act: expected gelu or quick_gelu, found '%s'", act_s);
+        ad_error("--act: expected gelu or quick_gelu, found '%s'", act_s);
         goto done;
     }
     if (tensor) {

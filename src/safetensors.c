@@ -157,9 +157,10 @@ int st_open(SafeTensors *st, const char *path) {
     }
     const char *json = (const char *)b + 8;
     if (json[0] != '{') {
+        int r = ad_error("%s: expected the JSON header to start with '{', found byte 0x%02x: not a safetensors file. %s",
+                         path, (unsigned char)json[0], FIX_HINT);
         st_close(st);
-        return ad_error("%s: expected the JSON header to start with '{', found byte 0x%02x: not a safetensors file. %s",
-                        path, (unsigned char)json[0], FIX_HINT);
+        return r;
     }
     cJSON *root = cJSON_ParseWithLength(json, (size_t)hlen);
     if (!root || !cJSON_IsObject(root)) {

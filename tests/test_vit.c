@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "npy.h"
+#include "image.h"
 #include "preprocess.h"
 #include "util_test.h"
 #include "vit.h"
@@ -255,4 +256,66 @@ Test(vit, bad_tap_is_a_user_error) {
     free(p);
     rm_rf(dir);
     free(dir);
+}
+
+// --- input pipelines vs PIL + torchvision semantics (tests/gen/gen_vit_preprocess.py) ---------
+static void check_prep(const char *cse, const char *img, int crop, PrepKind kind, int clip, int size) {
+    char *path = ad_sprintf("%s/mvtec_ad/screw/%s", shared_data(), img);
+    ImageU8 im = {0};
+    cr_assert_eq(image_read_rgb8(path, &im), 0, "%s", ad_last_error());
+    if (crop) {  // rows 100..799, cols 50..999, as the generator
+        ImageU8 c = {950, 700, 3, malloc((size_t)950 * 700 * 3)};
+        for (int y = 0; y < 700; y++) memcpy(c.data + (size_t)y * 950 * 3, im.data + ((size_t)(y + 100) * im.w + 50) * 3, 950 * 3);
+        image_u8_free(&im);
+        im = c;
+    }
+    float *t;
+    int H, W;
+    vit_preprocess_u8(&t, &H, &W, &im, kind, clip, size, 14);
+    NpyArray rows, cols, win;
+    char *pr = ad_sprintf("tests/golden/vit_preprocess/%s_rows.npy", cse), *pc = ad_sprintf("tests/golden/vit_preprocess/%s_cols.npy", cse),
+         *pw = ad_sprintf("tests/golden/vit_preprocess/%s_win.npy", cse);
+    cr_assert_eq(npy_read(pr, &rows), 0, "%s", ad_last_error());
+    cr_assert_eq(npy_read(pc, &cols), 0, "%s", ad_last_error());
+    cr_assert_eq(npy_read(pw, &win), 0, "%s", ad_last_error());
+    cr_assert_eq(rows.shape[1], H, "%s: height %d, PIL/torchvision %lld", cse, H, (long long)rows.shape[1]);
+    cr_assert_eq(cols.shape[1], W, "%s: width %d, PIL/torchvision %lld", cse, W, (long long)cols.shape[1]);
+    const double *rs = rows.data, *cs = cols.data;
+    const float *wv = win.data;
+    // one uint8 step after normalisation is (1/255)/std <= 0.0175 (std >= 0.224)
+    double tol = 1.0 / 255 / 0.224, worst = 0;
+    for (int c = 0; c < 3; c++) {
+        for (int y = 0; y < H; y++) {
+            double s = 0;
+            for (int x = 0; x < W; x++) s += t[((size_t)c * H + y) * W + x];
+            worst = fmax(worst, fabs(s - rs[c * H + y]) / W);
+        }
+        for (int x = 0; x < W; x++) {
+            double s = 0;
+            for (int y = 0; y < H; y++) s += t[((size_t)c * H + y) * W + x];
+            worst = fmax(worst, fabs(s - cs[c * W + x]) / H);
+        }
+        int y0 = H / 3, x0 = W / 2 - 32;
+        for (int y = 0; y < 32; y++)
+            for (int x = 0; x < 32; x++)
+                worst = fmax(worst, fabs(t[((size_t)c * H + y0 + y) * W + x0 + x] - wv[(c * 32 + y) * 32 + x]));
+    }
+    cr_expect(worst <= tol, "%s: max deviation %.3g > one uint8 step %.3g", cse, worst, tol);
+    cr_expect(worst <= 1e-5, "%s: not exact: max deviation %.3g", cse, worst);
+    npy_free(&rows), npy_free(&cols), npy_free(&win);
+    free(pr), free(pc), free(pw), free(t), free(path);
+    image_u8_free(&im);
+}
+
+Test(vit, preprocess_musc_clip) {
+    check_prep("good000_musc_clip_224", "train/good/000.png", 0, PREP_MUSC, 1, 224);
+    check_prep("scratch000_musc_clip_518", "test/scratch_head/000.png", 0, PREP_MUSC, 1, 518);
+}
+Test(vit, preprocess_musc_dino) {
+    check_prep("good000_musc_dino_224", "train/good/000.png", 0, PREP_MUSC, 0, 224);
+    check_prep("scratch000_crop_musc_dino_518", "test/scratch_head/000.png", 1, PREP_MUSC, 0, 518);
+}
+Test(vit, preprocess_anomalydino) {
+    check_prep("good000_anomalydino_448", "train/good/000.png", 0, PREP_ANOMALYDINO, 0, 448);
+    check_prep("scratch000_crop_anomalydino_448", "test/scratch_head/000.png", 1, PREP_ANOMALYDINO, 0, 448);
 }
