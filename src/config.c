@@ -356,9 +356,10 @@ static int apply_set(Arena *a, YNode *root, const char *set) {
             long idx = strtol(seg, &end, 10);
             if (*end || end == seg || idx < 0 || idx >= cur->n) {
                 int n = cur->n;
+                ad_error("--set %s: '%s' has %d entries; expected an index 0..%d, found '%s'", set, done_path, n, n - 1,
+                         seg);
                 free(path);
-                return ad_error("--set %s: '%s' has %d entries; expected an index 0..%d, found '%s'", set,
-                                done_path, n, n - 1, seg);
+                return -1;
             }
             if (!next) cur->kids[idx] = val;
             cur = cur->kids[idx];
@@ -377,8 +378,9 @@ static int apply_set(Arena *a, YNode *root, const char *set) {
             }
             cur = kid;
         } else {
+            ad_error("--set %s: '%s' is a value, not a map or list; cannot go into '%s'", set, done_path, seg);
             free(path);
-            return ad_error("--set %s: '%s' is a value, not a map or list; cannot go into '%s'", set, done_path, seg);
+            return -1;
         }
         snprintf(done_path + strlen(done_path), sizeof done_path - strlen(done_path), "%s%s", *done_path ? "." : "", seg);
         seg = next;
@@ -583,7 +585,8 @@ static int unknown_key(const YNode *m, int i, const ParamSpec *a, const ParamSpe
             int d = lev(key, s->key);
             if (d < bd) bd = d, best = s->key;
         }
-    return verr(m->file, m->key_lines[i] ? m->key_lines[i] : m->line, "unknown key '%s' in %s%s%s%s", key, where,
+    // Keys added by --set have no line: name the option instead.
+    return verr(m->key_lines[i] ? m->file : "--set", m->key_lines[i], "unknown key '%s' in %s%s%s%s", key, where,
                 best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
 }
 
