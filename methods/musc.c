@@ -119,6 +119,10 @@ int musc_prepare_ex(MuscState *s, const Params *p, const FeatureBatch *b, int ke
                         "interval average of the N-1 per-image minima would be empty (K = floor(0.3*(N-1)) = 0). "
                         "Fix: score a category with more test images, or lower divide_num",
                         b->n);
+    if (b->n_layers < 1 || b->gh < 1 || b->gw < 1 || b->dim < 1)
+        return ad_error("MuSc: expected features with at least one layer, patch and channel, found %d layers of "
+                        "%d x %d x %d",
+                        b->n_layers, b->gh, b->gw, b->dim);
     int deg[64], nd = 3;
     deg[0] = 1, deg[1] = 3, deg[2] = 5;
     if (p && params_find(p->spec, "degrees")) nd = params_int_list(p, "degrees", deg, 64);

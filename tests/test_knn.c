@@ -198,3 +198,25 @@ Test(knn, blas_inside_parallel_region_is_single_threaded) {
               proc_cpu, thread_cpu);
     free(a), free(b), free(c);
 }
+
+// PatchCore-like shapes at D = 1024: 577 queries (two query blocks + remainder) against a
+// 1369-row bank (six bank tiles); the naive twin on a sample of queries (they are independent).
+Test(knn, l2sq_large_shapes_sampled) {
+    int nq = 577, nb = 1369, d = 1024, k = 3;
+    float *Q = rand_rows(nq, d, 51, 1.f), *B = rand_rows(nb, d, 52, 1.f);
+    float *dist = malloc((size_t)nq * k * sizeof(float));
+    int *idx = malloc((size_t)nq * k * sizeof(int));
+    knn_l2sq(dist, idx, Q, nq, B, nb, d, k);
+    int rows[5] = {0, 1, 255, 256, 576};
+    for (int t = 0; t < 5; t++) {
+        int r = rows[t];
+        float dr[3];
+        int ir[3];
+        knn_l2sq_ref(dr, ir, Q + (size_t)r * d, 1, B, nb, d, k);
+        for (int c = 0; c < k; c++) {
+            cr_assert(fabsf(dist[r * k + c] - dr[c]) <= 1e-5f * dr[c], "row %d rank %d: %g vs %g", r, c, dist[r * k + c], dr[c]);
+            cr_assert_eq(idx[r * k + c], ir[c], "row %d rank %d", r, c);
+        }
+    }
+    free(Q), free(B), free(dist), free(idx);
+}
