@@ -445,6 +445,20 @@ void image_rotate_u8(ImageU8 *out, const ImageU8 *in, double deg) {
     out->data = dst;
 }
 
+void image_resize_linear_cv(float *out, int oh, int ow, const float *in, int ih, int iw) {
+    // cv2.resize(map, (ow, oh), interpolation=cv2.INTER_LINEAR) on a float32 map, as AnomalyDINO's
+    // dists2map does: OpenCV itself, so it is cv2 by construction.
+    quiet_opencv();
+    AD_ASSERT(out && in && oh > 0 && ow > 0 && ih > 0 && iw > 0);
+    try {
+        cv::Mat src(ih, iw, CV_32FC1, (void *)in), dst(oh, ow, CV_32FC1, out);
+        cv::resize(src, dst, cv::Size(ow, oh), 0, 0, cv::INTER_LINEAR);
+        AD_ASSERT(dst.data == (uchar *)out);
+    } catch (const cv::Exception &e) {
+        AD_INTERNAL("cv::resize failed: %s", e.what());
+    }
+}
+
 void image_u8_free(ImageU8 *im) {
     if (!im) return;
     free(im->data);

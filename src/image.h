@@ -27,6 +27,10 @@ int image_write_overlay_png(const char *path, const ImageU8 *img, const float *m
 // same canvas size, bilinear, border reflect-101 (AnomalyDINO's reference augmentation).
 // out->data is allocated here (free with image_u8_free).
 void image_rotate_u8(ImageU8 *out, const ImageU8 *in, double deg);
+// cv2.resize(map, (ow, oh), interpolation=cv2.INTER_LINEAR) of one float32 map (AnomalyDINO's
+// dists2map). Same grid as interp_bilinear(align_corners=0), but OpenCV rounds the source
+// coordinate to float first, so the two differ by up to ulp(coordinate)/2 x the pixel step.
+void image_resize_linear_cv(float *out, int oh, int ow, const float *in, int ih, int iw);
 void image_u8_free(ImageU8 *im);
 void image_f_free(ImageF *im);
 

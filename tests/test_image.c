@@ -518,3 +518,23 @@ Test(image, gaussian_filter_matches_scipy) {
     free(a);
     free(b);
 }
+
+Test(image, cv_linear_resize_agrees_with_half_pixel_bilinear) {
+    // AnomalyDINO's cv2.resize path vs torch align_corners=False: same sampling grid (the
+    // non-square shape also catches a width/height swap). OpenCV rounds the source coordinate
+    // to float before taking its fraction (error up to ulp(coord)/2 = 9.5e-7 per axis for
+    // coordinates < 32), torch keeps it in double; with steps up to 2 between neighbours and
+    // float weight products this bounds the difference by about 1e-5 (measured: 5.9e-6).
+    int shapes[][4] = {{32, 32, 448, 448}, {32, 48, 427, 640}, {13, 7, 5, 11}};
+    for (int k = 0; k < 3; k++) {
+        int ih = shapes[k][0], iw = shapes[k][1], oh = shapes[k][2], ow = shapes[k][3];
+        float *in = pattern((size_t)ih * iw, 30 + k), *a = ad_malloc(sizeof(float) * oh * ow), *b = ad_malloc(sizeof(float) * oh * ow);
+        image_resize_linear_cv(a, oh, ow, in, ih, iw);
+        interp_bilinear(b, oh, ow, in, ih, iw, 0);
+        double m = 0;
+        for (size_t i = 0; i < (size_t)oh * ow; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+        cr_log_info("cv2 vs torch bilinear %dx%d->%dx%d: max abs diff %.3g", ih, iw, oh, ow, m);
+        cr_assert(m < 1e-5, "%dx%d->%dx%d: cv2 and torch bilinear differ by %.3g", ih, iw, oh, ow, m);
+        free(in); free(a); free(b);
+    }
+}

@@ -277,6 +277,92 @@ save("t_bic_37_32x48_sf.npy", y)
 assert not np.array_equal(np.load(f"{OUT}/t_bic_37_32_sf.npy"), np.load(f"{OUT}/t_bic_37_32_size.npy"))
 
 
+# How interp.c was pinned down (and a guard: if this torch build computes differently, stop).
+# Probing torch 1.13 (Debian CPU build) with unit impulses and brute-forcing evaluation orders gave:
+# source coordinate in double from the float scale, fraction rounded to float; bilinear = double sum
+# of x * (float weight products); bicubic = Keys A=-0.75 with the FMAs below, x pass then y pass.
+# This numpy emulation must reproduce every torch golden bit for bit.
+f32, f64 = np.float32, np.float64
+
+
+def fma(a, b, c):  # a*b is exact in float64 for float32 inputs; one rounding to float32 after
+    return (f64(a) * f64(b) + f64(c)).astype(f32)
+
+
+def emu_src(n, o, ac, sf, cubic):
+    if ac:
+        sc = f32(n - 1) / f32(o - 1) if o > 1 else f32(0)
+        return f64(sc) * np.arange(o)
+    sc = f32(1.0 / sf) if sf else f32(n) / f32(o)
+    s = f64(sc) * (np.arange(o) + 0.5) - 0.5
+    return s if cubic else np.maximum(s, 0.0)
+
+
+def emu_bilinear(x, oh, ow, ac):
+    def tab(n, o):
+        s = emu_src(n, o, ac, None, False)
+        i0 = np.minimum(np.floor(s).astype(np.int64), n - 1)
+        l1 = np.clip(s - i0, 0, 1).astype(f32)
+        return i0, i0 + (i0 < n - 1), (f32(1) - l1).astype(f32), l1
+    y0, y1, h0, h1 = tab(x.shape[0], oh)
+    x0, x1, w0, w1 = tab(x.shape[1], ow)
+    acc = f64(x[np.ix_(y0, x0)]) * f64(np.outer(h0, w0).astype(f32))
+    acc += f64(x[np.ix_(y0, x1)]) * f64(np.outer(h0, w1).astype(f32))
+    acc += f64(x[np.ix_(y1, x0)]) * f64(np.outer(h1, w0).astype(f32))
+    acc += f64(x[np.ix_(y1, x1)]) * f64(np.outer(h1, w1).astype(f32))
+    return acc.astype(f32)
+
+
+def emu_bicubic(x, oh, ow, sf=None):  # x: (ih, iw, C)
+    A = f32(-0.75)
+
+    def c1(t):
+        return ((fma(A + f32(2), t, -(A + f32(3))) * t).astype(f32) * t).astype(f32) + f32(1)
+
+    def c2(t):
+        u = fma(fma(A, t, -(f32(5) * A)), t, f32(8) * A)
+        return (u * t).astype(f32) + (-(f32(4) * A))
+
+    def tab(n, o, s_f):
+        s = emu_src(n, o, False, s_f, True)
+        i = np.floor(s).astype(np.int64)
+        t = (s - i).astype(f32)
+        t2 = (f32(1) - t).astype(f32)
+        w = np.stack([c2((f64(t) + 1.0).astype(f32)), c1(t), c1(t2), c2((f64(t2) + 1.0).astype(f32))], 1)
+        idx = np.clip(i[:, None] - 1 + np.arange(4), 0, n - 1)
+        return idx, w.astype(f32)
+
+    def interp1d(v, c):  # v[..., 4, C] with c[..., 4] -> fma(v3,c3, fma(v2,c2, fma(v0,c0, v1*c1)))
+        c = c[..., None]
+        r = (v[..., 1, :] * c[..., 1, :]).astype(f32)
+        for j in (0, 2, 3):
+            r = fma(v[..., j, :], c[..., j, :], r)
+        return r
+
+    iy, wy = tab(x.shape[0], oh, sf[0] if sf else None)
+    ix, wx = tab(x.shape[1], ow, sf[1] if sf else None)
+    rows = x[iy]                                   # (oh, 4, iw, C)
+    g = rows[:, :, ix]                             # (oh, 4, ow, 4, C)
+    r = interp1d(g, np.broadcast_to(wx[None, None], g.shape[:-1]))   # (oh, 4, ow, C)
+    r = np.moveaxis(r, 1, 2)                       # (oh, ow, 4, C)
+    return interp1d(r, np.broadcast_to(wy[:, None, :], r.shape[:-1]))
+
+
+for name, (ih, iw, oh, ow, ac, seed, step) in {
+        "t_bil_37_518_ac1_s5": (37, 37, 518, 518, True, 1, 5), "t_bil_37_518_ac0_s5": (37, 37, 518, 518, False, 2, 5),
+        "t_bil_13x17_61x40_ac0": (13, 17, 61, 40, False, 3, 1), "t_bil_13x17_61x40_ac1": (13, 17, 61, 40, True, 4, 1),
+        "t_bil_28_224_ac0": (28, 28, 224, 224, False, 5, 3)}.items():
+    e = emu_bilinear(pattern(ih * iw, seed).reshape(ih, iw), oh, ow, ac)[::step, ::step]
+    assert np.array_equal(e, np.load(f"{OUT}/{name}.npy")), f"torch bilinear arithmetic changed: {name}"
+for name, (ih, oh, ow, seed, s_f) in {
+        "t_bic_24_37_size": (24, 37, 37, 11, None), "t_bic_16_37_size": (16, 37, 37, 12, None),
+        "t_bic_37_32_sf": (37, 32, 32, 13, (32.1 / 37, 32.1 / 37)), "t_bic_37_32_size": (37, 32, 32, 13, None),
+        "t_bic_37_32x48_sf": (37, 32, 48, 14, ((32 + 0.1) / 37, (48 + 0.1) / 37))}.items():
+    e = emu_bicubic(pattern(ih * ih * C, seed).reshape(ih, ih, C), oh, ow, s_f)
+    assert np.array_equal(e, np.load(f"{OUT}/{name}.npy")), f"torch bicubic arithmetic changed: {name}"
+print("torch arithmetic emulation: bit-exact on every interpolation golden")
+
+
 def gauss(h, w, sigma, seed):
     x = pattern(h * w, seed).reshape(h, w)
     return scipy.ndimage.gaussian_filter(x, sigma=sigma, mode="reflect", truncate=4.0)
