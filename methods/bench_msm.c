@@ -119,9 +119,13 @@ int bench_msm(int argc, char **argv) {
     double t = time_msm(n, P, D, &ti);
     double flop = (double)n * (n - 1) / 2 * 2.0 * P * P * D;
     double g = flop / t * 1e-9;
-    printf("\nN = %d: MSM %.2f s, %.1f GFLOP/s = %.1f%% of the %d-thread sgemm peak (target >= 70%%); "
-           "interval average + fusion %.3f s (%.2f%% of MSM)\n",
-           n, t, g, 100 * g / peak_all, T, ti, 100 * ti / t);
+    // The machine may be shared: measure the ceiling again after the run and compare to the
+    // better of the two (the conservative ratio).
+    double peak_after = bench_sgemm_gflops(2048, 2048, 2048, T);
+    double peak = peak_after > peak_all ? peak_after : peak_all;
+    printf("\nN = %d: MSM %.2f s, %.1f GFLOP/s = %.1f%% of the %d-thread sgemm peak (%.1f GFLOP/s: best of "
+           "%.1f before and %.1f after the run; target >= 70%%); interval average + fusion %.3f s (%.2f%% of MSM)\n",
+           n, t, g, 100 * g / peak, T, peak, peak_all, peak_after, ti, 100 * ti / t);
 
     // Scaling table.
     printf("\n%6s %10s %12s %12s %10s %12s %12s  %s\n", "N", "pairs", "TFLOP", "seconds", "t/t(N0)", "Z GiB", "dist GiB", "how");
@@ -140,7 +144,8 @@ int bench_msm(int argc, char **argv) {
         } else if (N <= maxn) {
             secs = time_msm(N, P, D, NULL), how = "measured";
         } else {
-            if (per_pair_maxn == 0) per_pair_maxn = time_msm(maxn, P, D, NULL) / ((double)maxn * (maxn - 1) / 2);
+            if (per_pair_maxn == 0)  // reuse the main run when it is the max-n measurement
+                per_pair_maxn = (maxn == n ? t : time_msm(maxn, P, D, NULL)) / ((double)maxn * (maxn - 1) / 2);
             secs = per_pair_maxn * pairs;
             how = "extrapolated: per-pair time at N = max-n x pairs";
         }

@@ -22,16 +22,25 @@
 // knn_max_ip
 
 // One pass over a tile C (ma x mb, leading dimension ldc): fold row and column maxima.
+// Branch-free inner loops (one per output combination) so that the compiler vectorises them.
 static void fold_tile_max(float *a_max, float *b_max, const float *C, int ma, int mb, int ldc) {
     for (int p = 0; p < ma; p++) {
         const float *c = C + (size_t)p * ldc;
-        float m = a_max ? a_max[p] : 0.f;
-        for (int q = 0; q < mb; q++) {
-            float v = c[q];
-            if (a_max && v > m) m = v;
-            if (b_max && v > b_max[q]) b_max[q] = v;
+        if (a_max && b_max) {
+            float m = a_max[p];
+            for (int q = 0; q < mb; q++) {
+                float v = c[q];
+                m = v > m ? v : m;
+                b_max[q] = v > b_max[q] ? v : b_max[q];
+            }
+            a_max[p] = m;
+        } else if (a_max) {
+            float m = a_max[p];
+            for (int q = 0; q < mb; q++) m = c[q] > m ? c[q] : m;
+            a_max[p] = m;
+        } else if (b_max) {
+            for (int q = 0; q < mb; q++) b_max[q] = c[q] > b_max[q] ? c[q] : b_max[q];
         }
-        if (a_max) a_max[p] = m;
     }
 }
 
