@@ -34,7 +34,7 @@ const char *synth_shape_name(SynthShape s) { return (unsigned)s < SHAPE_COUNT ? 
 void synth_config_default(SynthConfig *c) {
     memset(c, 0, sizeof *c);
     c->seed = 0;
-    c->size = 256;
+    c->size = 224;
     c->kind = SYNTH_TEXTURE;
     c->n_categories = 1;
     c->n_train = 16;
@@ -42,6 +42,7 @@ void synth_config_default(SynthConfig *c) {
     c->n_unique = 12;
     c->defect_scale = 0.06;
     c->contrast = 0.5;
+    c->align = 8;
     synth_set_consistent(c, 2, 12);
 }
 
@@ -115,6 +116,8 @@ int synth_check_config(const SynthConfig *c) {
         return ad_error("--defect-scale: expected a fraction of the image side in (0, 0.25], found %g", c->defect_scale);
     if (!(c->contrast > 0 && c->contrast <= 1))
         return ad_error("--contrast: expected a blend weight in (0, 1], found %g", c->contrast);
+    if (c->align < 1 || c->align > c->size / 4)
+        return ad_error("--align: expected 1..%d pixels (a quarter of --size), found %d", c->size / 4, c->align);
     if (c->kind < SYNTH_TEXTURE || c->kind > SYNTH_MIXED) return ad_error("--kind: expected texture, object or mixed");
     if (c->names)
         for (int i = 0; i < c->n_categories; i++) {
@@ -422,16 +425,17 @@ void synth_render(const SynthConfig *c, int cat, SynthItem *it, ImageU8 *img, Im
         // Integer centre: a consistent defect has identical pixels wherever it lands.
         Rng pr = {mix64(k ^ 0x905)};
         double ext = extent(&d);
-        int cx, cy;
+        int cx, cy, al = c->align;
         if (kind == SYNTH_OBJECT) {
-            double a = uni(&pr, 0, 2 * M_PI), rr = P.R * 0.55 * sqrt(rnd(&pr));
-            cx = (int)floor(P.cx + rr * cos(a));
-            cy = (int)floor(P.cy + rr * sin(a));
-        } else {
+            double a = uni(&pr, 0, 2 * M_PI), rr = P.R * 0.65 * sqrt(rnd(&pr));
+            cx = al * (int)floor((P.cx + rr * cos(a)) / al + 0.5);
+            cy = al * (int)floor((P.cy + rr * sin(a)) / al + 0.5);
+        } else {  // centres on the multiples of al that keep the defect inside the image
             int lo = (int)ceil(ext), hi = S - 1 - (int)ceil(ext);
-            if (hi < lo) lo = hi = S / 2;
-            cx = lo + (int)(rnd(&pr) * (hi - lo + 1));
-            cy = lo + (int)(rnd(&pr) * (hi - lo + 1));
+            int klo = (lo + al - 1) / al, khi = hi / al;
+            if (khi < klo) klo = khi = (S / 2) / al;
+            cx = al * (klo + (int)(rnd(&pr) * (khi - klo + 1)));
+            cy = al * (klo + (int)(rnd(&pr) * (khi - klo + 1)));
         }
         int x0 = (int)floor(cx - ext), x1 = (int)ceil(cx + ext), y0 = (int)floor(cy - ext), y1 = (int)ceil(cy + ext);
         if (x0 < 0) x0 = 0;
@@ -500,6 +504,7 @@ static cJSON *config_json(const SynthConfig *c) {
     }
     cJSON_AddNumberToObject(o, "defect_scale", c->defect_scale);
     cJSON_AddNumberToObject(o, "contrast", c->contrast);
+    cJSON_AddNumberToObject(o, "align", c->align);
     return o;
 }
 

@@ -26,7 +26,7 @@ typedef struct {
 
 typedef struct {
     uint64_t seed;         // --seed (0)
-    int size;              // --size: image side in pixels (256)
+    int size;              // --size: image side in pixels (224 = the pixel backbone's default input)
     SynthKind kind;        // --kind texture|object|mixed (texture); mixed alternates by category
     int n_categories;      // --categories N or a list of names (1)
     char **names;          // category names (NULL = defaults "woven<i>" / "disc<i>")
@@ -37,6 +37,9 @@ typedef struct {
     SynthConsistent consistent[SYNTH_MAX_TYPES];  // default patch:12, blob:12 (--m 12)
     double defect_scale;   // --defect-scale: defect radius / image side (0.06)
     double contrast;       // --contrast: blend weight of the defect colour, (0,1] (0.5)
+    int align;             // --align: defect centres on multiples of this many pixels (8), so a
+                           // consistent defect covers the same pixels of a patch grid whose
+                           // stride divides it (pixel backbone at the same size); 1 = anywhere
 } SynthConfig;
 
 // One image of a category, in generation order: train/good, then test/good, the consistent

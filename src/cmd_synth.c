@@ -1,7 +1,7 @@
 // adbench synth --out DIR [options]: a seeded synthetic dataset in MVTec AD layout
 // (datasets/synth.c), loadable as dataset "synth" (or "mvtec"). Options and defaults:
 //   --seed N              RNG seed (0); same seed -> byte-identical files, any thread count
-//   --size S              image side in pixels (256)
+//   --size S              image side in pixels (224, the pixel backbone's default input size)
 //   --kind K              texture (woven threads), object (machined disc) or mixed (alternating)
 //   --categories C        a count (1) or comma-separated names; default names woven<i> / disc<i>
 //   --n-train N           normal training images per category (16)
@@ -14,6 +14,9 @@
 //   --n-unique N          test images with a unique random defect each (12)
 //   --defect-scale F      defect radius as a fraction of the image side (0.06)
 //   --contrast F          blend weight of the defect colour over the surface, (0,1] (0.5)
+//   --align A             defect centres on multiples of A pixels (8): a consistent defect then
+//                         covers the same pixels of any patch grid whose stride divides A (the
+//                         pixel backbone at --size, stride 8); 1 = anywhere
 // MuSc's interval average covers the lowest 30% of the N-1 other test images; a consistent
 // type defeats it once m - 1 >= 0.3 (N - 1) (N = n_good + sum m + n_unique).
 #include <errno.h>
@@ -48,11 +51,11 @@ static int parse_double(const char *opt, const char *s, double *out) {
 int cmd_synth(int argc, char **argv) {
     const char *out = NULL, *seed = NULL, *size = NULL, *kind = NULL, *cats = NULL, *n_train = NULL, *n_good = NULL,
                *consistent = NULL, *n_types = NULL, *m = NULL, *n_unique = NULL, *scale = NULL, *contrast = NULL,
-               *help = NULL;
+               *align = NULL, *help = NULL;
     const Opt opts[] = {
         {"out", 1, &out, "output folder (required); refuses to overwrite an existing set"},
         {"seed", 1, &seed, "RNG seed (0): same seed -> byte-identical files, any thread count"},
-        {"size", 1, &size, "image side in pixels (256)"},
+        {"size", 1, &size, "image side in pixels (224 = the pixel backbone's default input)"},
         {"kind", 1, &kind, "texture | object | mixed (texture): woven threads, machined disc, alternating"},
         {"categories", 1, &cats, "count (1) or comma-separated names (default names woven<i> / disc<i>)"},
         {"n-train", 1, &n_train, "normal training images per category (16)"},
@@ -65,6 +68,9 @@ int cmd_synth(int argc, char **argv) {
         {"n-unique", 1, &n_unique, "test images with a unique random defect each (12)"},
         {"defect-scale", 1, &scale, "defect radius / image side (0.06)"},
         {"contrast", 1, &contrast, "blend weight of the defect colour, in (0,1] (0.5)"},
+        {"align", 1, &align,
+         "defect centres on multiples of this many pixels (8), so consistent defects line up with a patch grid "
+         "of stride 8 at --size; 1 = anywhere"},
         {"help", 0, &help, "this help"},
     };
     const int n_opts = (int)(sizeof opts / sizeof opts[0]);
@@ -138,6 +144,7 @@ int cmd_synth(int argc, char **argv) {
     }
     if (!rc && scale) rc = parse_double("defect-scale", scale, &c.defect_scale);
     if (!rc && contrast) rc = parse_double("contrast", contrast, &c.contrast);
+    if (!rc && align && !(rc = parse_int("align", align, 1, 4096, &v))) c.align = (int)v;
     if (!rc) rc = synth_write(&c, out);
     if (!rc) {
         int n_test = c.n_good + c.n_unique;

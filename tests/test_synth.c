@@ -36,7 +36,8 @@ static int count_defect(const Category *c, const char *d) {
 Test(synth, plan_and_defaults) {
     SynthConfig c;
     synth_config_default(&c);
-    cr_assert_eq(c.size, 256);
+    cr_assert_eq(c.size, 224);
+    cr_assert_eq(c.align, 8);
     cr_assert_eq(c.n_train, 16);
     cr_assert_eq(c.n_good, 24);
     cr_assert_eq(c.n_unique, 12);
@@ -271,7 +272,7 @@ Test(synth, consistent_defects_look_the_same_unique_do_not) {
         int n;
         synth_plan(&c, 0, &it, &n);
         unsigned char *ref_m = NULL, *ref_p = NULL;
-        int ref_w = 0, ref_h = 0, ref_type = -2, ref_x = -1, moved = 0;
+        int ref_w = 0, ref_h = 0, ref_type = -2, ref_x = -1, ref_y = -1, moved = 0;
         int uw[6], uh[6];
         long upix[6];
         int nu = 0;
@@ -290,6 +291,7 @@ Test(synth, consistent_defects_look_the_same_unique_do_not) {
                     ref_h = ch;
                     ref_type = it[i].type;
                     ref_x = it[i].bbox[0];
+                    ref_y = it[i].bbox[1];
                     cm = cp = NULL;
                 } else {
                     cr_assert(cw == ref_w && ch == ref_h, "type %d: crop %dx%d vs %dx%d", it[i].type, cw, ch, ref_w,
@@ -297,7 +299,10 @@ Test(synth, consistent_defects_look_the_same_unique_do_not) {
                     cr_assert(!memcmp(cm, ref_m, (size_t)cw * ch), "type %d: mask shape differs", it[i].type);
                     for (int k = 0; k < cw * ch; k++)
                         if (cm[k]) cr_assert(!memcmp(cp + 3 * k, ref_p + 3 * k, 3), "type %d: colour differs", it[i].type);
-                    moved += it[i].bbox[0] != ref_x;
+                    moved += it[i].bbox[0] != ref_x || it[i].bbox[1] != ref_y;
+                    // Centres on multiples of --align: the same offset to an 8-px patch grid.
+                    cr_assert_eq((it[i].bbox[0] - ref_x) % 8, 0);
+                    cr_assert_eq((it[i].bbox[1] - ref_y) % 8, 0);
                 }
             } else {
                 uw[nu] = cw;
@@ -309,7 +314,7 @@ Test(synth, consistent_defects_look_the_same_unique_do_not) {
             free(img.data);
             free(mask.data);
         }
-        cr_assert(moved >= 4, "consistent defects should land at varying positions (%d moved)", moved);
+        cr_assert(moved >= 5, "consistent defects should land at varying positions (%d moved)", moved);
         int same = 0;
         for (int a = 0; a < nu; a++)
             for (int b = a + 1; b < nu; b++) same += uw[a] == uw[b] && uh[a] == uh[b] && upix[a] == upix[b];
@@ -336,7 +341,7 @@ Test(synth, default_contrast_and_speed) {
             ImageU8 img, mask, clean;
             synth_render(&c, cat, &it[i], &img, &mask, &clean);
             double s = 0;
-            for (int k = 0; k < 256 * 256; k++)
+            for (int k = 0; k < c.size * c.size; k++)
                 if (mask.data[k])
                     for (int ch = 0; ch < 3; ch++) s += abs((int)img.data[3 * k + ch] - (int)clean.data[3 * k + ch]);
             double mean = s / (3.0 * it[i].mask_pixels);
@@ -352,6 +357,7 @@ Test(synth, default_contrast_and_speed) {
     cr_assert(lo >= 15, "a defect is too faint: %.1f", lo);
     cr_assert(hi <= 130, "a defect is too strong: %.1f", hi);
     // 100 images of 256x256 written as PNG (images + masks).
+    c.size = 256;
     char *dir = make_tmpdir("synth-speed");
     synth_config_default(&c);
     c.n_train = 20;
@@ -373,7 +379,8 @@ Test(synth, cli_help_and_errors) {
     char *out, *err;
     cr_assert_eq(run_adbench("synth --help", &out, &err), 0);
     const char *opts[] = {"--out", "--seed", "--size", "--kind", "--categories", "--n-train", "--n-good",
-                          "--consistent", "--n-consistent-types", "--m", "--n-unique", "--defect-scale", "--contrast"};
+                          "--consistent", "--n-consistent-types", "--m", "--n-unique", "--defect-scale", "--contrast",
+                          "--align"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         cr_assert(strstr(err, opts[i]) || strstr(out, opts[i]), "--help lacks %s", opts[i]);
     free(out);
@@ -391,6 +398,7 @@ Test(synth, cli_help_and_errors) {
         {"--consistent patch:2 --m 3", "cannot be combined"},
         {"--size 8", "--size: expected an integer in [32, 4096], found '8'"},
         {"--contrast 0", "--contrast"},
+        {"--align 0", "--align: expected"},
         {"--n-good x", "--n-good: expected an integer"},
         {"--bogus 1", "unknown option '--bogus'"},
     };
