@@ -3,10 +3,11 @@
 //
 // Prints, all measured in this run:
 // - the projection (N x d x 128 sgemm) in GFLOP/s and as % of the sgemm 2048^3 peak;
-// - the greedy loop: seconds, picks/s, share of point updates that needed the full 128-d
-//   distance (the head test skips the rest, bit-identically), and its speed-up over the
-//   naive loop (coreset_greedy_ref), whose constant per-pick cost is timed on the first
-//   --ref-picks picks and extrapolated to all picks.
+// - the greedy loop (coreset_greedy: cluster pruning, sequential): seconds, picks/s, share
+//   of point updates that needed the full 128-d distance (the rest are skipped
+//   bit-identically), and its speed-up over the naive loop (coreset_greedy_ref), whose
+//   constant per-pick cost is timed on the first --ref-picks picks and extrapolated;
+// - with --scan, also coreset_greedy_scan (OpenMP head-lane scan over all points).
 //
 // Data: synthetic, since the skip rate depends on the data: every patch = one of --protos
 // random prototypes (entries ~U(-1,1)) + noise ~U(-noise, noise), which mimics the
@@ -49,7 +50,7 @@ static float *bank_data(long N, int d, int protos, double noise, uint64_t seed) 
 
 int bench_coreset(int argc, char **argv) {
     const char *o_n = "200", *o_p = "1369", *o_d = "1024", *o_r = "0.1,0.01", *o_pd = "128", *o_protos = "512",
-               *o_noise = "0.3", *o_refp = "20", *o_quick = NULL;
+               *o_noise = "0.3", *o_refp = "20", *o_quick = NULL, *o_scan = NULL;
     Opt opts[] = {
         {"images", 1, &o_n, "bank images (default 200)"},
         {"P", 1, &o_p, "patches per image (default 1369 = 37 x 37)"},
@@ -59,6 +60,7 @@ int bench_coreset(int argc, char **argv) {
         {"protos", 1, &o_protos, "prototypes of the synthetic bank (default 512; 0 = unstructured)"},
         {"noise", 1, &o_noise, "noise half-width around the prototypes (default 0.3)"},
         {"ref-picks", 1, &o_refp, "picks of the naive loop timed for the speed-up estimate (default 20)"},
+        {"scan", 0, &o_scan, "also time coreset_greedy_scan (OpenMP scan over all points)"},
         {"quick", 0, &o_quick, "small check: 10 images x 577 patches"},
     };
     int nopt = (int)(sizeof opts / sizeof opts[0]);
@@ -110,10 +112,20 @@ int bench_coreset(int argc, char **argv) {
         double g = 2.0 * N * d * pd / tp * 1e-9;
         printf("ratio %g: %ld picks\n", ratio, nsel);
         printf("  projection %.2f s: %.1f GFLOP/s = %.1f%% of sgemm peak\n", tp, g, 100 * g / peak);
-        printf("  greedy %.2f s (%.0f picks/s), full distances for %.1f%% of point updates; naive loop %.4f s/pick "
-               "(timed on %ld picks, %s) -> est. %.1f s, speed-up %.1fx\n",
+        printf("  greedy (cluster pruning) %.2f s (%.0f picks/s), full distances for %.2f%% of point updates; naive "
+               "loop %.4f s/pick (timed on %ld picks, %s) -> est. %.1f s, speed-up %.1fx\n",
                tg, nsel / tg, nsel > 1 ? 100.0 * full / ((double)N * (nsel - 1)) : 0.0, tr, rp,
                same ? "same picks" : "PICKS DIFFER", tr * nsel, tr * nsel / tg);
+        if (o_scan) {
+            int *ssel = ad_malloc((size_t)nsel * sizeof(int));
+            t0 = bench_now();
+            long fs = coreset_greedy_scan(ssel, Pm, N, pd, nsel, starts, ns);
+            double ts = bench_now() - t0;
+            printf("  greedy (head-lane scan, %d threads) %.2f s, full distances for %.2f%%, %s\n", T, ts,
+                   nsel > 1 ? 100.0 * fs / ((double)N * (nsel - 1)) : 0.0,
+                   memcmp(ssel, sel, (size_t)nsel * sizeof(int)) ? "PICKS DIFFER" : "same picks");
+            free(ssel);
+        }
         printf("  total (projection + greedy) %.2f s; projection share %.1f%%\n", tp + tg, 100 * tp / (tp + tg));
         free(rsel), free(sel), free(Pm), free(W);
     }

@@ -141,8 +141,10 @@ void coreset_greedy_ref(int *sel, const float *P, long N, int D, long n_sel, con
 }
 
 long coreset_parallel_min = 32768;
+#define BLOCK 512    // points per head-test block
+#define PREFETCH 6   // survivors prefetched ahead
 
-long coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int ns) {
+long coreset_greedy_scan(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int ns) {
     if (n_sel <= 0) return 0;
     float *dist = ad_malloc((size_t)N * sizeof(float));
     init_dist(dist, P, N, D, starts, ns);
@@ -167,15 +169,28 @@ long coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const i
             long lo = N * t / T, hi = N * (t + 1) / T;
             float best = -FLT_MAX;
             long bi = -1;
-            for (long m = lo; m < hi; m++) {
-                float dm = dist[m];
-                float hd = sqrtf(head_sq(head + (size_t)m * h, hs, h));
-                if (hd < dm) {  // else ||P_m - P_s|| >= hd >= dm: min unchanged
-                    full++;
+            int cand[BLOCK];
+            for (long b0 = lo; b0 < hi; b0 += BLOCK) {
+                long b1 = b0 + BLOCK < hi ? b0 + BLOCK : hi;
+                // 1. Head test on a block; a point fails it when ||P_m - P_s|| >= hd >= dist.
+                int nc = 0;
+                for (long m = b0; m < b1; m++)
+                    if (sqrtf(head_sq(head + (size_t)m * h, hs, h)) < dist[m]) cand[nc++] = (int)(m - b0);
+                // 2. Full distances of the survivors, their rows prefetched a few ahead (the
+                // accesses are sparse, so the hardware prefetcher cannot guess them).
+                for (int j = 0; j < nc; j++) {
+                    if (j + PREFETCH < nc) {
+                        const char *r = (const char *)(P + (size_t)(b0 + cand[j + PREFETCH]) * D);
+                        for (size_t o = 0; o < (size_t)D * sizeof(float); o += 64) __builtin_prefetch(r + o);
+                    }
+                    long m = b0 + cand[j];
                     float v = sqrtf(full_sq(P + (size_t)m * D, ps, D));
-                    if (v < dm) dist[m] = dm = v;
+                    if (v < dist[m]) dist[m] = v;
                 }
-                if (dm > best) best = dm, bi = m;
+                full += nc;
+                // 3. Running argmax (first maximum).
+                for (long m = b0; m < b1; m++)
+                    if (dist[m] > best) best = dist[m], bi = m;
             }
             tbest[t] = best;
             tidx[t] = bi;
@@ -191,6 +206,105 @@ long coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const i
     free(tidx);
     free(tbest);
     free(head);
+    free(dist);
+    return full;
+}
+
+// ---------------------------------------------------------------------------------------
+// Cluster-pruned greedy. Every point belongs to the cluster of the pick that gave its
+// current dist (cluster 0: the start set, whose dist is the mean over the starts). For a
+// new pick c and a cluster with centre o, the triangle inequality gives
+// ||m - c|| >= ||c - o|| - ||m - o|| = ||c - o|| - dist(m)   (start set: averaged over the
+// starts), so dist(m) cannot shrink when ||c - o|| >= 2 dist(m): a whole cluster is skipped
+// when ||c - o|| >= 2 * (its largest dist). The test carries a relative margin eps several
+// times the rounding bound of the lane sums, so the skipped points provably keep their dist
+// and the picks equal the reference's bit for bit.
+typedef struct {
+    int *mem;      // member point indices (any order)
+    int n, cap;
+    float rad;     // largest dist among the members
+    long arg;      // its lowest index
+} Cluster;
+
+static void cluster_push(Cluster *c, int m) {
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 16;
+        c->mem = ad_realloc(c->mem, (size_t)c->cap * sizeof(int));
+    }
+    c->mem[c->n++] = m;
+}
+
+static void cluster_max(Cluster *c, const float *dist) {
+    float r = -FLT_MAX;
+    long a = -1;
+    for (int j = 0; j < c->n; j++) {
+        int m = c->mem[j];
+        if (dist[m] > r || (dist[m] == r && m < a)) r = dist[m], a = m;
+    }
+    c->rad = r, c->arg = a;
+}
+
+long coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int ns) {
+    if (n_sel <= 0) return 0;
+    AD_ASSERT(N <= 2147483647L);
+    float *dist = ad_malloc((size_t)N * sizeof(float));
+    init_dist(dist, P, N, D, starts, ns);
+    double eps = 4.0 * ((D + LANES - 1) / LANES + 8 + ns) * FLT_EPSILON;
+    Cluster *cl = ad_calloc((size_t)n_sel + 1, sizeof(Cluster));
+    cl[0].mem = ad_malloc((size_t)N * sizeof(int));
+    cl[0].cap = (int)N;
+    for (long m = 0; m < N; m++) cl[0].mem[cl[0].n++] = (int)m;
+    cluster_max(&cl[0], dist);
+    // The picks' rows, contiguous: the per-pick distances to every centre stream through them.
+    float *cen = ad_malloc((size_t)n_sel * D * sizeof(float));
+    long full = 0, s = cl[0].arg;
+    for (long it = 0; it < n_sel; it++) {
+        sel[it] = (int)s;
+        if (it + 1 == n_sel) break;
+        const float *ps = P + (size_t)s * D;
+        memcpy(cen + (size_t)it * D, ps, (size_t)D * sizeof(float));
+        Cluster *nc = &cl[it + 1];  // the new pick's cluster
+        for (long k = 0; k <= it; k++) {
+            Cluster *c = &cl[k];
+            if (c->n == 0 || c->rad <= 0.f) continue;  // dist 0 never shrinks
+            double dk;
+            if (k == 0) {
+                float a = 0.f;
+                for (int t = 0; t < ns; t++) a += sqrtf(full_sq(ps, P + (size_t)starts[t] * D, D));
+                dk = a / (float)ns;
+            } else {
+                dk = sqrtf(full_sq(ps, cen + (size_t)(k - 1) * D, D));
+            }
+            double lim = dk / (2.0 * (1.0 + eps)) - 1e-30;  // member m may change only if dist(m) > lim
+            if (c->rad <= lim) continue;
+            int keep = 0;
+            for (int j = 0; j < c->n; j++) {
+                int m = c->mem[j];
+                if (dist[m] > lim) {
+                    full++;
+                    float v = sqrtf(full_sq(P + (size_t)m * D, ps, D));
+                    if (v < dist[m]) {
+                        dist[m] = v;
+                        cluster_push(nc, m);
+                        continue;
+                    }
+                }
+                c->mem[keep++] = m;
+            }
+            c->n = keep;
+            cluster_max(c, dist);
+        }
+        cluster_max(nc, dist);
+        // Next pick: the largest dist, lowest index on ties (= the reference's argmax).
+        float best = -FLT_MAX;
+        long bi = -1;
+        for (long k = 0; k <= it + 1; k++)
+            if (cl[k].n && (cl[k].rad > best || (cl[k].rad == best && cl[k].arg < bi))) best = cl[k].rad, bi = cl[k].arg;
+        s = bi;
+    }
+    for (long k = 0; k <= n_sel; k++) free(cl[k].mem);
+    free(cl);
+    free(cen);
     free(dist);
     return full;
 }

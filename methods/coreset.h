@@ -36,15 +36,20 @@ long coreset_count(long N, double ratio);
 // lowest index), dist = min(dist, ||P_m - P_sel||). sel[] gets the indices in selection
 // order. Distances are sqrt(sum (a-b)^2) computed in 16 float lanes (dim k -> lane k % 16)
 // with a fixed reduction tree, identically in both versions.
-// Fast version: skips a point when the squared distance over its first 16 dimensions (a
-// prefix of the same lane sums, hence never larger in float arithmetic) already reaches
-// dist(m): the result is bit-identical to the reference. OpenMP over points, deterministic.
-// Returns how many full distances it computed (the rest were skipped by the head test).
+// coreset_greedy (used by coreset_select): sequential, prunes with the triangle inequality:
+// each point remembers the pick that gave its dist, and a pick's whole cluster is skipped
+// when the new pick lies >= 2x the cluster's largest dist away from its centre (with a
+// margin above the rounding bound, so the picks are bit-identical to the reference).
+// coreset_greedy_scan: OpenMP over points; skips a point when the squared distance over its
+// first 16 dimensions (a prefix of the same lane sums, hence never larger in float
+// arithmetic) already reaches dist(m); also bit-identical, deterministic for any thread count.
+// Both return how many full distances they computed (the rest were skipped).
+void coreset_greedy_ref(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int n_starts);
 long coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int n_starts);
-// Banks smaller than this run the greedy loop on one thread (a parallel region per pick
+long coreset_greedy_scan(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int n_starts);
+// Banks smaller than this run coreset_greedy_scan on one thread (a parallel region per pick
 // costs more than it saves); tests lower it to exercise the parallel path.
 extern long coreset_parallel_min;
-void coreset_greedy_ref(int *sel, const float *P, long N, int D, long n_sel, const int *starts, int n_starts);
 
 // The whole sampler: draws, projection P = X W^T (OpenBLAS sgemm; none when d == proj_dim),
 // greedy selection. sel: n_sel = coreset_count(N, ratio) indices. For bench coreset (may be

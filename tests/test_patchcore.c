@@ -113,7 +113,8 @@ Test(patchcore, coreset_draws_and_selection_match_python) {
     }
 }
 
-// The fast greedy (head-lane skip, OpenMP argmax) is bit-identical to the naive loop, on
+// Both fast greedy loops (cluster pruning; head-lane skip with OpenMP argmax) are
+// bit-identical to the naive loop, on
 // awkward widths (D < 16, not a multiple of 16) and sizes (N < threads, N = 1), for 1 and 2
 // threads.
 Test(patchcore, coreset_fast_equals_reference) {
@@ -139,16 +140,22 @@ Test(patchcore, coreset_fast_equals_reference) {
             coreset_draws(starts, &ns, &W, N, D, &cc);
             int *r = malloc((size_t)nsel * sizeof(int)), *f = malloc((size_t)nsel * sizeof(int));
             coreset_greedy_ref(r, P, N, D, nsel, starts, ns);
+            long fc = coreset_greedy(f, P, N, D, nsel, starts, ns);
+            for (long i = 0; i < nsel; i++)
+                cr_assert_eq(f[i], r[i], "cluster-pruned D=%d N=%ld pick %ld: %d vs ref %d", D, N, i, f[i], r[i]);
+            if (N == 1000)
+                cr_assert_lt(fc, (nsel - 1) * N / 4, "D=%d: the cluster pruning skipped only %ld of %ld", D,
+                             (nsel - 1) * N - fc, (nsel - 1) * N);
             coreset_parallel_min = 1;  // take the OpenMP path even on these small banks
             for (int t = 1; t <= 2; t++) {
                 omp_set_num_threads(t);
                 memset(f, 0xff, (size_t)nsel * sizeof(int));
-                long full = coreset_greedy(f, P, N, D, nsel, starts, ns);
+                long full = coreset_greedy_scan(f, P, N, D, nsel, starts, ns);
                 if (N == 1000 && D >= 16)
                     cr_assert_lt(full, (nsel - 1) * N / 2, "D=%d: the head test skipped only %ld of %ld", D,
                                  (nsel - 1) * N - full, (nsel - 1) * N);
                 for (long i = 0; i < nsel; i++)
-                    cr_assert_eq(f[i], r[i], "D=%d N=%ld threads=%d pick %ld: %d vs ref %d", D, N, t, i, f[i], r[i]);
+                    cr_assert_eq(f[i], r[i], "scan D=%d N=%ld threads=%d pick %ld: %d vs ref %d", D, N, t, i, f[i], r[i]);
             }
             coreset_parallel_min = 32768;
             omp_set_num_threads(2);
