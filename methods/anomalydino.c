@@ -11,6 +11,7 @@
 // gaussian_filter(sigma=4) there (evaluation.resolution native reproduces that).
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,6 +255,20 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
                         "Fix: set mask_ref false or use more shots", cat, nb, k);
     }
     uint8_t *tmask = masking ? batch_masks(test, lay, p) : NULL;
+    if (tmask) {  // a warning, not progress: printed even when ctx->quiet
+        // Upstream scores an image whose mask is empty as 0 everywhere; say so, since the
+        // threshold (10) is tuned for DINOv2 tokens and other features may never pass it.
+        int empty = 0;
+        for (int i = 0; i < test->n; i++) {
+            int any = 0;
+            for (int q = 0; q < P && !any; q++) any = tmask[(size_t)i * P + q];
+            empty += !any;
+        }
+        if (empty)
+            fprintf(stderr, "adbench: note: %s: anomalydino's PCA mask (mask_threshold %g) removed every patch of %d of "
+                            "%d test images; they score 0. Fix if unintended: masking off, or a mask_threshold suited "
+                            "to these features\n", cat, params_double(p, "mask_threshold"), empty, test->n);
+    }
     long nq;
     float *q = gather_rows(&nq, test, lay, tmask);
     float *dist = ad_malloc((size_t)(nq ? nq : 1) * k * sizeof(float));
