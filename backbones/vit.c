@@ -209,6 +209,28 @@ void vit_close(ViT *m) {
     memset(m, 0, sizeof *m);
 }
 
+int vit_set_pos_resize(ViT *m, const char *mode) {
+    ViTConfig *c = &m->cfg;
+    if (!strcmp(mode, "scheme")) {
+        if (c->family == VIT_CLIP) c->pos_resize = POS_SIZE;
+        else if (!strcmp(c->scheme, "hf-dinov2")) c->pos_resize = c->n_reg ? POS_SIZE_AA : POS_SIZE;
+        else c->pos_resize = c->n_reg ? POS_SIZE_AA : POS_SCALE_OFFSET;
+    } else if (!strcmp(mode, "hub")) {
+        c->pos_resize = c->family == VIT_CLIP ? POS_SIZE : c->n_reg ? POS_SIZE_AA : POS_SCALE_OFFSET;
+    } else if (!strcmp(mode, "size")) {
+        c->pos_resize = POS_SIZE;
+    } else if (!strcmp(mode, "offset")) {
+        c->pos_resize = POS_SCALE_OFFSET;
+    } else if (!strcmp(mode, "size_aa")) {
+        c->pos_resize = POS_SIZE_AA;
+    } else {
+        return ad_error("pos_resize: expected scheme, hub, size, offset or size_aa, found '%s'", mode);
+    }
+    free(m->buf_arena);  // the resized table lives in the arena: re-plan
+    m->buf_arena = NULL;
+    return 0;
+}
+
 int vit_tokens(const ViT *m, int H, int W) { return 1 + m->cfg.n_reg + (H / m->cfg.patch) * (W / m->cfg.patch); }
 int vit_embed_dim(const ViT *m) { return m->cfg.embed_dim ? m->cfg.embed_dim : m->cfg.width; }
 

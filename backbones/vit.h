@@ -122,6 +122,12 @@ void interp_bicubic_aa_torch(float *out, int oh, int ow, const float *in, int ih
 int vit_forward(ViT *m, float *out, float *embed, const float *img, int B, int H, int W,
                 const int *taps, int n_taps, int norm);
 int vit_tokens(const ViT *m, int H, int W);  // T for an H x W input
+// Position-embedding resize mode by name: "scheme" (what the naming scheme's own reference
+// does; the default after vit_open), "hub" (official torch.hub DINOv2 semantics whatever the
+// names: offset scale factor without registers, antialiased size with registers; this is what
+// MuSc and AnomalyDINO ran, so HF-downloaded DINOv2 weights need it to reproduce them; CLIP is
+// unaffected), or explicitly "size", "offset", "size_aa". 0 or -1 + ad_error.
+int vit_set_pos_resize(ViT *m, const char *mode);
 int vit_embed_dim(const ViT *m);             // width of vit_forward's embed
 // Single forward of one image via the naive kernels (tests compare it to vit_forward).
 void vit_use_naive(int on);

@@ -26,6 +26,10 @@ static const ParamSpec SPEC[] = {
      "auto|true|false: final LayerNorm on tapped tokens. auto: CLIP false (MuSc taps the raw stream), DINOv2 true "
      "(get_intermediate_layers(norm=True))"},
     {"preprocess", PT_STRING, "musc", 0, -1, "musc|anomalydino (backbones/preprocess.h)"},
+    {"pos_resize", PT_STRING, "hub", 0, -1,
+     "hub|scheme|size|offset|size_aa: position-embedding resize at other grids. hub (default): the official torch.hub "
+     "DINOv2 semantics MuSc and AnomalyDINO ran, also for HF-named weights; scheme: each naming scheme's own reference "
+     "(HF Dinov2Model: size=); CLIP: always open_clip's bicubic resize"},
     {"batch", PT_INT, "1", 1, 256, "images per forward in vit_forward; extract() is per image, so 1 here"},
     PARAM_END};
 
@@ -161,13 +165,19 @@ static Backbone *open_(const Params *p) {
         close_(b);
         return NULL;
     }
+    const char *pr = params_str(p, "pos_resize");
+    if (vit_set_pos_resize(&b->m, pr)) {
+        ad_error_prefix("backbone vit");
+        close_(b);
+        return NULL;
+    }
     char hex[65];
     vit_sha256_hex(hex, b->m.st.map, b->m.st.size);
     char layers[512] = "";
     for (int i = 0; i < b->n_taps; i++) snprintf(layers + strlen(layers), sizeof layers - strlen(layers), "%s%d", i ? "," : "", b->taps[i]);
-    b->key = ad_sprintf("vit:%s:%s:sha256=%s:size=%d:layers=%s:act=%s:norm=%d:preprocess=%s",
+    b->key = ad_sprintf("vit:%s:%s:sha256=%s:size=%d:layers=%s:act=%s:norm=%d:preprocess=%s:pos=%d",
                         c->family == VIT_CLIP ? "clip" : "dinov2", c->scheme, hex, b->size, layers,
-                        b->act_auto ? "auto" : b->act == ACT_GELU ? "gelu" : "quick_gelu", b->norm, prep);
+                        b->act_auto ? "auto" : b->act == ACT_GELU ? "gelu" : "quick_gelu", b->norm, prep, (int)c->pos_resize);
     return b;
 }
 

@@ -49,7 +49,7 @@ static int mkdir_p(const char *dir) {
 
 static int run(int argc, char **argv) {
     const char *weights = NULL, *image = NULL, *tensor = NULL, *size_s = NULL, *layers_s = NULL, *norm = NULL,
-               *act_s = NULL, *prep_s = NULL, *out = NULL, *help = NULL;
+               *act_s = NULL, *prep_s = NULL, *out = NULL, *help = NULL, *pos_s = NULL;
     const Opt opts[] = {
         {"weights", 1, &weights, "W.safetensors: CLIP (OpenAI/OpenCLIP/HF) or DINOv2 (official/HF) vision tower"},
         {"image", 1, &image, "input image (decoded, resized and normalised by --preprocess)"},
@@ -59,6 +59,7 @@ static int run(int argc, char **argv) {
         {"norm", 0, &norm, "apply the final LayerNorm (ln_post / norm) to the written tokens"},
         {"act", 1, &act_s, "gelu|quick_gelu (default: DINOv2 gelu; CLIP quick_gelu at the pretraining size, gelu otherwise, as MuSc)"},
         {"preprocess", 1, &prep_s, "with --image: musc (default) or anomalydino (backbones/preprocess.h)"},
+        {"pos-resize", 1, &pos_s, "scheme (default: as the naming scheme's reference code) | hub (official DINOv2 hub) | size | offset | size_aa"},
         {"out", 1, &out, "output folder (created): blockK.npy, float32 (T, width)"},
         {"help", 0, &help, "this help"},
     };
@@ -84,6 +85,10 @@ static int run(int argc, char **argv) {
     ViTAct act = ACT_GELU;
     if (act_s && (vit_parse_act(act_s, &act_auto, &act) || act_auto)) {
         ad_error("--act: expected gelu or quick_gelu, found '%s'", act_s);
+        goto done;
+    }
+    if (pos_s && vit_set_pos_resize(&m, pos_s)) {
+        ad_error_prefix("--pos-resize");
         goto done;
     }
     if (tensor) {

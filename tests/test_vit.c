@@ -63,7 +63,7 @@ static const char *blob_of(const char *model) {
 
 // One golden case: blocks 1, 3 raw, block 2 normed, embedding.
 static void run_case(const char *dir, const char *cse, const char *model, const char *input, int quick,
-                     const char *family, int n_reg) {
+                     const char *family, int n_reg, const char *pos) {
     char *path = vit_test_model(dir, model, blob_of(model));
     ViT m;
     cr_assert_eq(vit_open(&m, path), 0, "%s", ad_last_error());
@@ -75,6 +75,7 @@ static void run_case(const char *dir, const char *cse, const char *model, const 
     cr_expect_eq(m.cfg.grid, 4);
     cr_expect_eq(m.cfg.patch, 7);
     m.cfg.act = quick ? ACT_QUICK_GELU : ACT_GELU;
+    if (pos) cr_assert_eq(vit_set_pos_resize(&m, pos), 0, "%s", ad_last_error());
     NpyArray in;
     char *ip = ad_sprintf(G "input_%s.npy", input);
     cr_assert_eq(npy_read(ip, &in), 0, "%s", ad_last_error());
@@ -105,7 +106,7 @@ static void run_case(const char *dir, const char *cse, const char *model, const 
 #define CASE(cse, model, input, quick, family, reg)              \
     Test(vit, cse) {                                              \
         char *dir = make_tmpdir("vit");                           \
-        run_case(dir, #cse, model, input, quick, family, reg);    \
+        run_case(dir, #cse, model, input, quick, family, reg, NULL); \
         rm_rf(dir);                                               \
         free(dir);                                                \
     }
@@ -127,6 +128,21 @@ CASE(hfdino_up, "hfdino", "up", 0, "dinov2", 0)
 CASE(hfdino_reg4_down, "hfdino_reg4", "down", 0, "dinov2", 4)
 CASE(hfdino_reg4_native, "hfdino_reg4", "native", 0, "dinov2", 4)
 CASE(hfdino_swiglu_native, "hfdino_swiglu", "native", 0, "dinov2", 0)
+
+// HF-named DINOv2 weights with the official hub interpolation (driver default pos_resize=hub).
+Test(vit, hfdino_up_hub) {
+    char *dir = make_tmpdir("vit");
+    run_case(dir, "hfdino_up_hub", "hfdino", "up", 0, "dinov2", 0, "hub");
+    ViT m;
+    char *p = vit_test_model(dir, "hfdino", "f32");
+    cr_assert_eq(vit_open(&m, p), 0);
+    cr_expect_eq(vit_set_pos_resize(&m, "bicubic"), -1);
+    cr_expect(strstr(ad_last_error(), "'bicubic'") && strstr(ad_last_error(), "hub"), "%s", ad_last_error());
+    vit_close(&m);
+    free(p);
+    rm_rf(dir);
+    free(dir);
+}
 
 Test(vit, schemes_are_recognised) {
     static const struct { const char *model, *scheme; int swiglu; PosResize pos; } S[] = {
@@ -318,4 +334,60 @@ Test(vit, preprocess_musc_dino) {
 Test(vit, preprocess_anomalydino) {
     check_prep("good000_anomalydino_448", "train/good/000.png", 0, PREP_ANOMALYDINO, 0, 448);
     check_prep("scratch000_crop_anomalydino_448", "test/scratch_head/000.png", 1, PREP_ANOMALYDINO, 0, 448);
+}
+
+// --- the "vit" backbone driver ------------------------------------------------------------
+#include "backbone.h"
+
+Test(vit, driver_extract_patch_tokens_and_key) {
+    char *dir = make_tmpdir("vit"), *w = vit_test_model(dir, "dino_reg4", "f32");
+    const BackboneDriver *d = backbone_find("vit");
+    cr_assert(d && d->open && d->extract && d->cache_key && d->close);
+    Params p = {d->params, 0, NULL, NULL};
+    cr_assert_eq(params_set(&p, "weights", w), 0, "%s", ad_last_error());
+    cr_assert_eq(params_set(&p, "layers", "[3,1]"), 0, "%s", ad_last_error());
+    cr_assert_eq(params_set(&p, "size", "42"), 0, "%s", ad_last_error());
+    Backbone *b = d->open(&p);
+    cr_assert(b, "%s", ad_last_error());
+    const char *key = d->cache_key(b);
+    cr_expect(strstr(key, "dinov2") && strstr(key, "sha256=") && strstr(key, "size=42") && strstr(key, "layers=3,1") &&
+                  strstr(key, "preprocess=musc"), "%s", key);
+    Features f;
+    char *img = ad_sprintf("%s/mvtec_ad/screw/train/good/000.png", shared_data());
+    cr_assert_eq(d->extract(b, img, &f), 0, "%s", ad_last_error());
+    cr_expect_eq(f.n_layers, 2);
+    cr_expect_eq(f.gh, 6);
+    cr_expect_eq(f.gw, 6);
+    cr_expect_eq(f.dim, 128);
+    cr_expect_eq(f.embed_dim, 128);
+    // the patch tokens are the CLI's block tokens without CLS and the 4 registers
+    float *t;
+    int H, W;
+    cr_assert_eq(vit_preprocess_file(&t, &H, &W, img, PREP_MUSC, 0, 42, 7), 0);
+    ViT m;
+    cr_assert_eq(vit_open(&m, w), 0);
+    int T = vit_tokens(&m, H, W), taps[2] = {3, 1};
+    float *o = malloc(sizeof(float) * 2 * T * 128);
+    cr_assert_eq(vit_forward(&m, o, NULL, t, 1, H, W, taps, 2, 1), 0);  // norm auto = true for DINOv2
+    cr_expect(!memcmp(f.patch, o + 5 * 128, sizeof(float) * 36 * 128), "layer 3 patch tokens");
+    cr_expect(!memcmp(f.patch + 36 * 128, o + (size_t)T * 128 + 5 * 128, sizeof(float) * 36 * 128), "layer 1 patch tokens");
+    vit_close(&m);
+    features_free(&f);
+    d->close(b);
+    // errors: a block that does not exist, a bad enum, a missing file
+    cr_assert_eq(params_set(&p, "layers", "[4]"), 0);
+    cr_expect_null(d->open(&p));
+    cr_expect(strstr(ad_last_error(), "block 4 does not exist"), "%s", ad_last_error());
+    cr_assert_eq(params_set(&p, "layers", "[1]"), 0);
+    cr_assert_eq(params_set(&p, "act", "relu"), 0);
+    cr_expect_null(d->open(&p));
+    cr_expect(strstr(ad_last_error(), "relu"), "%s", ad_last_error());
+    cr_assert_eq(params_set(&p, "act", "auto"), 0);
+    cr_assert_eq(params_set(&p, "weights", "nope.safetensors"), 0);
+    cr_expect_null(d->open(&p));
+    cr_expect(strstr(ad_last_error(), "nope.safetensors"), "%s", ad_last_error());
+    params_free(&p);
+    free(o), free(t), free(img), free(w);
+    rm_rf(dir);
+    free(dir);
 }

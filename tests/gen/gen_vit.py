@@ -301,7 +301,7 @@ def dino_official_ref(t, img, taps, norm_tap, reg=0, swiglu=False):
     return outs
 
 
-def dino_hf_ref(t, img, taps, norm_tap, reg=0, swiglu=False):
+def dino_hf_ref(t, img, taps, norm_tap, reg=0, swiglu=False, hub=False):
     """transformers Dinov2Model / Dinov2WithRegistersModel semantics: interpolate_pos_encoding
     with size=(h // p, w // p) (antialias=True in the with-registers model), separate q/k/v,
     Dinov2LayerScale lambda1, final layernorm."""
@@ -312,7 +312,10 @@ def dino_hf_ref(t, img, taps, norm_tap, reg=0, swiglu=False):
     pe = t[e + "position_embeddings"]
     if not (x.shape[1] - 1 == pe.shape[1] - 1 and H == W):
         g = pe[:, 1:].reshape(1, M, M, D).permute(0, 3, 1, 2)
-        g = F.interpolate(g, size=(H // P, W // P), mode="bicubic", align_corners=False, antialias=bool(reg))
+        if hub and not reg:  # adbench pos_resize "hub": the official hub interpolation on HF-named weights
+            g = F.interpolate(g, scale_factor=(float(H // P + 0.1) / M, float(W // P + 0.1) / M), mode="bicubic", antialias=False)
+        else:
+            g = F.interpolate(g, size=(H // P, W // P), mode="bicubic", align_corners=False, antialias=bool(reg))
         pe = torch.cat([pe[:, :1], g.permute(0, 2, 3, 1).reshape(1, -1, D)], dim=1)
     x = x + pe
     if reg:
@@ -359,6 +362,8 @@ MODELS = {  # name: (specs, dtype, pad, reference(t, img, act, taps, norm_tap))
     "hfdino_reg4": (dino_hf_specs(4), "F32", True, lambda t, i, a, tp, n: dino_hf_ref(t, i, tp, n, reg=4)),
     "hfdino_swiglu": (dino_hf_specs(0, True), "F32", True, lambda t, i, a, tp, n: dino_hf_ref(t, i, tp, n, swiglu=True)),
 }
+# the same header as "hfdino" (same weights), reference with the official hub interpolation
+HUB_CASE = ("hfdino_up_hub", "hfdino", "up")
 # (case name, model, input, act); taps: blocks 1 and 3 raw, block 2 with the final norm, embedding.
 CASES = [
     ("clip_openai_native_quick", "clip_openai", "native", "quick_gelu"),
@@ -509,6 +514,8 @@ def main():
         for case, model, inp, act in CASES:
             outs = MODELS[model][3](tensors[model], INPUTS[inp], act, (1, 3), 2)
             write_outputs(case, outs)
+        cse, model, inp = HUB_CASE
+        write_outputs(cse, dino_hf_ref(tensors[model], INPUTS[inp], (1, 3), 2, hub=True))
         with tempfile.TemporaryDirectory() as tmp:
             converter_cases(tmp)
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
