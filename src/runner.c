@@ -112,10 +112,11 @@ static int synth_options(SynthConfig *sc, const DatasetConfig *d) {
         else if (!strcmp(key, "m") && num) m_per = (int)x;
         else if (!strcmp(key, "defect_scale") && num) sc->defect_scale = x;
         else if (!strcmp(key, "contrast") && num) sc->contrast = x;
+        else if (!strcmp(key, "align") && num) sc->align = (int)x;
         else
             return ad_error("datasets (synth): option '%s' = '%s' is unknown or not a number; known: seed, size, kind, "
                             "categories, n_train, n_good, n_unique, consistent, n_consistent_types, m, defect_scale, "
-                            "contrast",
+                            "contrast, align",
                             d->synth_keys[i], v);
     }
     if (k_types >= 0 || m_per >= 0)

@@ -1,0 +1,523 @@
+// The run pipeline. In-process tests plug test doubles (a block-mean backbone and small
+// methods) into the real runner through a Registry, on synthetic categories from the real
+// generator: CSV contents and atomicity, resume after SIGKILL, shards + merge, errors
+// (NaN scores, failing method, bad dataset tree), references and rotations. CLI tests use
+// the real components: dry-run of every config in configs/, and the demo config end-to-end.
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <glob.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "image.h"
+#include "results.h"
+#include "runner.h"
+#include "synth.h"
+#include "util_test.h"
+
+// --- test doubles --------------------------------------------------------------------------
+
+struct Backbone {
+    int grid;
+};
+static const ParamSpec FBB_SPEC[] = {{"grid", PT_INT, "4", 1, 64, "grid side"}, PARAM_END};
+static Backbone *fbb_open(const Params *p) {
+    Backbone *b = malloc(sizeof *b);
+    b->grid = params_int(p, "grid");
+    return b;
+}
+// Block means of the RGB image on a grid x grid layout: dim 3, one layer, 3-dim embedding.
+static int fbb_extract(Backbone *b, const char *path, Features *out) {
+    ImageU8 im;
+    if (image_read_rgb8(path, &im)) return -1;
+    int g = b->grid;
+    memset(out, 0, sizeof *out);
+    out->n_layers = 1, out->gh = g, out->gw = g, out->dim = 3, out->embed_dim = 3;
+    out->patch = calloc((size_t)g * g * 3, sizeof(float));
+    out->embed = calloc(3, sizeof(float));
+    for (int y = 0; y < im.h; y++)
+        for (int x = 0; x < im.w; x++) {
+            int p = (y * g / im.h) * g + x * g / im.w;
+            for (int c = 0; c < 3; c++) out->patch[p * 3 + c] += im.data[((size_t)y * im.w + x) * 3 + c] / 255.0f;
+        }
+    float cell = (float)im.w * im.h / (g * g);
+    for (int i = 0; i < g * g * 3; i++) out->patch[i] /= cell, out->embed[i % 3] += out->patch[i];
+    image_u8_free(&im);
+    return 0;
+}
+static const char *fbb_key(const Backbone *b) { return b->grid == 4 ? "fakebb|4" : "fakebb|8"; }
+static void fbb_close(Backbone *b) { free(b); }
+static const BackboneDriver FBB = {"fakebb", FBB_SPEC, fbb_open, fbb_extract, fbb_key, fbb_close};
+
+// Zero-shot: distance of each patch to the mean of that patch over the other images.
+static const ParamSpec FZ_SPEC[] = {
+    {"nan", PT_BOOL, "false", 1, 0, "return a NaN score"},
+    {"sleep_ms", PT_INT, "0", 0, 100000, "sleep per call"},
+    {"fail_category", PT_STRING, "", 1, 0, "return an error on this category"},
+    PARAM_END};
+static int fz_run(const Params *p, const FeatureBatch *t, const FeatureBatch *train, const MethodContext *ctx,
+                  MethodOutput *out) {
+    (void)train;
+    if (*params_str(p, "fail_category") && !strcmp(params_str(p, "fail_category"), ctx->category))
+        return ad_error("planted failure on %s", ctx->category);
+    int ms = params_int(p, "sleep_ms");
+    if (ms) {
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    int P = t->gh * t->gw, D = t->dim;
+    out->maps = calloc((size_t)t->n * P, sizeof(float));
+    out->image_score = calloc((size_t)t->n, sizeof(float));
+    for (int i = 0; i < t->n; i++) {
+        float mx = 0;
+        for (int q = 0; q < P; q++) {
+            double d2 = 0;
+            for (int c = 0; c < D; c++) {
+                double m = 0;
+                for (int j = 0; j < t->n; j++)
+                    if (j != i) m += t->feat[j][q * D + c];
+                m /= t->n - 1;
+                double e = t->feat[i][q * D + c] - m;
+                d2 += e * e;
+            }
+            out->maps[(size_t)i * P + q] = (float)sqrt(d2);
+            mx = out->maps[(size_t)i * P + q] > mx ? out->maps[(size_t)i * P + q] : mx;
+        }
+        out->image_score[i] = mx;
+    }
+    if (params_bool(p, "nan")) out->image_score[t->n / 2] = NAN;
+    return 0;
+}
+static const Method FZ = {"fakezero", 0, FZ_SPEC, fz_run, NULL};
+
+// Few-shot: nearest reference patch at the same grid position; checks the batch layout.
+static const ParamSpec FF_SPEC[] = {{"rot", PT_INT, "1", 1, 8, "reference rotations"}, PARAM_END};
+static int g_train_n;
+static int ff_rot(const Params *p, const char *category) {
+    (void)category;
+    return params_int(p, "rot");
+}
+static int ff_run(const Params *p, const FeatureBatch *t, const FeatureBatch *r, const MethodContext *ctx,
+                  MethodOutput *out) {
+    (void)p, (void)ctx;
+    if (!r) return ad_error("no references");
+    g_train_n = r->n;
+    int P = t->gh * t->gw, D = t->dim;
+    out->maps = calloc((size_t)t->n * P, sizeof(float));
+    out->image_score = calloc((size_t)t->n, sizeof(float));
+    for (int i = 0; i < t->n; i++)
+        for (int q = 0; q < P; q++) {
+            double best = INFINITY;
+            for (int j = 0; j < r->n; j++) {
+                double d2 = 0;
+                for (int c = 0; c < D; c++) {
+                    double e = t->feat[i][q * D + c] - r->feat[j][q * D + c];
+                    d2 += e * e;
+                }
+                best = d2 < best ? d2 : best;
+            }
+            out->maps[(size_t)i * P + q] = (float)best;
+            if (best > out->image_score[i]) out->image_score[i] = (float)best;
+        }
+    out->half_pixel = 1;
+    out->smooth_sigma = 1.0;
+    return 0;
+}
+static const Method FF = {"fakefew", 1, FF_SPEC, ff_run, ff_rot};
+
+static const BackboneDriver *reg_bb(const char *n) {
+    if (!strcmp(n, "fakebb")) return &FBB;
+    return backbone_find(n);
+}
+static const Method *reg_m(const char *n) {
+    if (!strcmp(n, "fakezero")) return &FZ;
+    if (!strcmp(n, "fakefew")) return &FF;
+    return method_find(n);
+}
+static const Registry REG = {NULL, reg_bb, reg_m};
+
+// --- fixtures -------------------------------------------------------------------------------
+
+// Three small synthetic categories under dir/data.
+static char *make_data(const char *dir) {
+    char *root = ad_sprintf("%s/data", dir);
+    SynthConfig sc;
+    synth_config_default(&sc);
+    sc.size = 32;
+    sc.n_categories = 3;
+    sc.n_train = 4;
+    sc.n_good = 6;
+    sc.n_unique = 3;
+    sc.align = 4;
+    cr_assert_eq(synth_set_consistent(&sc, 1, 3), 0, "%s", ad_last_error());
+    cr_assert_eq(synth_write(&sc, root), 0, "%s", ad_last_error());
+    return root;
+}
+
+static char *config_text(const char *root, const char *cache, const char *method_extra) {
+    return ad_sprintf("datasets: [{name: synth, root: %s}]\n"
+                      "backbone: {name: fakebb, grid: 4}\n"
+                      "methods:\n  - {name: fakezero%s}\n"
+                      "evaluation: {resolution: resized:32}\n"
+                      "cache_dir: %s\n",
+                      root, method_extra, cache);
+}
+
+static int run_text(const char *text, const char *out, int shard_i, int shard_n) {
+    Config c;
+    if (config_load_string(&c, "t.yaml", text, NULL, 0, &REG)) return -1;
+    FILE *devnull = fopen("/dev/null", "w");
+    RunOptions o = {out, 0, 1, shard_i, shard_n, &REG, devnull};
+    int rc = runner_run(&c, &o);
+    fclose(devnull);
+    config_free(&c);
+    return rc;
+}
+
+static int count_tmp(const char *dir) {
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strstr(e->d_name, ".tmp")) n++;
+    if (d) closedir(d);
+    return n;
+}
+
+static int find(const Table *t, const char *job, const char *ds, const char *cat) {
+    for (int r = 0; r < t->n_rows; r++)
+        if (!strcmp(table_get(t, r, "job"), job) && !strcmp(table_get(t, r, "dataset"), ds) &&
+            !strcmp(table_get(t, r, "category"), cat))
+            return r;
+    return -1;
+}
+
+// Every row of a has a row in b with the same metric values (and vice versa by counts).
+static void assert_same_metrics(const Table *a, const Table *b) {
+    cr_assert_eq(a->n_rows, b->n_rows, "%d vs %d rows", a->n_rows, b->n_rows);
+    for (int r = 0; r < a->n_rows; r++) {
+        int q = find(b, table_get(a, r, "job"), table_get(a, r, "dataset"), table_get(a, r, "category"));
+        cr_assert(q >= 0, "row %s/%s missing", table_get(a, r, "dataset"), table_get(a, r, "category"));
+        for (int k = 0; k < N_RESULT_METRICS; k++)
+            cr_assert_str_eq(table_get(a, r, RESULT_METRICS[k]), table_get(b, q, RESULT_METRICS[k]), "%s %s",
+                             table_get(a, r, "category"), RESULT_METRICS[k]);
+        cr_assert_str_eq(table_get(a, r, "split_hash"), table_get(b, q, "split_hash"));
+    }
+}
+
+// --- in-process tests -------------------------------------------------------------------------
+
+Test(runner, writes_rows_means_and_provenance) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *cache = ad_sprintf("%s/cache", dir), *out = ad_sprintf("%s/out", dir);
+    char *text = config_text(root, cache, "");
+    cr_assert_eq(run_text(text, out, 0, 1), 0, "%s", ad_last_error());
+    char *csv = ad_sprintf("%s/results.csv", out);
+    Table t;
+    cr_assert_eq(table_read_csv(&t, csv), 0, "%s", ad_last_error());
+    cr_assert_eq(t.n_rows, 4, "3 categories + 1 mean");
+    cr_assert_str_eq(table_get(&t, 3, "category"), "mean");
+    cr_assert_str_eq(table_get(&t, 3, "n_categories"), "3");
+    const char *must[] = {"job", "backbone", "backbone.grid", "method", "method.nan", "evaluation.resolution", "seed",
+                          "image_auroc", "pixel_aupro", "pixel_aupro_musc", "extract_s", "score_s", "metrics_s",
+                          "images_per_s", "git_commit", "adbench_version", "cpu_model", "threads", "blas_config",
+                          "config_hash", "split_hash", "image_size", "feature_grid", "cache_mb"};
+    for (size_t k = 0; k < sizeof must / sizeof *must; k++) cr_assert(table_col(&t, must[k]) >= 0, "no column %s", must[k]);
+    for (int r = 0; r < 3; r++) {
+        cr_assert_str_eq(table_get(&t, r, "n_test"), "12");
+        cr_assert_str_eq(table_get(&t, r, "feature_grid"), "4x4");
+        cr_assert_str_eq(table_get(&t, r, "evaluation.resolution"), "resized:32");
+        cr_assert(*table_get(&t, r, "blas_config"));
+        for (int k = 0; k < N_RESULT_METRICS; k++) {
+            double v;
+            cr_assert_eq(cell_double(table_get(&t, r, RESULT_METRICS[k]), &v), 0);
+            cr_assert(v >= 0 && v <= 1, "%s = %g", RESULT_METRICS[k], v);
+        }
+    }
+    // Different categories have different sample lists.
+    cr_assert_str_neq(table_get(&t, 0, "split_hash"), table_get(&t, 1, "split_hash"));
+    cr_assert_eq(count_tmp(out), 0);
+    table_free(&t);
+    // A second run skips everything (resume) and reads features from the cache.
+    cr_assert_eq(run_text(text, out, 0, 1), 0, "%s", ad_last_error());
+    Table u;
+    cr_assert_eq(table_read_csv(&u, csv), 0);
+    cr_assert_eq(u.n_rows, 4);
+    table_free(&u);
+    rm_rf(dir);
+    free(dir), free(root), free(cache), free(out), free(text), free(csv);
+}
+
+Test(runner, resume_after_sigkill_equals_uninterrupted_run) {
+    char *dir = make_tmpdir("runner");
+    // OpenMP's thread pool does not survive fork(): this process must not start it before
+    // forking the run, so the data (generated in parallel) comes from a child as well.
+    char *root = ad_sprintf("%s/data", dir), *cache = ad_sprintf("%s/cache", dir);
+    pid_t gen = fork();
+    if (gen == 0) {
+        free(make_data(dir));
+        _exit(0);
+    }
+    int gst;
+    waitpid(gen, &gst, 0);
+    cr_assert(WIFEXITED(gst) && WEXITSTATUS(gst) == 0, "generating the data failed");
+    char *a = ad_sprintf("%s/a", dir), *b = ad_sprintf("%s/b", dir);
+    char *text = config_text(root, cache, ", sleep_ms: 400");
+    char *csv_b = ad_sprintf("%s/results.csv", b);
+    pid_t pid = fork();
+    if (pid == 0) _exit(run_text(text, b, 0, 1) ? 3 : 0);
+    // Kill the run as soon as its first row is on disk.
+    int rows = 0;
+    for (int i = 0; i < 12000 && rows < 1; i++) {  // up to 2 min on a loaded machine
+        usleep(10000);
+        Table t;
+        if (!access(csv_b, F_OK) && !table_read_csv(&t, csv_b)) {
+            rows = t.n_rows;
+            table_free(&t);
+        }
+    }
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFSIGNALED(st), "the run finished before it could be killed");
+    Table t;
+    cr_assert_eq(table_read_csv(&t, csv_b), 0, "the killed run left a damaged CSV: %s", ad_last_error());
+    cr_assert(t.n_rows >= 1 && t.n_rows < 3, "expected a partial run, found %d rows", t.n_rows);
+    table_free(&t);
+    cr_assert_eq(count_tmp(b), 0, "a killed run must not leave temp files next to results.csv");
+    // Rerun: finishes the rest.
+    cr_assert_eq(run_text(text, b, 0, 1), 0, "%s", ad_last_error());
+    // Uninterrupted reference run.
+    cr_assert_eq(run_text(text, a, 0, 1), 0, "%s", ad_last_error());
+    char *csv_a = ad_sprintf("%s/results.csv", a);
+    Table ta, tb;
+    cr_assert_eq(table_read_csv(&ta, csv_a), 0);
+    cr_assert_eq(table_read_csv(&tb, csv_b), 0);
+    cr_assert_eq(ta.n_rows, 4);
+    assert_same_metrics(&ta, &tb);
+    // Same row order too.
+    for (int r = 0; r < ta.n_rows; r++) cr_assert_str_eq(table_get(&ta, r, "category"), table_get(&tb, r, "category"));
+    table_free(&ta);
+    table_free(&tb);
+    rm_rf(dir);
+    free(dir), free(root), free(cache), free(a), free(b), free(text), free(csv_b), free(csv_a);
+}
+
+Test(runner, shards_and_merge_round_trip) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *cache = ad_sprintf("%s/cache", dir);
+    char *full = ad_sprintf("%s/full", dir), *sh = ad_sprintf("%s/sh", dir);
+    char *text = config_text(root, cache, "");
+    cr_assert_eq(run_text(text, full, 0, 1), 0, "%s", ad_last_error());
+    cr_assert_eq(run_text(text, sh, 0, 2), 0, "%s", ad_last_error());
+    cr_assert_eq(run_text(text, sh, 1, 2), 0, "%s", ad_last_error());
+    char *s0 = ad_sprintf("%s/results.shard-0-of-2.csv", sh), *s1 = ad_sprintf("%s/results.shard-1-of-2.csv", sh);
+    Table t0, t1;
+    cr_assert_eq(table_read_csv(&t0, s0), 0, "%s", ad_last_error());
+    cr_assert_eq(table_read_csv(&t1, s1), 0, "%s", ad_last_error());
+    cr_assert_eq(t0.n_rows, 2, "round-robin: units 0 and 2, no mean rows in shards");
+    cr_assert_eq(t1.n_rows, 1);
+    table_free(&t0);
+    table_free(&t1);
+    char *merged = ad_sprintf("%s/merged.csv", sh);
+    char *args = ad_sprintf("merge %s %s %s", merged, s0, s1), *o, *e;
+    cr_assert_eq(run_adbench(args, &o, &e), 0, "%s", e);
+    char *fcsv = ad_sprintf("%s/results.csv", full);
+    Table tf, tm;
+    cr_assert_eq(table_read_csv(&tf, fcsv), 0);
+    cr_assert_eq(table_read_csv(&tm, merged), 0);
+    assert_same_metrics(&tf, &tm);
+    table_free(&tf);
+    table_free(&tm);
+    rm_rf(dir);
+    free(dir), free(root), free(cache), free(full), free(sh), free(text), free(s0), free(s1), free(merged), free(args);
+    free(o), free(e), free(fcsv);
+}
+
+Test(runner, nan_scores_give_one_error_and_no_csv) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *cache = ad_sprintf("%s/cache", dir), *out = ad_sprintf("%s/out", dir);
+    char *text = config_text(root, cache, ", nan: true");
+    cr_assert_eq(run_text(text, out, 0, 1), -1);
+    const char *msg = ad_last_error();
+    cr_assert(strstr(msg, "synth/woven0: method fakezero returned a non-finite (NaN/Inf) score for test image 6"), "%s",
+              msg);
+    char *csv = ad_sprintf("%s/results.csv", out);
+    cr_assert_eq(access(csv, F_OK), -1, "no CSV when the first category fails");
+    cr_assert_eq(count_tmp(out), 0);
+    rm_rf(dir);
+    free(dir), free(root), free(cache), free(out), free(text), free(csv);
+}
+
+Test(runner, failing_job_keeps_finished_rows_whole) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *cache = ad_sprintf("%s/cache", dir), *out = ad_sprintf("%s/out", dir);
+    char *text = config_text(root, cache, ", fail_category: woven1");
+    cr_assert_eq(run_text(text, out, 0, 1), -1);
+    cr_assert(strstr(ad_last_error(), "synth/woven1: method fakezero: planted failure on woven1"), "%s", ad_last_error());
+    char *csv = ad_sprintf("%s/results.csv", out);
+    Table t;
+    cr_assert_eq(table_read_csv(&t, csv), 0, "%s", ad_last_error());
+    cr_assert_eq(t.n_rows, 1, "only the finished category, no mean row");
+    cr_assert_str_eq(table_get(&t, 0, "category"), "woven0");
+    table_free(&t);
+    cr_assert_eq(count_tmp(out), 0);
+    rm_rf(dir);
+    free(dir), free(root), free(cache), free(out), free(text), free(csv);
+}
+
+Test(runner, bad_dataset_tree_is_one_clear_error) {
+    char *dir = make_tmpdir("runner");
+    // An MVTec category whose defect folder has no ground_truth masks.
+    char *p = ad_sprintf("%s/mv/cat/train/good", dir);
+    char *cmd = ad_sprintf("mkdir -p '%s' '%s/mv/cat/test/good' '%s/mv/cat/test/crack'", p, dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    ImageU8 im = {8, 8, 3, calloc(8 * 8 * 3, 1)};
+    const char *files[] = {"train/good/000.png", "test/good/000.png", "test/crack/000.png"};
+    for (int i = 0; i < 3; i++) {
+        char *f = ad_sprintf("%s/mv/cat/%s", dir, files[i]);
+        cr_assert_eq(image_write_png(f, &im), 0);
+        free(f);
+    }
+    free(im.data);
+    char *text = ad_sprintf("datasets: [{name: mvtec, root: %s/mv}]\nbackbone: {name: fakebb}\n"
+                            "methods: [{name: fakezero}]\ncache_dir: none\n",
+                            dir);
+    char *out = ad_sprintf("%s/out", dir);
+    cr_assert_eq(run_text(text, out, 0, 1), -1);
+    cr_assert(strstr(ad_last_error(), "mvtec/cat") && strstr(ad_last_error(), "crack"), "%s", ad_last_error());
+    char *csv = ad_sprintf("%s/results.csv", out);
+    cr_assert_eq(access(csv, F_OK), -1);
+    // A missing root names the config line and the fix.
+    char *t2 = ad_sprintf("datasets: [{name: mvtec, root: %s/none}]\nbackbone: {name: fakebb}\n"
+                          "methods: [{name: fakezero}]\n",
+                          dir);
+    cr_assert_eq(run_text(t2, out, 0, 1), -1);
+    cr_assert(strstr(ad_last_error(), "t.yaml:1: datasets[0] (mvtec): root") &&
+                  strstr(ad_last_error(), "is not a folder. Fix:"),
+              "%s", ad_last_error());
+    rm_rf(dir);
+    free(dir), free(p), free(cmd), free(text), free(out), free(csv), free(t2);
+}
+
+Test(runner, references_with_rotations) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *cache = ad_sprintf("%s/cache", dir), *out = ad_sprintf("%s/out", dir);
+    char *text = ad_sprintf("datasets: [{name: synth, root: %s, categories: [woven2]}]\n"
+                            "backbone: {name: fakebb, grid: 8}\n"
+                            "methods: [{name: fakefew, shots: 2, rot: 4}]\n"
+                            "evaluation: {resolution: native}\nseed: 1\ncache_dir: %s\n",
+                            root, cache);
+    g_train_n = -1;
+    cr_assert_eq(run_text(text, out, 0, 1), 0, "%s", ad_last_error());
+    cr_assert_eq(g_train_n, 8, "2 references x 4 rotations");
+    char *csv = ad_sprintf("%s/results.csv", out);
+    Table t;
+    cr_assert_eq(table_read_csv(&t, csv), 0);
+    cr_assert_str_eq(table_get(&t, 0, "n_train"), "2");
+    cr_assert_str_eq(table_get(&t, 0, "n_refs"), "8");
+    cr_assert_str_eq(table_get(&t, 0, "method.shots"), "2");
+    table_free(&t);
+    // seed 1, shots 2 -> train images 2 and 3; shots 3 with seed 1 needs 3..5: only 4 exist.
+    char *bad = ad_sprintf("datasets: [{name: synth, root: %s, categories: [woven2]}]\n"
+                           "backbone: {name: fakebb}\nmethods: [{name: fakefew, shots: 3}]\nseed: 1\ncache_dir: none\n",
+                           root);
+    cr_assert_eq(run_text(bad, out, 0, 1), -1);
+    cr_assert(strstr(ad_last_error(), "fakefew with shots 3 and seed 1 needs train images 3..5, but the category has 4"),
+              "%s", ad_last_error());
+    rm_rf(dir);
+    free(dir), free(root), free(cache), free(out), free(text), free(csv), free(bad);
+}
+
+Test(runner, mask_rules) {
+    unsigned char m[5] = {0, 1, 128, 254, 255};
+    unsigned char a[5], b[5];
+    memcpy(a, m, 5);
+    memcpy(b, m, 5);
+    mask_binarise(a, 5, "eq255");
+    mask_binarise(b, 5, "gt0");
+    unsigned char ea[5] = {0, 0, 0, 0, 1}, eb[5] = {0, 1, 1, 1, 1};
+    cr_assert(!memcmp(a, ea, 5));
+    cr_assert(!memcmp(b, eb, 5));
+}
+
+// --- CLI tests (real components) ----------------------------------------------------------------
+
+Test(runner, dry_run_every_config) {
+    glob_t g;
+    cr_assert_eq(glob("configs/*.yaml", 0, NULL, &g), 0, "no configs/*.yaml (tests run from the repo root)");
+    cr_assert(g.gl_pathc >= 6, "expected the paper configs, found %zu files", g.gl_pathc);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        char *args = ad_sprintf("run %s --dry-run --out /nonexistent/out", g.gl_pathv[i]), *o, *e;
+        int rc = run_adbench(args, &o, &e);
+        cr_assert_eq(rc, 0, "%s: %s", g.gl_pathv[i], e);
+        cr_assert(strstr(o, "dry run: no weights or datasets were opened"), "%s", o);
+        cr_assert(strstr(o, "job "), "%s lists no job", g.gl_pathv[i]);
+        free(args), free(o), free(e);
+    }
+    globfree(&g);
+}
+
+Test(runner, cli_errors) {
+    char *o, *e;
+    cr_assert_eq(run_adbench("run configs/demo.yaml --dry-run --set methods.0.topmin_mx=0.2", &o, &e), 1);
+    cr_assert(strstr(e, "adbench: error: --set: unknown key 'topmin_mx' in methods[0] (musc); did you mean 'topmin_max'?"),
+              "%s", e);
+    free(o), free(e);
+    cr_assert_eq(run_adbench("run configs/demo.yaml --dry-run --shard 2/2", &o, &e), 1);
+    cr_assert(strstr(e, "--shard 2/2: expected i/n with 0 <= i < n"), "%s", e);
+    free(o), free(e);
+    cr_assert_eq(run_adbench("run configs/demo.yaml --bogus", &o, &e), 1);
+    cr_assert(strstr(e, "unknown option '--bogus'"), "%s", e);
+    free(o), free(e);
+    cr_assert_eq(run_adbench("run /nonexistent.yaml", &o, &e), 1);
+    cr_assert(strstr(e, "/nonexistent.yaml: cannot open the config"), "%s", e);
+    free(o), free(e);
+    cr_assert_eq(run_adbench("run configs/demo.yaml --dry-run --shard 1/3", &o, &e), 0, "%s", e);
+    cr_assert(strstr(o, "shard 1/3:"), "%s", o);
+    free(o), free(e);
+}
+
+// The demo config, shrunk with --set to keep CI fast: synthetic category only, 64 px.
+Test(runner, demo_config_end_to_end, .timeout = 300) {
+    char *dir = make_tmpdir("demo");
+    char *args = ad_sprintf("run configs/demo.yaml --out %s/out --quiet --set cache_dir=%s/cache "
+                            "--set datasets.1.root=%s/no-mvtec --set datasets.0.synth.size=64 "
+                            "--set datasets.0.synth.n_good=8 --set datasets.0.synth.n_unique=4 "
+                            "--set 'datasets.0.synth.consistent=patch:4' --set backbone.size=64",
+                            dir, dir, dir);
+    char *o, *e;
+    int rc = run_adbench(args, &o, &e);
+    cr_assert_eq(rc, 0, "%s", e);
+    char *csv = ad_sprintf("%s/out/results.csv", dir);
+    Table t;
+    cr_assert_eq(table_read_csv(&t, csv), 0, "%s", ad_last_error());
+    cr_assert_eq(t.n_rows, 6, "musc, codegraph, patchcore x (woven + mean)");
+    const char *methods[3] = {"musc", "codegraph", "patchcore"};
+    for (int m = 0; m < 3; m++) {
+        int r = -1;
+        for (int q = 0; q < t.n_rows; q++)
+            if (!strcmp(table_get(&t, q, "method"), methods[m]) && !strcmp(table_get(&t, q, "category"), "woven")) r = q;
+        cr_assert(r >= 0, "no row for %s", methods[m]);
+        double v;
+        cr_assert_eq(cell_double(table_get(&t, r, "image_auroc"), &v), 0);
+        cr_assert(v >= 0 && v <= 1);
+        cr_assert_str_eq(table_get(&t, r, "n_test"), "16");
+    }
+    table_free(&t);
+    // Resume: a rerun adds nothing.
+    free(o), free(e);
+    cr_assert_eq(run_adbench(args, &o, &e), 0, "%s", e);
+    cr_assert(strstr(e, "(0 new rows)"), "%s", e);
+    free(o), free(e), free(args), free(csv);
+    rm_rf(dir);
+    free(dir);
+}
