@@ -442,6 +442,9 @@ static int check_args(const PixIn *in, double pro_limit) {
     for (int k = 0; k < in->n; k++) {
         if (in->h[k] < 0 || in->w[k] < 0)
             return ad_error("map %d has a negative size %d x %d", k, in->h[k], in->w[k]);
+        if ((int64_t)in->h[k] * in->w[k] >= (int64_t)1 << 31)  // region labels are int32
+            return ad_error("map %d is %d x %d, more than 2^31 pixels; expected smaller maps. Fix: evaluate at a "
+                            "lower resolution", k, in->h[k], in->w[k]);
         AD_ASSERT(in->masks[k] && in->maps[k]);
     }
     return 0;
