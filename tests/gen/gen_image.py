@@ -57,6 +57,32 @@ def raw_png(path, arr, ctype, bitdepth):
         f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
+def raw_tiff_rgb16(path, arr):
+    """Minimal little-endian baseline TIFF, 16-bit RGB, one uncompressed strip."""
+    h, w, _ = arr.shape
+    data = arr.astype("<u2").tobytes()
+    tags = [(256, 3, 1, w), (257, 3, 1, h), (258, 3, 3, None), (259, 3, 1, 1), (262, 3, 1, 2),
+            (273, 4, 1, None), (277, 3, 1, 3), (278, 3, 1, h), (279, 4, 1, len(data)), (284, 3, 1, 1)]
+    ifd_off = 8
+    ifd_size = 2 + 12 * len(tags) + 4
+    bps_off = ifd_off + ifd_size
+    data_off = bps_off + 6
+    out = b"II*\x00" + struct.pack("<I", ifd_off) + struct.pack("<H", len(tags))
+    for tag, typ, cnt, val in tags:
+        if tag == 258:
+            val = bps_off
+            out += struct.pack("<HHII", tag, typ, cnt, val)
+        elif tag == 273:
+            out += struct.pack("<HHII", tag, typ, cnt, data_off)
+        elif typ == 3:
+            out += struct.pack("<HHIHH", tag, typ, cnt, val, 0)
+        else:
+            out += struct.pack("<HHII", tag, typ, cnt, val)
+    out += struct.pack("<I", 0) + struct.pack("<HHH", 16, 16, 16) + data
+    with open(path, "wb") as f:
+        f.write(out)
+
+
 def smooth_rgb(h, w):
     """Synthetic RGB test picture: gradients, a disc, sharp stripes, some noise."""
     y, x = np.mgrid[0:h, 0:w].astype(np.float64)
@@ -95,10 +121,14 @@ pal = Image.fromarray(rgb8, "RGB").quantize(colors=16)
 pal.save(f"{OUT}/dec_pal.png"); files["pal.png"] = (np.asarray(pal.convert("RGB")), 8)
 Image.fromarray(rgb8, "RGB").save(f"{OUT}/dec_rgb.jpg", quality=92); files["rgb.jpg"] = (None, 8)
 Image.fromarray(gray8, "L").save(f"{OUT}/dec_gray.jpg", quality=92); files["gray.jpg"] = (None, 8)
+exif = Image.Exif()
+exif[0x0112] = 6  # EXIF orientation "rotate 90 CW": the loaders (PIL open, ours) must ignore it
+Image.fromarray(rgb8, "RGB").save(f"{OUT}/dec_exif6.jpg", quality=92, exif=exif); files["exif6.jpg"] = (None, 8)
 Image.fromarray(rgb8, "RGB").save(f"{OUT}/dec_rgb.bmp"); files["rgb.bmp"] = (rgb8, 8)
 Image.fromarray(gray8, "L").save(f"{OUT}/dec_gray8.bmp"); files["gray8.bmp"] = (gray8, 8)
 Image.fromarray(rgb8, "RGB").save(f"{OUT}/dec_rgb.tif"); files["rgb.tif"] = (rgb8, 8)
 Image.fromarray(gray16).save(f"{OUT}/dec_gray16.tif"); files["gray16.tif"] = (gray16, 16)
+raw_tiff_rgb16(f"{OUT}/dec_rgb16.tif", rgb16); files["rgb16.tif"] = (rgb16, 16)
 
 for name, (raw, bits) in files.items():
     stem = name.replace(".", "_")
@@ -115,6 +145,7 @@ for name, (raw, bits) in files.items():
 assert (np.load(f"{OUT}/dec_gray16_png.rgb8.npy")[..., 0] == np.minimum(gray16, 255)).all()
 assert (np.load(f"{OUT}/dec_gray16_tif.rgb8.npy")[..., 0] == np.minimum(gray16, 255)).all()
 assert (np.load(f"{OUT}/dec_rgb16_png.rgb8.npy") == (rgb16 >> 8)).all()
+assert (np.load(f"{OUT}/dec_rgb16_tif.rgb8.npy") == (rgb16 >> 8)).all()
 assert (np.load(f"{OUT}/dec_la16_png.rgb8.npy")[..., 0] == (la16[..., 0] >> 8)).all()
 
 # Masks: gray raw values, colour -> 255 where any channel != 0, palette likewise.
