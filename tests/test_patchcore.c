@@ -48,8 +48,8 @@ static void assert_close(const float *got, const double *want, size_t n, double 
 }
 
 Test(patchcore, embedding_matches_torch_unfold_and_adaptive_pool) {
-    const char *names[] = {"emb_a", "emb_b", "emb_c"};
-    for (int c = 0; c < 3; c++) {
+    const char *names[] = {"emb_a", "emb_b", "emb_c", "emb_d"};
+    for (int c = 0; c < 4; c++) {
         char nm[64];
         snprintf(nm, sizeof nm, "pc_%s_cfg", names[c]);
         double *cfg = load_f64(nm, NULL);

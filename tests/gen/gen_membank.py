@@ -118,7 +118,8 @@ def smooth_map(grid, oh, ow, sigma):
 for name, (gh, gw, L, C, ps, pre, tgt) in {
     "emb_a": (5, 4, 2, 6, 3, 10, 7),     # uneven adaptive windows (54 -> 10, 20 -> 7)
     "emb_b": (4, 6, 1, 8, 3, 8, 8),      # pre_dim == C: exact per-channel 3x3 means
-    "emb_c": (6, 5, 3, 4, 5, 9, 11),     # 5x5 window, 3 layers, upsampling pool (27 -> 11)
+    "emb_c": (6, 5, 3, 4, 5, 9, 11),     # 5x5 window, 3 layers, 100 -> 9, 27 -> 11
+    "emb_d": (3, 4, 2, 2, 3, 24, 50),    # adaptive pools that upsample (18 -> 24, 48 -> 50)
 }.items():
     x = rng.standard_normal((L, gh * gw, C)).astype(np.float32)
     e = patchcore_embed([x[l] for l in range(L)], gh, gw, ps, pre, tgt)
