@@ -36,7 +36,7 @@ static const DecCase DEC[] = {
     {"dec_rgba8.png", "dec_rgba8_png", 8, 1, 0},    {"dec_gray16.png", "dec_gray16_png", 16, 1, 0},
     {"dec_rgb16.png", "dec_rgb16_png", 16, 1, 0},   {"dec_rgba16.png", "dec_rgba16_png", 16, 1, 0},
     {"dec_la16.png", "dec_la16_png", 16, 1, 0},     {"dec_gray1.png", "dec_gray1_png", 8, 1, 0},
-    {"dec_pal.png", "dec_pal_png", 8, 1, 0},        {"dec_rgb.jpg", "dec_rgb_jpg", 8, 0, 1},
+    {"dec_pal.png", "dec_pal_png", 8, 1, 0},        {"dec_gray4.png", "dec_gray4_png", 8, 1, 0},        {"dec_rgb.jpg", "dec_rgb_jpg", 8, 0, 1},
     {"dec_gray.jpg", "dec_gray_jpg", 8, 0, 1},      {"dec_exif6.jpg", "dec_exif6_jpg", 8, 0, 1},      {"dec_rgb.bmp", "dec_rgb_bmp", 8, 1, 0},
     {"dec_gray8.bmp", "dec_gray8_bmp", 8, 1, 0},    {"dec_rgb.tif", "dec_rgb_tif", 8, 1, 0},
     {"dec_gray16.tif", "dec_gray16_tif", 16, 1, 0}, {"dec_rgb16.tif", "dec_rgb16_tif", 16, 1, 0},

@@ -47,6 +47,10 @@ def raw_png(path, arr, ctype, bitdepth):
     """Minimal PNG writer (Pillow cannot write 16-bit colour PNGs)."""
     h, w = arr.shape[:2]
     a = arr.astype(">u2") if bitdepth == 16 else arr.astype(np.uint8)
+    if bitdepth == 4:  # two samples per byte, high nibble first, rows padded to a byte
+        p = np.zeros((h, (w + 1) // 2 * 2), np.uint8)
+        p[:, :w] = a
+        a = (p[:, 0::2] << 4) | p[:, 1::2]
     raw = b"".join(b"\x00" + a[y].tobytes() for y in range(h))
 
     def chunk(t, d):
@@ -117,6 +121,8 @@ raw_png(f"{OUT}/dec_rgb16.png", rgb16, 2, 16); files["rgb16.png"] = (rgb16, 16)
 raw_png(f"{OUT}/dec_rgba16.png", rgba16, 6, 16); files["rgba16.png"] = (rgba16, 16)
 raw_png(f"{OUT}/dec_la16.png", la16, 4, 16); files["la16.png"] = (la16, 16)
 Image.fromarray(bits1).save(f"{OUT}/dec_gray1.png"); files["gray1.png"] = (bits1.astype(np.uint8) * 255, 8)
+gray4 = rng.integers(0, 16, (H, W)).astype(np.uint8)
+raw_png(f"{OUT}/dec_gray4.png", gray4, 0, 4); files["gray4.png"] = (gray4 * 17, 8)  # 4-bit scales by 17
 pal = Image.fromarray(rgb8, "RGB").quantize(colors=16)
 pal.save(f"{OUT}/dec_pal.png"); files["pal.png"] = (np.asarray(pal.convert("RGB")), 8)
 Image.fromarray(rgb8, "RGB").save(f"{OUT}/dec_rgb.jpg", quality=92); files["rgb.jpg"] = (None, 8)
