@@ -273,7 +273,12 @@ long coreset_greedy(int *sel, const float *P, long N, int D, long n_sel, const i
                 for (int t = 0; t < ns; t++) a += sqrtf(full_sq(ps, P + (size_t)starts[t] * D, D));
                 dk = a / (float)ns;
             } else {
-                dk = sqrtf(full_sq(ps, cen + (size_t)(k - 1) * D, D));
+                // The head (first 16 dims) distance never exceeds the full one: when it
+                // alone clears the cluster, the full distance is not needed.
+                const float *ck = cen + (size_t)(k - 1) * D;
+                double hk = sqrtf(head_sq(ps, ck, D < LANES ? D : LANES));
+                if (c->rad <= hk / (2.0 * (1.0 + eps)) - 1e-30) continue;
+                dk = sqrtf(full_sq(ps, ck, D));
             }
             double lim = dk / (2.0 * (1.0 + eps)) - 1e-30;  // member m may change only if dist(m) > lim
             if (c->rad <= lim) continue;
