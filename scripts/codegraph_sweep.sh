@@ -10,7 +10,8 @@
 #     --ms "0 1 2 4 ..."   m values (default: 0 1 2 4 6 8 10 12 14 16 20 24 32)
 #     --seeds "0 1"        synth seeds (default 0)
 #     --kind texture|object  synth kind (default texture); --shape patch|blob|... (default patch)
-#     --methods YAML       extra method entries, e.g. '{name: codegraph, burnout_window: 0.5}'
+#     --methods YAML       extra method entries, e.g. '{name: codegraph, burnout_window: 0}'
+#                          (0 = MuSc's window, the draft's choice; the default is 0.5)
 #     --adbench PATH       binary (default build/adbench)
 # Writes OUT_CSV (default results/codegraph_synth_sweep.csv): one row per (seed, m, method
 # variant) with pixel AP, pixel F1-max, AU-PRO, image AUROC; prints a markdown table.
@@ -91,7 +92,7 @@ awk -F, -v OFS=, '
     split(cat, parts, "_")
     kind = parts[1]; seed = substr(parts[2], 2); m = substr(parts[3], 2) + 0
     variant = "default"
-    if (v[col("method.burnout_window")] != "" && v[col("method.burnout_window")] != "0") variant = "window=" v[col("method.burnout_window")]
+    if (v[col("method.burnout_window")] != "") variant = "window=" v[col("method.burnout_window")]
     if (v[col("method.community")] == "false") variant = "community=false"
     print kind, seed, m, v[col("n_test")], v[col("method")], variant, v[col("pixel_ap")], v[col("pixel_f1max")],
           v[col("pixel_aupro")], v[col("image_auroc")], v[col("score_s")]
