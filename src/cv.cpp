@@ -352,6 +352,87 @@ int image_size(const char *path, int *w, int *h) {
     return 0;
 }
 
+// --- PIL's forced NEAREST ------------------------------------------------------------------
+// Pillow's Image.resize replaces any filter by NEAREST for mode "1" and "P" images. Which mode
+// Image.open gives is read from the header, following Pillow 9.4's plugins:
+//   PNG: colour type 3 -> "P"; gray with bit depth 1 -> "1".
+//   BMP (<= 8 bits): palette entries i equal to gray (0/255 for 2 colours, i otherwise) -> "1"
+//        (2 colours) or "L", else "P".
+//   TIFF (first IFD): PhotometricInterpretation 3 -> "P"; BitsPerSample 1 (photometric 0/1) -> "1".
+//   JPEG: never.
+namespace {
+uint16_t rd16(const unsigned char *p, bool le) { return le ? (uint16_t)(p[0] | p[1] << 8) : (uint16_t)(p[0] << 8 | p[1]); }
+uint32_t rd32(const unsigned char *p, bool le) {
+    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24 : be32(p);
+}
+}  // namespace
+
+int image_pil_forces_nearest(const char *path) {
+    std::vector<unsigned char> b;
+    if (read_all(path, b)) return -1;
+    Fmt fmt = sniff(b.data(), b.size());
+    size_t n = b.size();
+    auto bad = [&](const char *what) {
+        return ad_error("%s: expected a %s image with a readable header, found %s. Fix: re-export the file",
+                        path, fmt_name(fmt), what);
+    };
+    switch (fmt) {
+    case FMT_PNG: {
+        if (n < 33 || memcmp(&b[12], "IHDR", 4)) return bad("no IHDR chunk");
+        int depth = b[24], ctype = b[25];
+        return ctype == 3 || (ctype == 0 && depth == 1);
+    }
+    case FMT_JPEG: return 0;
+    case FMT_BMP: {
+        if (n < 30) return bad("a truncated header");
+        uint32_t hsize = (uint32_t)le32(&b[14]);
+        int bits = hsize == 12 ? rd16(&b[24], true) : rd16(&b[28], true);
+        if (bits > 8) return 0;
+        uint32_t colors = hsize >= 40 && n >= 50 ? (uint32_t)le32(&b[46]) : 0;
+        if (!colors) colors = 1u << bits;
+        size_t pad = hsize == 12 ? 3 : 4, pal = 14 + (size_t)hsize;
+        if (colors > 256 || pal + pad * colors > n) return bad("a truncated palette");
+        for (uint32_t i = 0; i < colors; i++) {
+            unsigned v = colors == 2 ? (i ? 255u : 0u) : i;
+            const unsigned char *e = &b[pal + pad * i];
+            if (e[0] != v || e[1] != v || e[2] != v) return 1;  // "P"
+        }
+        return colors == 2;  // gray palette: "1" (2 colours) or "L"
+    }
+    case FMT_TIFF: {
+        bool le = b[0] == 'I';
+        if (n < 8) return bad("a truncated header");
+        uint32_t off = rd32(&b[4], le);
+        if ((uint64_t)off + 2 > n) return bad("an IFD offset past the end");
+        unsigned cnt = rd16(&b[off], le);
+        if ((uint64_t)off + 2 + 12ull * cnt > n) return bad("a truncated IFD");
+        unsigned bps = 1, photo = 0;
+        for (unsigned i = 0; i < cnt; i++) {
+            const unsigned char *e = &b[off + 2 + 12 * i];
+            unsigned tag = rd16(e, le), typ = rd16(e + 2, le);
+            uint32_t count = rd32(e + 4, le);
+            // SHORT values sit in the entry when they fit; BitsPerSample of RGB is an offset.
+            unsigned v = typ == 3 ? rd16(e + 8, le) : rd32(e + 8, le);
+            if (tag == 258) {
+                if (typ == 3 && count > 2) {
+                    uint32_t o = rd32(e + 8, le);
+                    v = (uint64_t)o + 2 <= n ? rd16(&b[o], le) : 8;
+                }
+                bps = v;
+            }
+            if (tag == 262) photo = v;
+        }
+        return photo == 3 || (bps == 1 && photo <= 1);
+    }
+    default: {
+        char magic[64];
+        describe_magic(magic, sizeof magic, b.data(), n);
+        return ad_error("%s: expected a PNG/JPEG/BMP/TIFF image, found a file starting with '%s' (%zu bytes). "
+                        "Fix: convert it to PNG", path, magic, n);
+    }
+    }
+}
+
 int mask_read(const char *path, ImageU8 *out) {
     cv::Mat m;
     if (decode(path, m, nullptr)) return -1;

@@ -17,6 +17,10 @@ int image_size(const char *path, int *w, int *h);
 // Raw single-channel 8-bit mask values (c = 1): gray as is; colour/palette masks give
 // 255 where any channel is nonzero, so "nonzero = anomalous" holds for every layout.
 int mask_read(const char *path, ImageU8 *out);
+// 1 when Pillow's Image.open(path) gives a mode "1" or "P" image, for which Image.resize
+// silently uses NEAREST whatever filter is asked (MuSc resizes masks opened without convert);
+// 0 otherwise; -1 + ad_error for unreadable files. Header-only (PNG, BMP, TIFF; JPEG is never).
+int image_pil_forces_nearest(const char *path);
 // PNG writers (c = 1 or 3).
 int image_write_png(const char *path, const ImageU8 *img);
 // Heatmap overlay: map (mh x mw floats) resized to the image, normalised by [lo, hi],

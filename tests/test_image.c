@@ -100,6 +100,20 @@ Test(image, masks_raw_gray_and_any_channel_nonzero) {
         free(p);
         free(e);
     }
+    // Bilevel and palette BMP/TIFF masks: nonzero exactly where the source masks are nonzero.
+    NpyArray g = load(G "mask_gray.npy"), c = load(G "mask_rgb.npy");
+    const char *bilevel[] = {G "mode_1.bmp", G "mode_1.tif"}, *palette[] = {G "mode_p.bmp", G "mode_p.tif"};
+    for (int i = 0; i < 2; i++) {
+        ImageU8 a = read_gray_png(bilevel[i]), b = read_gray_png(palette[i]);
+        for (size_t k = 0; k < g.count; k++) {
+            cr_assert_eq(a.data[k] != 0, ((uint8_t *)g.data)[k] != 0, "%s[%zu]", bilevel[i], k);
+            cr_assert_eq(b.data[k] != 0, ((uint8_t *)c.data)[k] != 0, "%s[%zu]", palette[i], k);
+        }
+        image_u8_free(&a);
+        image_u8_free(&b);
+    }
+    npy_free(&g);
+    npy_free(&c);
     // The gray mask keeps its raw values (1 and 37 are not turned into 255).
     ImageU8 m = read_gray_png(G "mask_gray.png");
     cr_assert_eq(m.data[15 * m.w + 20], 1);
@@ -204,6 +218,29 @@ Test(image, bad_files_are_named_in_the_error) {
     rm_rf(dir);
     free(missing); free(empty); free(text); free(tpng); free(cpng); free(tjpg); free(tbmp); free(ttif);
     free(dir);
+}
+
+Test(image, pil_forced_nearest_modes) {
+    // tests/golden/image/pil_forces_nearest.txt: "<file> <1 if PIL opens it as mode 1/P>".
+    char *txt = slurp(G "pil_forces_nearest.txt", NULL);
+    cr_assert(txt);
+    int lines = 0, ones = 0;
+    for (char *line = strtok(txt, "\n"); line; line = strtok(NULL, "\n")) {
+        char name[128];
+        int want;
+        cr_assert_eq(sscanf(line, "%127s %d", name, &want), 2);
+        char *p = ad_sprintf(G "%s", name);
+        int got = image_pil_forces_nearest(p);
+        cr_assert_eq(got, want, "%s: image_pil_forces_nearest = %d, PIL says %d (%s)", p, got, want,
+                     got < 0 ? ad_last_error() : "");
+        lines++;
+        ones += want;
+        free(p);
+    }
+    cr_assert(lines >= 18 && ones >= 7);
+    free(txt);
+    cr_assert_eq(image_pil_forces_nearest("tests/golden/image/nope.png"), -1);
+    cr_assert(strstr(ad_last_error(), "nope.png"));
 }
 
 // --- writers --------------------------------------------------------------------------------

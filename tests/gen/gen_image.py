@@ -163,6 +163,22 @@ mp = Image.fromarray((mc != 0).any(-1).astype(np.uint8) * 2, "P")
 mp.putpalette([0, 0, 0, 10, 10, 10, 250, 0, 0] + [0] * (253 * 3))
 mp.save(f"{OUT}/mask_pal.png"); save("mask_pal.npy", ((np.asarray(mp.convert("RGB")) != 0).any(-1) * 255).astype(np.uint8))
 
+# Which files Pillow opens as mode "1"/"P" (Image.resize then forces NEAREST).
+bw = Image.fromarray(mg > 0)                                   # mode "1"
+bw.save(f"{OUT}/mode_1.bmp"); bw.save(f"{OUT}/mode_1.tif")
+mp.save(f"{OUT}/mode_p.bmp"); mp.save(f"{OUT}/mode_p.tif")
+Image.fromarray(mg, "L").save(f"{OUT}/mode_l.bmp")             # 8-bit, gray palette -> "L"
+Image.fromarray(gray8, "L").save(f"{OUT}/mode_l.tif")
+nearest = {}
+for f in ["dec_gray8.png", "dec_rgb8.png", "dec_gray1.png", "dec_gray4.png", "dec_pal.png", "dec_gray16.png",
+          "dec_rgb.jpg", "dec_rgb.bmp", "dec_gray8.bmp", "dec_rgb.tif", "dec_rgb16.tif", "mask_pal.png",
+          "mode_1.bmp", "mode_1.tif", "mode_p.bmp", "mode_p.tif", "mode_l.bmp", "mode_l.tif"]:
+    nearest[f] = Image.open(f"{OUT}/{f}").mode in ("1", "P")
+with open(f"{OUT}/pil_forces_nearest.txt", "w") as fh:
+    for f, v in nearest.items():
+        fh.write(f"{f} {int(v)}\n")
+assert sum(nearest.values()) == 7, nearest
+
 # ---------------------------------------------------------------------------------------------
 # 2. Pillow resize of the real screw images (gray, replicated to RGB by convert("RGB"))
 # ---------------------------------------------------------------------------------------------
