@@ -122,10 +122,14 @@ static void run_data_free(RunData *d) { free(d->trd), free(d->ted), free(d->trp)
 Test(anomalydino, end_to_end_distances_scores_and_threads) {
     RunData d;
     run_data(&d);
-    const char *cases[3][4] = {{"a", "1", "on", "0.01"}, {"b", "2", "off", "0.1"}, {"c", "1", "auto", "0.05"}};
+    const char *cases[4][5] = {{"a", "1", "on", "0.01", "false"},
+                               {"b", "2", "off", "0.1", "false"},
+                               {"c", "1", "auto", "0.05", "false"},
+                               {"d", "1", "on", "0.01", "true"}};
     MethodContext ctx = {.category = "bottle", .quiet = 1};  // bottle: auto = no masking
-    for (int c = 0; c < 3; c++) {
+    for (int c = 0; c < 4; c++) {
         Params p = {method_anomalydino.params, 0, NULL, NULL};
+        cr_assert_eq(params_set(&p, "mask_ref", cases[c][4]), 0);
         cr_assert_eq(params_set(&p, "num_nn", cases[c][1]), 0);
         cr_assert_eq(params_set(&p, "masking", cases[c][2]), 0);
         cr_assert_eq(params_set(&p, "top_frac", cases[c][3]), 0);

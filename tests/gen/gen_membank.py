@@ -249,12 +249,15 @@ def top_mean(d, frac):
     return float(np.max(d)) if m == 0 else float(np.mean(sorted(d, reverse=True)[:m]))
 
 
-def anomalydino_ref(tr, te, gh, gw, k, masking, frac):
+def anomalydino_ref(tr, te, gh, gw, k, masking, frac, mask_ref=False):
     def unit(x):
         x = x.astype(np.float64)
         return x / np.linalg.norm(x, axis=1, keepdims=True)
 
-    B = unit(tr.reshape(-1, tr.shape[-1]))
+    if mask_ref:  # upstream mask_ref_images: reference tokens outside their own mask dropped
+        B = unit(np.concatenate([tr[i][pca_mask(tr[i], gh, gw)[0]] for i in range(tr.shape[0])]))
+    else:
+        B = unit(tr.reshape(-1, tr.shape[-1]))
     maps, scores = [], []
     for i in range(te.shape[0]):
         keep = pca_mask(te[i], gh, gw)[0] if masking else np.ones(gh * gw, bool)
@@ -274,8 +277,9 @@ te = np.stack([object_tokens(gh, gw, D, True, holes=[(4, 5)] if i == 1 else [], 
 te[4, 50] += 4 * rng.standard_normal(D).astype(np.float32)  # an anomalous patch
 save("ad_run_train", tr)
 save("ad_run_test", te)
-for name, (k, masking, frac) in {"a": (1, True, 0.01), "b": (2, False, 0.1), "c": (1, False, 0.05)}.items():
-    maps, scores = anomalydino_ref(tr, te, gh, gw, k, masking, frac)
+for name, (k, masking, frac, mref) in {"a": (1, True, 0.01, False), "b": (2, False, 0.1, False),
+                                       "c": (1, False, 0.05, False), "d": (1, True, 0.01, True)}.items():
+    maps, scores = anomalydino_ref(tr, te, gh, gw, k, masking, frac, mref)
     save(f"ad_run_{name}_maps", maps)
     save(f"ad_run_{name}_scores", scores)
     print("run", name, "masked-out patches", int((maps == 0).sum()), "of", maps.size)
