@@ -816,9 +816,19 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     }
     MethodContext ctx = {diag, U->category, U->ad->rscin_k, score_size, defects, R->mode != 2};
     MethodOutput mo = {0};
+    char stage[96];
+    snprintf(stage, sizeof stage, "score %s", mc->name);
+    Progress pg;
+    progress_begin(&pg, stage, n, R->o->quiet);
     double t = now_s();
     int mrc = M->run(&mc->params, &tb, rf ? &rb : NULL, &ctx, &mo);
     double score_s = now_s() - t;
+    if (!mrc) {
+        progress_step(&pg, n);
+        progress_end(&pg);
+    } else if (pg.mode == 2) {
+        fprintf(stderr, "\n");
+    }
     free(defects);
     free(diag);
     R->t_score += score_s;
@@ -848,6 +858,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     // Metrics.
     BinaryMetrics bm;
     PixelMetrics pm;
+    progress_begin(&pg, "metrics", n, R->o->quiet);
     t = now_s();
     char *maps_dir = V->save_maps ? ad_sprintf("%s/maps/%s/%s/%s", R->out_dir, J->id, U->dsname, U->category) : NULL;
     int erc = evaluate(V, U, C, &mo, tb.gh, tb.gw, maps_dir, &bm, &pm);
@@ -855,6 +866,12 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     method_output_free(&mo);
     double metrics_s = now_s() - t;
     R->t_metrics += metrics_s;
+    if (!erc) {
+        progress_step(&pg, n);
+        progress_end(&pg);
+    } else if (pg.mode == 2) {
+        fprintf(stderr, "\n");
+    }
     if (erc) {
         ad_error_prefix("%s/%s: method %s: evaluation", U->dsname, U->category, mc->name);
         goto out;
