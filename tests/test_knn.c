@@ -57,9 +57,10 @@ static void check_max_ip(int na, int nb, int d, const uint8_t *valid) {
 
 Test(knn, max_ip_small_awkward_shapes) {
     check_max_ip(1, 1, 1, NULL);
-    check_max_ip(37, 300, 17, NULL);   // B spans two tiles, remainder
-    check_max_ip(513, 45, 65, NULL);   // A spans three tiles
-    check_max_ip(257, 257, 3, NULL);
+    check_max_ip(37, 300, 17, NULL);
+    check_max_ip(513, 45, 65, NULL);
+    check_max_ip(1100, 2051, 5, NULL);  // tiles of at most 1024 rows: A 2 x 550, B 3 x 684 (last 683)
+    check_max_ip(2049, 3, 7, NULL);     // A 3 tiles, uneven remainder
 }
 
 Test(knn, max_ip_b_valid_mask) {
@@ -81,8 +82,8 @@ static void check_max_ip_large(int P, int D) {
     float *A = rand_unit_rows(P, D, 7 + P), *B = rand_unit_rows(P, D, 9 + P);
     float *a = malloc(P * sizeof(float)), *b = malloc(P * sizeof(float));
     knn_max_ip(a, b, A, P, B, P, D, NULL);
-    int rows[6] = {0, 1, 255, 256, P / 2, P - 1};
-    for (int t = 0; t < 6; t++) {
+    int rows[8] = {0, 1, 255, 256, P / 2, P / 2 + 1, P - 2, P - 1};  // tile edges: 1369 = 685 + 684
+    for (int t = 0; t < 8; t++) {
         int r = rows[t];
         float ra, rb;
         knn_max_ip_ref(&ra, NULL, A + (size_t)r * D, 1, B, P, D, NULL);
