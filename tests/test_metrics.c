@@ -418,6 +418,24 @@ Test(metrics, degenerate_inputs) {
     cr_assert_eq(metrics_image(yy, ss, 4, &b), 0);
     cr_assert_float_eq(b.auroc, 0.875, 1e-15);
 
+    // -0 and +0 are one score (float equality), on both paths
+    uint8_t yz[2] = {1, 0};
+    double sz[2] = {-0.0, 0.0};
+    float fz[2] = {-0.0f, 0.0f};
+    cr_assert_eq(metrics_image(yz, sz, 2, &b), 0);
+    cr_assert_eq(b.auroc, 0.5);
+    {
+        const uint8_t *zm[1] = {yz};
+        const float *za[1] = {fz};
+        const double *zd[1] = {sz};
+        int zh = 1, zw = 2;
+        PixelMetrics zp;
+        cr_assert_eq(metrics_pixel(zm, za, &zh, &zw, 1, 0.3, &zp), 0);
+        cr_assert_eq(zp.auroc, 0.5);
+        cr_assert_eq(metrics_pixel_f64(zm, zd, &zh, &zw, 1, 0.3, &zp), 0);
+        cr_assert_eq(zp.auroc, 0.5);
+    }
+
     int h = 2, w = 3;
     uint8_t none[6] = {0}, all[6] = {1, 1, 1, 1, 1, 1}, some[6] = {0, 1, 0, 0, 0, 0};
     float a[6] = {0.1f, 0.9f, 0.3f, 0.3f, 0.2f, 0.5f}, cst[6] = {2, 2, 2, 2, 2, 2};
