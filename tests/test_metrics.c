@@ -362,6 +362,40 @@ Test(metrics, pixel_fast_equals_naive) {
     }
 }
 
+// Buckets of >= 65536 negatives take the counting-sort branch: one bucket (top 16 key bits
+// shared: 0.5 + k * 2^-24) with many distinct values, and one with 3 values only.
+Test(metrics, pixel_big_buckets_equal_naive) {
+    enum { H = 300, W = 300 };
+    uint8_t *m = malloc(H * W);
+    float *a = malloc(H * W * sizeof *a);
+    double *d = malloc(H * W * sizeof *d);
+    for (int variant = 0; variant < 2; variant++) {
+        for (int i = 0; i < H * W; i++) {
+            int y = i / W, x = i % W;
+            m[i] = (y - 100) * (y - 100) + (x - 120) * (x - 120) < 400 || (y > 250 && x == 17);
+            uint32_t k = variant ? (uint32_t)(rnd() % 3) * 20000 : (uint32_t)(rnd() % 65536);
+            if (m[i]) k = k / 2 + 30000;
+            a[i] = 0.5f + (float)k * 0x1p-24f;
+            d[i] = a[i];
+        }
+        const uint8_t *mk[1] = {m};
+        const float *mp[1] = {a};
+        const double *md[1] = {d};
+        int h = H, w = W;
+        PixelMetrics f, n;
+        cr_assert_eq(metrics_pixel(mk, mp, &h, &w, 1, 0.3, &f), 0);
+        cr_assert_eq(metrics_pixel_naive(mk, md, &h, &w, 1, 0.3, &n), 0);
+        close_to(f.auroc, n.auroc, 1e-12, "auroc", "big buckets");
+        close_to(f.ap, n.ap, 1e-12, "ap", "big buckets");
+        close_to(f.f1max, n.f1max, 1e-12, "f1max", "big buckets");
+        close_to(f.f1_threshold, n.f1_threshold, 0, "f1thr", "big buckets");
+        close_to(f.aupro, n.aupro, 1e-12, "aupro", "big buckets");
+        close_to(f.aupro_musc, n.aupro_musc, 1e-12, "aupro_musc", "big buckets");
+        cr_assert(f.auroc > 0.5 && f.auroc < 1);
+    }
+    free(m), free(a), free(d);
+}
+
 // Same results, bit for bit, for 1, 2 and 3 threads. Big enough (5e5 pixels, half of them
 // anomalous) that every parallel region really runs in parallel.
 Test(metrics, deterministic_across_threads) {
