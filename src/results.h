@@ -10,8 +10,12 @@
 //   pixel_aupro_musc                               metrics, fractions in [0,1], %.12g
 //   n_test, n_train, n_refs, extract_s, score_s, metrics_s, images_per_s, cache_hits, cache_mb
 //                                                   timings (see runner.h for definitions)
-//   grid, image_size, git_commit, adbench_version, cpu_model, threads, blas_config,
-//   config_hash, split_hash                        provenance
+//   grid, image_size, feature_grid, git_commit, adbench_version, cpu_model, threads,
+//   blas_config, config_hash, split_hash           provenance (grid = the grid point, e.g.
+//                                                   "backbone.size=224"; image_size = the
+//                                                   backbone's size key; feature_grid = "37x37";
+//                                                   split_hash = FNV-1a 64 of the category's
+//                                                   sample list relative to the root)
 #pragma once
 
 typedef struct {

@@ -812,7 +812,8 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     int score_size = V->eval.resized ? V->eval.size : 0;
     if (!score_size) {
         const ParamSpec *s = params_find(V->backbone.params.spec, "size");
-        score_size = s && s->type == PT_INT ? params_int(&V->backbone.params, "size") : 518;
+        score_size = s && s->type == PT_INT ? params_int(&V->backbone.params, "size") : 0;
+        if (score_size <= 0) score_size = 518;  // native evaluation, backbone at its default size
     }
     MethodContext ctx = {diag, U->category, U->ad->rscin_k, score_size, defects, R->mode != 2};
     MethodOutput mo = {0};

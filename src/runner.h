@@ -16,6 +16,8 @@
 //   A method may ask for align_corners=False (MethodOutput.half_pixel) and a Gaussian blur
 //   in pixels of the evaluation resolution (MethodOutput.smooth_sigma).
 //   image_score: method = the method's score; max = max of the map at the evaluation size.
+//   MethodContext.score_size = S for resized:S; for native, the backbone's size key (518
+//   when it has none or it is 0).
 //
 // Timing columns (per (job, category) row):
 //   extract_s     wall seconds to obtain the row's features (test + references), cache reads
