@@ -338,6 +338,17 @@ Test(codegraph, consistent_anomalies_recovered_end_to_end, .timeout = 60) {
     assert_same_output(&c1, &b, &t.b);
     assert_same_output(&c2, &b, &t.b);
     method_output_free(&c1), method_output_free(&c2);
+    // The graph driven by one (layer, degree) set of two: the r = 1 set alone still finds it.
+    Params pg = {.spec = method_codegraph.params};
+    params_set(&pg, "degrees", "[1,3]");
+    params_set(&pg, "graph_sets", "[0]");
+    params_set(&pg, "diagnostics", "false");
+    MethodOutput g1 = run_method(&method_codegraph, &pg, &t.b, &ctx);
+    double nm_g = normal_max(g1.maps, E2E_N);
+    for (int k = 0; k < E2E_M; k++)
+        cr_assert(block_mean(g1.maps + DEFECT_IMG[k] * 64) > nm_g, "graph_sets [0]: image %d", DEFECT_IMG[k]);
+    method_output_free(&g1);
+    params_free(&pg);
     method_output_free(&a), method_output_free(&b);
     params_free(&pm), params_free(&pc);
     rm_rf(dir);
