@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# make bench: every benchmark, each printed as ratios to baselines measured in the same run
+# (OpenBLAS sgemm peak inside adbench; PyTorch / sklearn through tests/gen/bench_*.py when
+# the Python stack of `scripts/setup.sh --dev` is installed). Timings on a shared machine are
+# noisy: compare the ratios, not the seconds.
+#   bash scripts/bench.sh [quick]      quick = smaller sizes, for a smoke run
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=${ADBENCH:-./build/adbench}
+[ -x "$BIN" ] || { echo "bench: $BIN not found; run make first" >&2; exit 1; }
+quick=${1:-}
+run() { echo; echo "== $*"; "$@" || echo "(failed: $*)"; }
+
+run "$BIN" bench sgemm
+if [ "$quick" = quick ]; then
+    run "$BIN" bench metrics --images 100
+    run "$BIN" bench msm --n 25
+    run "$BIN" bench coreset --images 20
+    run "$BIN" bench codegraph
+    run "$BIN" bench vit --blocks 2 --reps 1
+else
+    run /usr/bin/time -v "$BIN" bench metrics
+    run "$BIN" bench msm
+    run "$BIN" bench coreset
+    run "$BIN" bench codegraph
+    run "$BIN" bench vit
+fi
+if /usr/bin/python3 -c 'import torch, sklearn' 2>/dev/null; then
+    run /usr/bin/python3 tests/gen/bench_metrics_sklearn.py "$BIN"
+    run /usr/bin/python3 tests/gen/bench_torch_vit.py --adbench "$BIN" ${quick:+--blocks 2 --reps 1}
+else
+    echo; echo "PyTorch/sklearn baselines skipped: run 'bash scripts/setup.sh --dev' first."
+fi
