@@ -342,6 +342,33 @@ Test(runner, shards_and_merge_round_trip) {
     free(o), free(e), free(fcsv);
 }
 
+Test(runner, same_metrics_for_any_thread_count) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *cache = ad_sprintf("%s/cache", dir);
+    char *o1 = ad_sprintf("%s/t1", dir), *o2 = ad_sprintf("%s/t2", dir);
+    char *base = config_text(root, cache, "");
+    char *t1 = ad_sprintf("%sthreads: 1\nevaluation: {resolution: native}\n", base);
+    char *t2 = ad_sprintf("%sthreads: 2\nevaluation: {resolution: native}\n", base);
+    // evaluation appears twice: keep only the last one by replacing the first.
+    char *p1 = strstr(t1, "evaluation: {resolution: resized:32}\n"), *p2 = strstr(t2, "evaluation: {resolution: resized:32}\n");
+    memset(p1, ' ', strlen("evaluation: {resolution: resized:32}")), p1[0] = '#';
+    memset(p2, ' ', strlen("evaluation: {resolution: resized:32}")), p2[0] = '#';
+    cr_assert_eq(run_text(t1, o1, 0, 1), 0, "%s", ad_last_error());
+    cr_assert_eq(run_text(t2, o2, 0, 1), 0, "%s", ad_last_error());
+    char *c1 = ad_sprintf("%s/results.csv", o1), *c2 = ad_sprintf("%s/results.csv", o2);
+    Table a, b;
+    cr_assert_eq(table_read_csv(&a, c1), 0);
+    cr_assert_eq(table_read_csv(&b, c2), 0);
+    cr_assert_str_eq(table_get(&a, 0, "threads"), "1");
+    cr_assert_str_eq(table_get(&b, 0, "threads"), "2");
+    cr_assert_str_eq(table_get(&a, 0, "evaluation.resolution"), "native");
+    assert_same_metrics(&a, &b);
+    table_free(&a);
+    table_free(&b);
+    rm_rf(dir);
+    free(dir), free(root), free(cache), free(o1), free(o2), free(base), free(t1), free(t2), free(c1), free(c2);
+}
+
 Test(runner, nan_scores_give_one_error_and_no_csv) {
     char *dir = make_tmpdir("runner");
     char *root = make_data(dir), *cache = ad_sprintf("%s/cache", dir), *out = ad_sprintf("%s/out", dir);
