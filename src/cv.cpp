@@ -8,6 +8,9 @@
 //    OpenCV sees them (libjpeg would otherwise return a half-grey image and a warning);
 //  * cv::imdecode(IMREAD_UNCHANGED): keeps 16-bit depth and alpha and, as the Python loaders,
 //    ignores EXIF orientation (OpenCV only applies it when flags != IMREAD_UNCHANGED);
+//  * 8-bit gray/colour JPEG is decoded by the same system libjpeg with default settings but our
+//    own silent error manager (see jpeg_decode_silent), so damaged data never prints to stderr;
+//    identical pixels to OpenCV's and Pillow's decode (both use that libjpeg with these defaults);
 //  * 8-bit output of 16-bit files follows PIL's Image.open(p).convert("RGB"):
 //      - single-channel 16-bit (PNG, TIFF): PIL opens it as mode "I"/"I;16" and convert()
 //        CLIPS to 255, i.e. min(v, 255) (not v >> 8: a PIL quirk, reproduced on purpose);
@@ -31,6 +34,21 @@ extern "C" {
 #include "err.h"
 #include "image.h"
 }
+
+// JPEG goes through the system libjpeg directly when its header is available: libjpeg prints
+// warnings about damaged data ("Corrupt JPEG data: ...") on stderr from inside OpenCV, and only
+// our own error manager can silence them. The library is the one OpenCV already loaded (looked up
+// with dlsym, so no extra link flag); if it is missing, OpenCV decodes as before.
+#if defined(__has_include)
+#if __has_include(<jpeglib.h>) && __has_include(<dlfcn.h>)
+#define AD_SILENT_JPEG 1
+#include <csetjmp>
+#include <dlfcn.h>
+extern "C" {
+#include <jpeglib.h>
+}
+#endif
+#endif
 
 namespace {
 
@@ -166,6 +184,99 @@ int check_complete(const char *path, Fmt fmt, const std::vector<unsigned char> &
     return 0;
 }
 
+#ifdef AD_SILENT_JPEG
+struct JpegApi {
+    struct jpeg_error_mgr *(*std_error)(struct jpeg_error_mgr *);
+    void (*create)(j_decompress_ptr, int, size_t);
+    void (*mem_src)(j_decompress_ptr, const unsigned char *, unsigned long);
+    int (*read_header)(j_decompress_ptr, boolean);
+    boolean (*start)(j_decompress_ptr);
+    JDIMENSION (*read_scanlines)(j_decompress_ptr, JSAMPARRAY, JDIMENSION);
+    boolean (*finish)(j_decompress_ptr);
+    void (*destroy)(j_decompress_ptr);
+    bool ok;
+};
+
+const JpegApi &jpeg_api() {
+    static JpegApi api;
+    static std::once_flag once;
+    std::call_once(once, [] {
+        api.std_error = (decltype(api.std_error))dlsym(RTLD_DEFAULT, "jpeg_std_error");
+        api.create = (decltype(api.create))dlsym(RTLD_DEFAULT, "jpeg_CreateDecompress");
+        api.mem_src = (decltype(api.mem_src))dlsym(RTLD_DEFAULT, "jpeg_mem_src");
+        api.read_header = (decltype(api.read_header))dlsym(RTLD_DEFAULT, "jpeg_read_header");
+        api.start = (decltype(api.start))dlsym(RTLD_DEFAULT, "jpeg_start_decompress");
+        api.read_scanlines = (decltype(api.read_scanlines))dlsym(RTLD_DEFAULT, "jpeg_read_scanlines");
+        api.finish = (decltype(api.finish))dlsym(RTLD_DEFAULT, "jpeg_finish_decompress");
+        api.destroy = (decltype(api.destroy))dlsym(RTLD_DEFAULT, "jpeg_destroy_decompress");
+        api.ok = api.std_error && api.create && api.mem_src && api.read_header && api.start &&
+                 api.read_scanlines && api.finish && api.destroy;
+    });
+    return api;
+}
+
+struct SilentJpegErr {
+    struct jpeg_error_mgr pub;
+    jmp_buf jb;
+    char msg[JMSG_LENGTH_MAX];
+};
+extern "C" void silent_jpeg_exit(j_common_ptr c) {
+    SilentJpegErr *e = (SilentJpegErr *)c->err;
+    c->err->format_message(c, e->msg);
+    longjmp(e->jb, 1);
+}
+extern "C" void silent_jpeg_output(j_common_ptr) {}
+
+// Default libjpeg decompression (ISLOW DCT, fancy upsampling), as Pillow and OpenCV use, into
+// interleaved 8-bit samples: gray stays 1 channel, colour comes out BGR like OpenCV's. Warnings
+// are dropped (Pillow loads such files too). Returns 0 (pix malloc'd), 1 (error, msg set) or
+// 2 (not handled here: CMYK/YCCK, 12-bit, library unavailable).
+// Only plain C objects live in this frame: longjmp skips no destructor.
+int jpeg_decode_silent(const unsigned char *buf, size_t n, unsigned char **pix, int *w, int *h, int *c,
+                       char *msg, size_t msgcap) {
+    const JpegApi &api = jpeg_api();
+    if (!api.ok) return 2;
+    struct jpeg_decompress_struct cinfo;
+    SilentJpegErr err;
+    unsigned char *volatile out = NULL;
+    volatile int created = 0;
+    memset(&cinfo, 0, sizeof cinfo);
+    cinfo.err = api.std_error(&err.pub);
+    err.pub.error_exit = silent_jpeg_exit;
+    err.pub.output_message = silent_jpeg_output;
+    err.msg[0] = 0;
+    if (setjmp(err.jb)) {
+        snprintf(msg, msgcap, "%s", err.msg);
+        if (created) api.destroy(&cinfo);
+        free(out);
+        return 1;
+    }
+    api.create(&cinfo, JPEG_LIB_VERSION, sizeof cinfo);
+    created = 1;
+    api.mem_src(&cinfo, buf, (unsigned long)n);
+    api.read_header(&cinfo, TRUE);
+    if (cinfo.num_components != 1 && cinfo.num_components != 3) {
+        api.destroy(&cinfo);
+        return 2;
+    }
+    cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_EXT_BGR;
+    api.start(&cinfo);
+    int ww = (int)cinfo.output_width, hh = (int)cinfo.output_height, cc = cinfo.output_components;
+    out = (unsigned char *)ad_malloc((size_t)ww * hh * cc);
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW row = out + (size_t)cinfo.output_scanline * ww * cc;
+        if (api.read_scanlines(&cinfo, &row, 1) != 1) break;
+    }
+    api.finish(&cinfo);
+    api.destroy(&cinfo);
+    *pix = out;
+    *w = ww;
+    *h = hh;
+    *c = cc;
+    return 0;
+}
+#endif
+
 // Read + sniff + check + decode (IMREAD_UNCHANGED). Returns 0 and a non-empty Mat, or -1.
 int decode(const char *path, cv::Mat &m, Fmt *fmt_out) {
     quiet_opencv();
@@ -181,6 +292,24 @@ int decode(const char *path, cv::Mat &m, Fmt *fmt_out) {
                         "Fix: convert it to PNG", path, magic, buf.size());
     }
     if (check_complete(path, fmt, buf)) return -1;
+#ifdef AD_SILENT_JPEG
+    if (fmt == FMT_JPEG) {
+        unsigned char *pix = NULL;
+        int w = 0, h = 0, c = 0;
+        char msg[JMSG_LENGTH_MAX + 16];
+        int rc = jpeg_decode_silent(buf.data(), buf.size(), &pix, &w, &h, &c, msg, sizeof msg);
+        if (rc == 1)
+            return ad_error("%s: expected a readable JPEG image, libjpeg failed to decode it (%s). "
+                            "Fix: re-export the file", path, msg);
+        if (rc == 0) {
+            m = cv::Mat(h, w, c == 1 ? CV_8UC1 : CV_8UC3);
+            memcpy(m.data, pix, (size_t)w * h * c);
+            free(pix);
+            if (fmt_out) *fmt_out = fmt;
+            return 0;
+        }
+    }
+#endif
     try {
         m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
     } catch (const cv::Exception &e) {

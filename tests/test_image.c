@@ -1,6 +1,7 @@
 // Image IO and resamplers against Pillow 9.4 / OpenCV / torch 1.13 / scipy 1.10 goldens
 // (tests/golden/image/, made by tests/gen/gen_image.py) and the real MVTec AD screw images.
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -57,6 +58,7 @@ Test(image, decode_every_format_like_pil) {
             int err = abs((int)im.data[k] - (int)w[k]);
             if (err > maxerr) maxerr = err;
         }
+        if (d->jpeg) cr_log_info("%s: max |opencv - pil| = %d", p, maxerr);
         // JPEG: OpenCV's and Pillow's libjpeg builds may differ by one level; all others exact.
         cr_assert(maxerr <= (d->jpeg ? 1 : 0), "%s: max |opencv - pil| = %d", p, maxerr);
         int sw, sh;
@@ -200,6 +202,12 @@ Test(image, bad_files_are_named_in_the_error) {
     char *tjpg = ad_sprintf("%s/trunc.jpg", dir);
     write_bytes(tjpg, jpg, n - 40);
     expect_fail(tjpg, "truncated");
+    for (size_t i = 0; i + 7 < n; i++)  // SOF0 with height 0: libjpeg refuses it
+        if ((unsigned char)jpg[i] == 0xFF && (unsigned char)jpg[i + 1] == 0xC0) { jpg[i + 5] = 0; jpg[i + 6] = 0; break; }
+    char *zjpg = ad_sprintf("%s/zero.jpg", dir);
+    write_bytes(zjpg, jpg, n);
+    expect_fail(zjpg, "JPEG");
+    free(zjpg);
     free(jpg);
     char *bmp = slurp(G "dec_rgb.bmp", &n);
     char *tbmp = ad_sprintf("%s/trunc.bmp", dir);
@@ -241,6 +249,28 @@ Test(image, pil_forced_nearest_modes) {
     free(txt);
     cr_assert_eq(image_pil_forces_nearest("tests/golden/image/nope.png"), -1);
     cr_assert(strstr(ad_last_error(), "nope.png"));
+}
+
+// Damaged JPEG data (entropy-coded bytes flipped, file complete): libjpeg recovers and Pillow
+// would load it; we load it too, and nothing may reach stderr (OpenCV's libjpeg would print).
+Test(image, damaged_jpeg_is_silent, .init = cr_redirect_stderr) {
+    size_t n;
+    char *jpg = slurp(G "dec_rgb.jpg", &n);
+    char *dir = make_tmpdir("image"), *p = ad_sprintf("%s/damaged.jpg", dir);
+    size_t sos = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        if ((unsigned char)jpg[i] == 0xFF && (unsigned char)jpg[i + 1] == 0xDA) sos = i;
+    cr_assert(sos > 0 && sos + 80 < n);
+    for (size_t k = sos + 40; k < sos + 60; k++) jpg[k] ^= 0x37;
+    write_bytes(p, jpg, n);
+    ImageU8 im;
+    cr_assert_eq(image_read_rgb8(p, &im), 0, "%s", ad_last_error());
+    cr_assert(im.w == 31 && im.h == 23);
+    image_u8_free(&im);
+    fflush(stderr);
+    cr_assert_stderr_eq_str("", "libjpeg warnings leaked to stderr");
+    rm_rf(dir);
+    free(p); free(dir); free(jpg);
 }
 
 // --- writers --------------------------------------------------------------------------------
