@@ -136,10 +136,16 @@ void vit_use_naive(int on);
 void layernorm_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, float eps);
 void linear_forward(float *out, const float *inp, const float *W, const float *bias, int N, int C, int OC);
 void linear_forward_naive(float *out, const float *inp, const float *W, const float *bias, int N, int C, int OC);
+// linear + activation fused per output tile: act 0 none, 1 GELU, 2 QuickGELU
+void linear_act_forward(float *out, const float *inp, const float *W, const float *bias, int N, int C, int OC, int act);
 void attention_forward(float *out, float *scores, const float *qkv, int B, int T, int C, int NH, int threads);
 void attention_forward_naive(float *out, const float *qkv, int B, int T, int C, int NH);
-void gelu_forward(float *out, const float *inp, size_t N);
+void gelu_forward(float *out, const float *inp, size_t N);        // A&S erf, as PyTorch's CPU kernel
 void quick_gelu_forward(float *out, const float *inp, size_t N);
+void gelu_forward_naive(float *out, const float *inp, size_t N);  // libm erff
+void quick_gelu_forward_naive(float *out, const float *inp, size_t N);
+float vit_expf(float x);  // the vectorisable exp / erf used by the kernels (exported for tests)
+float vit_erff(float x);
 void swiglu_forward(float *out, const float *inp, int N, int H);  // inp (N, 2H) -> out (N, H)
 void residual_forward(float *x, const float *y, const float *gamma, int N, int C);  // x += gamma * y
 void patch_embed_forward(float *out, float *col, const float *img, const float *w, const float *b,

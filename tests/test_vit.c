@@ -54,6 +54,7 @@ double vit_test_check(const float *got, const float *ref, int64_t n, const char 
         if (!(e <= err)) err = isnan(e) ? INFINITY : e;
     }
     cr_expect(err <= 1e-4 * mx, "%s: max abs error %.3g > 1e-4 * max |ref| = %.3g", what, err, 1e-4 * mx);
+    if (getenv("VIT_TEST_VERBOSE")) fprintf(stderr, "%-40s max|ref| %8.3g  max err %8.3g  rel %8.2g\n", what, mx, err, err / mx);
     return err / (mx > 0 ? mx : 1);
 }
 
@@ -390,4 +391,27 @@ Test(vit, driver_extract_patch_tokens_and_key) {
     free(o), free(t), free(img), free(w);
     rm_rf(dir);
     free(dir);
+}
+
+// The vectorisable exp and erf of the kernels vs libm (double): exp <= 2 ulp-ish relative,
+// erf within the Abramowitz & Stegun bound 1.5e-7 plus float rounding (PyTorch's CPU erf uses
+// the same formula), GELU within 1e-6 of the exact (erf in double) one.
+Test(vit, fast_exp_erf_accuracy) {
+    double worst_e = 0, worst_f = 0, worst_g = 0;
+    for (int i = 0; i <= 400000; i++) {
+        float x = -87.0f + 175.0f * (float)i / 400000.0f;
+        double ref = exp((double)x), got = vit_expf(x);
+        worst_e = fmax(worst_e, fabs(got - ref) / ref);
+        float z = -6.0f + 12.0f * (float)i / 400000.0f;
+        worst_f = fmax(worst_f, fabs((double)vit_erff(z) - erf((double)z)));
+        float g;
+        gelu_forward(&g, &z, 1);
+        worst_g = fmax(worst_g, fabs(g - 0.5 * z * (1 + erf(z / sqrt(2.0)))));
+    }
+    cr_expect(worst_e < 3e-7, "exp: max relative error %.3g", worst_e);
+    cr_expect(worst_f < 6e-7, "erf: max absolute error %.3g", worst_f);
+    cr_expect(worst_g < 1e-6, "gelu: max absolute error %.3g", worst_g);
+    cr_expect_eq(vit_expf(0.0f), 1.0f);
+    cr_expect(vit_expf(-1000.0f) < 1e-37f && vit_expf(-1000.0f) >= 0.0f);
+    cr_expect(isfinite(vit_expf(1000.0f)));
 }
