@@ -13,6 +13,7 @@
 #     --methods YAML       extra method entries, e.g. '{name: codegraph, burnout_window: 0}'
 #                          (0 = MuSc's window, the draft's choice; the default is 0.5)
 #     --adbench PATH       binary (default build/adbench)
+#     --from RESULTS.csv   only aggregate an earlier run's results.csv (no run)
 # Writes OUT_CSV (default results/codegraph_synth_sweep.csv): one row per (seed, m, method
 # variant) with pixel AP, pixel F1-max, AU-PRO, image AUROC; prints a markdown table.
 set -euo pipefail
@@ -27,6 +28,7 @@ BIN=${ADBENCH:-build/adbench}
 NGOOD=24
 NUNIQUE=8
 SIZE=128
+FROM=""
 if [[ $# -gt 0 && $1 != --* ]]; then OUT=$1; shift; fi
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -37,9 +39,13 @@ while [[ $# -gt 0 ]]; do
     --methods) EXTRA="$EXTRA
   - $2"; shift 2 ;;
     --adbench) BIN=$2; shift 2 ;;
+    --from) FROM=$2; shift 2 ;;
     *) echo "codegraph_sweep.sh: unknown option '$1'" >&2; exit 1 ;;
   esac
 done
+if [[ -n $FROM ]]; then
+  RES=$FROM
+else
 [[ -x $BIN ]] || { echo "codegraph_sweep.sh: $BIN not found. Fix: make (or --adbench PATH)" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/codegraph_sweep.XXXXXX)
@@ -67,6 +73,7 @@ EOF
 } > "$CFG"
 "$BIN" run "$CFG" --quiet
 RES=$WORK/run/results.csv
+fi
 
 # Columns by name (results.csv is written by the runner; quoted fields hold no commas we need).
 mkdir -p "$(dirname "$OUT")"
@@ -98,7 +105,7 @@ awk -F, -v OFS=, '
           v[col("pixel_aupro")], v[col("image_auroc")], v[col("score_s")]
   }' "$RES" | { read -r h; echo "$h"; sort -t, -k1,1 -k2,2n -k3,3n -k5,5r -k6,6; } > "$OUT"
 
-echo "results: $OUT (run folder with CoDeGraph diagnostics: $WORK/run)"
+echo "results: $OUT (from $RES; CoDeGraph diagnostics beside it)"
 # Markdown: one row per (seed, m), MuSc vs each CoDeGraph variant (percent).
 awk -F, 'NR > 1 {
     key = $1 "," $2 "," $3; name = $5 ($6 == "default" ? "" : "[" $6 "]")
