@@ -11,6 +11,8 @@
 //  * 8-bit gray/colour JPEG is decoded by the same system libjpeg with default settings but our
 //    own silent error manager (see jpeg_decode_silent), so damaged data never prints to stderr;
 //    identical pixels to OpenCV's and Pillow's decode (both use that libjpeg with these defaults);
+//  * PNG reaches OpenCV with its ancillary chunks removed (png_critical_only), so libpng has no
+//    colour-profile/text chunk to warn about on stderr;
 //  * 8-bit output of 16-bit files follows PIL's Image.open(p).convert("RGB"):
 //      - single-channel 16-bit (PNG, TIFF): PIL opens it as mode "I"/"I;16" and convert()
 //        CLIPS to 255, i.e. min(v, 255) (not v >> 8: a PIL quirk, reproduced on purpose);
@@ -277,6 +279,23 @@ int jpeg_decode_silent(const unsigned char *buf, size_t n, unsigned char **pix, 
 }
 #endif
 
+// Drop the ancillary PNG chunks (lower-case first letter: iCCP, sRGB, gAMA, tEXt, tRNS, ...).
+// Neither Pillow's convert("RGB") nor OpenCV applies colour management, so the pixels do not
+// change, and libpng has nothing left to print warnings about ("iCCP: known incorrect sRGB
+// profile"). Only tRNS matters to alpha, which the decoders here drop anyway.
+std::vector<unsigned char> png_critical_only(const std::vector<unsigned char> &b) {
+    std::vector<unsigned char> out(b.begin(), b.begin() + 8);
+    size_t p = 8;
+    while (p + 12 <= b.size()) {  // check_complete() has validated the chunk walk
+        uint32_t len = be32(&b[p]);
+        bool critical = (b[p + 4] & 0x20) == 0;
+        if (critical) out.insert(out.end(), b.begin() + p, b.begin() + p + 12 + len);
+        if (!memcmp(&b[p + 4], "IEND", 4)) break;
+        p += 12 + (size_t)len;
+    }
+    return out;
+}
+
 // Read + sniff + check + decode (IMREAD_UNCHANGED). Returns 0 and a non-empty Mat, or -1.
 int decode(const char *path, cv::Mat &m, Fmt *fmt_out) {
     quiet_opencv();
@@ -310,6 +329,7 @@ int decode(const char *path, cv::Mat &m, Fmt *fmt_out) {
         }
     }
 #endif
+    if (fmt == FMT_PNG) buf = png_critical_only(buf);
     try {
         m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
     } catch (const cv::Exception &e) {

@@ -37,7 +37,8 @@ static const DecCase DEC[] = {
     {"dec_rgba8.png", "dec_rgba8_png", 8, 1, 0},    {"dec_gray16.png", "dec_gray16_png", 16, 1, 0},
     {"dec_rgb16.png", "dec_rgb16_png", 16, 1, 0},   {"dec_rgba16.png", "dec_rgba16_png", 16, 1, 0},
     {"dec_la16.png", "dec_la16_png", 16, 1, 0},     {"dec_gray1.png", "dec_gray1_png", 8, 1, 0},
-    {"dec_pal.png", "dec_pal_png", 8, 1, 0},        {"dec_gray4.png", "dec_gray4_png", 8, 1, 0},        {"dec_rgb.jpg", "dec_rgb_jpg", 8, 0, 1},
+    {"dec_pal.png", "dec_pal_png", 8, 1, 0},        {"dec_gray4.png", "dec_gray4_png", 8, 1, 0},
+    {"dec_warn.png", "dec_warn_png", 8, 1, 0},        {"dec_rgb.jpg", "dec_rgb_jpg", 8, 0, 1},
     {"dec_gray.jpg", "dec_gray_jpg", 8, 0, 1},      {"dec_exif6.jpg", "dec_exif6_jpg", 8, 0, 1},      {"dec_rgb.bmp", "dec_rgb_bmp", 8, 1, 0},
     {"dec_gray8.bmp", "dec_gray8_bmp", 8, 1, 0},    {"dec_rgb.tif", "dec_rgb_tif", 8, 1, 0},
     {"dec_gray16.tif", "dec_gray16_tif", 16, 1, 0}, {"dec_rgb16.tif", "dec_rgb16_tif", 16, 1, 0},
@@ -253,7 +254,7 @@ Test(image, pil_forced_nearest_modes) {
 
 // Damaged JPEG data (entropy-coded bytes flipped, file complete): libjpeg recovers and Pillow
 // would load it; we load it too, and nothing may reach stderr (OpenCV's libjpeg would print).
-Test(image, damaged_jpeg_is_silent, .init = cr_redirect_stderr) {
+Test(image, damaged_jpeg_and_odd_png_are_silent, .init = cr_redirect_stderr) {
     size_t n;
     char *jpg = slurp(G "dec_rgb.jpg", &n);
     char *dir = make_tmpdir("image"), *p = ad_sprintf("%s/damaged.jpg", dir);
@@ -267,8 +268,13 @@ Test(image, damaged_jpeg_is_silent, .init = cr_redirect_stderr) {
     cr_assert_eq(image_read_rgb8(p, &im), 0, "%s", ad_last_error());
     cr_assert(im.w == 31 && im.h == 23);
     image_u8_free(&im);
+    // A PNG whose ancillary chunks make libpng warn (bad sRGB intent, short iCCP, empty keyword).
+    cr_assert_eq(image_read_rgb8(G "dec_warn.png", &im), 0, "%s", ad_last_error());
+    image_u8_free(&im);
+    cr_assert_eq(mask_read(G "dec_warn.png", &im), 0, "%s", ad_last_error());
+    image_u8_free(&im);
     fflush(stderr);
-    cr_assert_stderr_eq_str("", "libjpeg warnings leaked to stderr");
+    cr_assert_stderr_eq_str("", "libjpeg/libpng warnings leaked to stderr");
     rm_rf(dir);
     free(p); free(dir); free(jpg);
 }

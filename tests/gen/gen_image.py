@@ -43,7 +43,7 @@ def save(name, arr):
     np.save(os.path.join(OUT, name), np.ascontiguousarray(arr))
 
 
-def raw_png(path, arr, ctype, bitdepth):
+def raw_png(path, arr, ctype, bitdepth, extra=()):
     """Minimal PNG writer (Pillow cannot write 16-bit colour PNGs)."""
     h, w = arr.shape[:2]
     a = arr.astype(">u2") if bitdepth == 16 else arr.astype(np.uint8)
@@ -57,8 +57,9 @@ def raw_png(path, arr, ctype, bitdepth):
         return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", w, h, bitdepth, ctype, 0, 0, 0)
+    anc = b"".join(chunk(t, d) for t, d in extra)
     with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + anc + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def raw_tiff_rgb16(path, arr):
@@ -121,6 +122,11 @@ raw_png(f"{OUT}/dec_rgb16.png", rgb16, 2, 16); files["rgb16.png"] = (rgb16, 16)
 raw_png(f"{OUT}/dec_rgba16.png", rgba16, 6, 16); files["rgba16.png"] = (rgba16, 16)
 raw_png(f"{OUT}/dec_la16.png", la16, 4, 16); files["la16.png"] = (la16, 16)
 Image.fromarray(bits1).save(f"{OUT}/dec_gray1.png"); files["gray1.png"] = (bits1.astype(np.uint8) * 255, 8)
+# Ancillary chunks libpng warns about (bad sRGB intent, short iCCP, empty tEXt keyword): the
+# pixels are plain RGB, and the decoder must stay silent.
+raw_png(f"{OUT}/dec_warn.png", rgb8, 2, 8, [(b"sRGB", b"\x09"), (b"iCCP", b"prof\x00\x00" + zlib.compress(b"x" * 50)),
+                                          (b"tEXt", b"\x00bad")])
+files["warn.png"] = (rgb8, 8)
 gray4 = rng.integers(0, 16, (H, W)).astype(np.uint8)
 raw_png(f"{OUT}/dec_gray4.png", gray4, 0, 4); files["gray4.png"] = (gray4 * 17, 8)  # 4-bit scales by 17
 pal = Image.fromarray(rgb8, "RGB").quantize(colors=16)
