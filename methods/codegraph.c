@@ -14,6 +14,7 @@
 #include "codegraph.h"
 #include "err.h"
 #include "graph.h"
+#include "knn.h"
 #include "method.h"
 #include "musc.h"
 
@@ -47,6 +48,8 @@ static const ParamSpec SPEC[] = {
     {"filter", PT_STRING, "patch", 1, 0,
      "patch: drop the flagged (dilated) patches of the other community members from an image's references; image: drop those images (reconstruction default)"},
     {"stages", PT_INT, "1", 1, 100, "rounds of burnout -> graph -> filtering (reconstruction default)"},
+    {"recompute", PT_STRING, "incremental", 1, 0,
+     "incremental: only rows whose nearest neighbour was removed are recomputed (same result up to float rounding); full: musc_recompute_pair"},
     {"diagnostics", PT_BOOL, "true", 1, 0,
      "write codegraph_<category>_*.csv into the run's output folder (never used for scoring)"},
     PARAM_END};
@@ -100,6 +103,10 @@ int codegraph_config(CodegraphConfig *c, const Params *p) {
     c->stages = params_int(p, "stages");
     c->diagnostics = params_bool(p, "diagnostics");
     c->graph_sets = params_str(p, "graph_sets");
+    const char *rc = params_str(p, "recompute");
+    if (!strcmp(rc, "incremental")) c->full_recompute = 0;
+    else if (!strcmp(rc, "full")) c->full_recompute = 1;
+    else return ad_error("codegraph: parameter 'recompute': expected incremental or full, found '%s'", rc);
     const char *f = params_str(p, "filter");
     if (!strcmp(f, "patch")) c->filter_image = 0;
     else if (!strcmp(f, "image")) c->filter_image = 1;
@@ -324,6 +331,48 @@ void codegraph_plan_filter(uint8_t **removed, uint8_t **exclude_io, uint8_t *dir
 }
 
 // ----------------------------------------------------------------------------------------------
+// Incremental pair recompute
+
+// A row p keeps its distance when its best match among j's removed patches is clearly worse
+// than its current best match (then the best is a kept patch). The current similarity is
+// recovered from the distance (s = 1 - d^2 / 2); TOL covers that and the two GEMMs' rounding
+// (|error| ~ sqrt(D) * 6e-8 for unit vectors), so a row is never wrongly kept.
+#define RECOMPUTE_TOL 1e-3f
+
+void codegraph_recompute_pair(MuscState *s, int i, int j, const uint8_t *removed) {
+    int P = s->P, D = s->D;
+    int *rem = ad_malloc((size_t)P * sizeof *rem), *rows = ad_malloc((size_t)P * sizeof *rows);
+    uint8_t *valid = ad_malloc((size_t)P);
+    int nr = 0;
+    for (int q = 0; q < P; q++) {
+        valid[q] = !removed[q];
+        if (removed[q]) rem[nr++] = q;
+    }
+    if (nr) {
+        float *R = ad_malloc((size_t)nr * D * sizeof *R), *A = ad_malloc((size_t)P * D * sizeof *A);
+        float *smax = ad_malloc((size_t)P * sizeof *smax);
+        for (int k = 0; k < s->n_sets; k++) {
+            const float *Zi = s->Z[k] + (size_t)i * P * D, *Zj = s->Z[k] + (size_t)j * P * D;
+            for (int t = 0; t < nr; t++) memcpy(R + (size_t)t * D, Zj + (size_t)rem[t] * D, (size_t)D * sizeof *R);
+            knn_max_ip(smax, NULL, Zi, P, R, nr, D, NULL);  // best match among the removed patches
+            float *d = s->dist[k] + ((size_t)i * s->n + j) * P;
+            int na = 0;
+            for (int p = 0; p < P; p++)
+                if (smax[p] >= 1.f - 0.5f * d[p] * d[p] - RECOMPUTE_TOL) rows[na++] = p;
+            if (!na) continue;
+            for (int t = 0; t < na; t++) memcpy(A + (size_t)t * D, Zi + (size_t)rows[t] * D, (size_t)D * sizeof *A);
+            knn_max_ip(smax, NULL, A, na, Zj, P, D, valid);
+            for (int t = 0; t < na; t++) {
+                float x = 2.f - 2.f * smax[t];  // as musc_recompute_pair
+                d[rows[t]] = sqrtf(x > 0.f ? x : 0.f);
+            }
+        }
+        free(R), free(A), free(smax);
+    }
+    free(rem), free(rows), free(valid);
+}
+
+// ----------------------------------------------------------------------------------------------
 // Stages 2-5
 
 int codegraph_stages(MuscState *s, uint8_t **exclude_io, const CodegraphConfig *c, CodegraphDiag *g,
@@ -397,6 +446,10 @@ int codegraph_stages(MuscState *s, uint8_t **exclude_io, const CodegraphConfig *
                 for (int t = 0; t < n_pairs; t++) {
                     int i = pairs[2 * t], j = pairs[2 * t + 1];
                     const uint8_t *r = removed[(size_t)i * n + j];
+                    if (!c->full_recompute) {
+                        codegraph_recompute_pair(s, i, j, r);
+                        continue;
+                    }
                     for (int q = 0; q < P; q++) valid[q] = !r[q];
                     musc_recompute_pair(s, i, j, valid);
                 }

@@ -16,6 +16,7 @@ typedef struct {
     int filter_image;    // 0: patch filtering, 1: drop whole images
     int stages;
     int diagnostics;
+    int full_recompute;  // 1: musc_recompute_pair; 0: codegraph_recompute_pair
     const char *graph_sets;
 } CodegraphConfig;
 
@@ -41,6 +42,12 @@ void codegraph_dilate(uint8_t *out, const uint8_t *in, int gh, int gw, int r);
 void codegraph_plan_filter(uint8_t **removed, uint8_t **exclude_io, uint8_t *dirty, const uint8_t *flag, int n,
                            int gh, int gw, const Community *cs, int n_comm, int dilate, int filter_image,
                            CodegraphStats *st);
+
+// dist[k][i][j][.] for every set with j's patches in `removed` (P bytes) dropped, when dist
+// holds the distances for a subset of them dropped (or none): only the rows whose best match
+// may have been a removed patch are recomputed (GEMM against the removed rows first). Equal
+// to musc_recompute_pair(s, i, j, !removed) up to float rounding in the recomputed rows.
+void codegraph_recompute_pair(MuscState *s, int i, int j, const uint8_t *removed);
 
 // Diagnostics (codegraph.md step 7): codegraph_<category>_{stages,flags,patches,edges,
 // communities,curves}.csv in dir, written under temp names and renamed on close(ok = 1).

@@ -149,6 +149,46 @@ Test(codegraph, dilation_by_hand) {
     cr_assert(!memcmp(out, in, 20));
 }
 
+// The incremental recompute equals the full one (musc_recompute_pair) up to float rounding,
+// also when masks grow over stages; rows whose best match stays are not touched at all.
+Test(codegraph, incremental_recompute_matches_full) {
+    Batch t = random_batch(6, 2, 5, 6, 16, 0, 77);
+    Params p = {.spec = method_codegraph.params};
+    params_set(&p, "degrees", "[1,3]");
+    MuscState a, b;
+    cr_assert_eq(musc_prepare(&a, &p, &t.b), 0, "%s", ad_last_error());
+    cr_assert_eq(musc_prepare(&b, &p, &t.b), 0);
+    int P = a.P, n = a.n;
+    size_t nd = (size_t)n * n * P;
+    float *before = malloc(nd * sizeof(float));
+    memcpy(before, a.dist[0], nd * sizeof(float));
+    uint8_t rem[30] = {0}, valid[30];
+    rng_state = 5;
+    for (int step = 0; step < 2; step++) {  // stage 1 mask, then a larger one
+        for (int q = 0; q < P; q++) rem[q] |= unif() < 0.15;
+        for (int q = 0; q < P; q++) valid[q] = !rem[q];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) {
+                if (i == j || (i + j) % 3) continue;
+                musc_recompute_pair(&a, i, j, valid);
+                codegraph_recompute_pair(&b, i, j, rem);
+            }
+        int changed = 0, same = 0;
+        for (int k = 0; k < a.n_sets; k++)
+            for (size_t e = 0; e < nd; e++) {
+                cr_assert(fabsf(a.dist[k][e] - b.dist[k][e]) <= 2e-6f, "set %d entry %zu: %g vs %g", k, e, a.dist[k][e],
+                          b.dist[k][e]);
+                if (k == 0) changed += b.dist[0][e] != before[e], same += b.dist[0][e] == before[e];
+            }
+        cr_assert(changed > 0 && same > changed, "changed %d, kept %d", changed, same);
+    }
+    free(before);
+    musc_state_free(&a);
+    musc_state_free(&b);
+    params_free(&p);
+    batch_free(&t);
+}
+
 static Community comm(int *members, int size, int accepted) {
     return (Community){.size = size, .members = members, .accepted = accepted};
 }
@@ -338,6 +378,15 @@ Test(codegraph, consistent_anomalies_recovered_end_to_end, .timeout = 60) {
     assert_same_output(&c1, &b, &t.b);
     assert_same_output(&c2, &b, &t.b);
     method_output_free(&c1), method_output_free(&c2);
+    // Full recompute (musc_recompute_pair): the same maps up to float rounding.
+    Params pf = {.spec = method_codegraph.params};
+    params_set(&pf, "degrees", "[1]");
+    params_set(&pf, "recompute", "full");
+    params_set(&pf, "diagnostics", "false");
+    MethodOutput f1 = run_method(&method_codegraph, &pf, &t.b, &ctx);
+    for (int q = 0; q < E2E_N * 64; q++) cr_assert_float_eq(f1.maps[q], b.maps[q], 1e-5, "map entry %d", q);
+    method_output_free(&f1);
+    params_free(&pf);
     // The graph driven by one (layer, degree) set of two: the r = 1 set alone still finds it.
     Params pg = {.spec = method_codegraph.params};
     params_set(&pg, "degrees", "[1,3]");
