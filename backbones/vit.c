@@ -63,18 +63,30 @@ static inline float quick_gelu1(float x) { return x / (1.0f + vexpf(-1.702f * x)
 // layers
 
 void layernorm_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, float eps) {
-    // inp, out (N, C); statistics in double so the result does not depend on C's size.
+    // inp, out (N, C). Mean and biased variance (as torch.nn.LayerNorm) in double over 16 fixed
+    // lanes: vectorises, and the order does not depend on the thread count.
+    enum { L = 16 };
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < N; i++) {
         const float *x = inp + (size_t)i * C;
         float *o = out + (size_t)i * C;
-        double m = 0, v = 0;
-        for (int c = 0; c < C; c++) m += x[c];
+        int cv = C / L * L, c;
+        double lane[L], m = 0, v = 0;
+        for (int l = 0; l < L; l++) lane[l] = 0;
+        for (c = 0; c < cv; c += L)
+            for (int l = 0; l < L; l++) lane[l] += x[c + l];
+        for (int l = 0; l < L; l++) m += lane[l];
+        for (c = cv; c < C; c++) m += x[c];
         m /= C;
-        for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
-        v /= C;  // biased variance, as torch.nn.LayerNorm
+        for (int l = 0; l < L; l++) lane[l] = 0;
+        for (c = 0; c < cv; c += L)
+            for (int l = 0; l < L; l++) lane[l] += (x[c + l] - m) * (x[c + l] - m);
+        for (int l = 0; l < L; l++) v += lane[l];
+        for (c = cv; c < C; c++) v += (x[c] - m) * (x[c] - m);
+        v /= C;
         float mean = (float)m, rstd = (float)(1.0 / sqrt(v + (double)eps));
-        for (int c = 0; c < C; c++) o[c] = (x[c] - mean) * rstd * w[c] + b[c];
+#pragma omp simd
+        for (c = 0; c < C; c++) o[c] = (x[c] - mean) * rstd * w[c] + b[c];
     }
 }
 
@@ -142,16 +154,29 @@ void linear_act_forward(float *out, const float *inp, const float *W, const floa
 }
 
 static void softmax_rows(float *s, int T) {
+    // Max and sum over 16 fixed lanes (combined in a fixed order): vectorises, and the result
+    // does not depend on the thread count. Subtracting the max keeps exp from overflowing.
+    enum { L = 16 };
     for (int i = 0; i < T; i++) {
-        float *r = s + (size_t)i * T, mx = r[0];
-        for (int j = 1; j < T; j++) mx = r[j] > mx ? r[j] : mx;  // subtract the max: exp never overflows
+        float *r = s + (size_t)i * T, lane[L];
+        int j, jv = T / L * L;
+        for (int l = 0; l < L; l++) lane[l] = -INFINITY;
+        for (j = 0; j < jv; j += L)
+            for (int l = 0; l < L; l++) lane[l] = r[j + l] > lane[l] ? r[j + l] : lane[l];
+        float mx = -INFINITY;
+        for (int l = 0; l < L; l++) mx = lane[l] > mx ? lane[l] : mx;
+        for (j = jv; j < T; j++) mx = r[j] > mx ? r[j] : mx;
 #pragma omp simd
-        for (int j = 0; j < T; j++) r[j] = vexpf(r[j] - mx);
+        for (j = 0; j < T; j++) r[j] = vexpf(r[j] - mx);
+        for (int l = 0; l < L; l++) lane[l] = 0;
+        for (j = 0; j < jv; j += L)
+            for (int l = 0; l < L; l++) lane[l] += r[j + l];
         float sum = 0;
-        for (int j = 0; j < T; j++) sum += r[j];  // sequential: same order for any thread count
+        for (int l = 0; l < L; l++) sum += lane[l];
+        for (j = jv; j < T; j++) sum += r[j];
         float inv = 1.0f / sum;
 #pragma omp simd
-        for (int j = 0; j < T; j++) r[j] *= inv;
+        for (j = 0; j < T; j++) r[j] *= inv;
     }
 }
 
