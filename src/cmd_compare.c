@@ -194,7 +194,8 @@ static int compare(const char *res_path, const char *pub_path) {
             if (!row_matches(&res, r, &pub, p, "mean")) continue;
             found = 1;
             used_r[r] = 1;
-            printf("job %s:", table_get(&res, r, "job"));
+            printf("job %s (mean over %s categor%s):", table_get(&res, r, "job"), table_get(&res, r, "n_categories"),
+                   strcmp(table_get(&res, r, "n_categories"), "1") ? "ies" : "y");
             for (int k = 0; k < nm; k++) {
                 double o, v;
                 if (cell_double(table_get(&pub, p, metrics[k]), &v) || isnan(v) ||

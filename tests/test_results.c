@@ -197,6 +197,16 @@ Test(results, compare_against_published_table) {
     cr_assert(strstr(o, "not in the published table: mvtec/extra_cat (musc)"), "%s", o);
     cr_assert(strstr(o, "no comparable mean row"), "a 2-category mean is not the 15-category mean: %s", o);
     free(args), free(o), free(e);
+    // A headline table (mean rows only) against our mean row.
+    char *cg = write_csv(dir, "cg.csv",
+                         "job,dataset,category,n_categories,method,image_auroc,pixel_ap\n"
+                         "j2,mvtec,bottle,1,codegraph,0.99,0.7\n"
+                         "j2,mvtec,mean,15,codegraph,0.98,0.7\n");
+    args = ad_sprintf("compare %s results/published/codegraph_headline.csv", cg);
+    cr_assert_eq(run_adbench(args, &o, &e), 0, "%s", e);
+    cr_assert(strstr(o, "job j2 (mean over 15 categories):  image_auroc 98.00 vs 98.30 (-0.30)  pixel_ap 70.00 vs 68.10 (+1.90)"),
+              "%s", o);
+    free(args), free(o), free(e), free(cg);
     // No matching row at all: an error.
     char *none = write_csv(dir, "n.csv", "job,dataset,category,n_categories,method,image_auroc\nj,visa,candle,1,patchcore,0.9\n");
     args = ad_sprintf("compare %s results/published/codegraph_headline.csv", none);
