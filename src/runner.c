@@ -1008,6 +1008,12 @@ static int run_unit(Run *R, int ui) {
         tf = NULL;
         goto done;
     }
+    if (R->mode && V->cache_dir && R->cache) {
+        const Features *f = &tf[0];
+        double mb = C.n_test * (64.0 + 4.0 * ((double)f->n_layers * f->gh * f->gw * f->dim + f->embed_dim)) / 1e6;
+        fprintf(stderr, "  cache %s/%s: %.1f MB for %d test images (%d from cache) in %s\n", U->dsname, U->category, mb,
+                C.n_test, tst.hits, V->cache_dir);
+    }
     for (int k = 0; k < np; k++)
         if (run_method(R, U, &C, job_at(R, U->v, pend[k]), tf, &tst, split)) goto done;
     rc = 0;
