@@ -108,7 +108,7 @@ float *vit_own(ViT *m, size_t n);  // a buffer freed by vit_close
 const float *vit_w(ViT *m, const char *name, int ndim, const int64_t *shape);
 #define VIT_W(m, name, ...) \
     vit_w(m, name, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
-// Fill out (1 + gh*gw, D) with the position embedding resized to gh x gw (clip.c / dinov2.c).
+// Fill out (1 + gh*gw, D) with the position embedding resized to gh x gw per cfg.pos_resize.
 void vit_pos_embed(float *out, const ViT *m, int gh, int gw);
 // PyTorch F.interpolate(mode="bicubic", align_corners=False, antialias=True) channel-last
 // (dinov2.c; the non-antialiased one is interp_bicubic_torch in src/interp.c).
@@ -129,7 +129,8 @@ int vit_tokens(const ViT *m, int H, int W);  // T for an H x W input
 // unaffected), or explicitly "size", "offset", "size_aa". 0 or -1 + ad_error.
 int vit_set_pos_resize(ViT *m, const char *mode);
 int vit_embed_dim(const ViT *m);             // width of vit_forward's embed
-// Single forward of one image via the naive kernels (tests compare it to vit_forward).
+// 1: linear, attention and activations use the naive references (libm, double sums); tests
+// compare whole forwards fast vs naive. Global, not thread-safe: for tests only.
 void vit_use_naive(int on);
 
 // --- layers (outputs first, then inputs, then weights, then sizes) ----------------------
