@@ -46,7 +46,7 @@ LIB_CXX = $(wildcard src/*.cpp)
 LIB_OBJ = $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cpp=$(BUILD)/%.o)
 TEST_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/test_*.c tests/util_*.c))
 
-.PHONY: all test test-asan bench clean help demo
+.PHONY: all test test-asan bench clean help demo reproduce-mvtec reproduce-visa reproduce-rad reproduce-btad
 all: $(BUILD)/adbench
 
 help:
@@ -55,6 +55,7 @@ help:
 	@echo "make test-asan  the same suite under AddressSanitizer + UBSan (build-asan/)"
 	@echo "make bench      kernel and end-to-end benchmarks (ratios to sgemm peak / PyTorch)"
 	@echo "make demo       run configs/demo.yaml offline"
+	@echo "make reproduce-mvtec (visa, btad, rad)  paper configs on one dataset (weights + data needed)"
 	@echo "make clean"
 
 $(BUILD)/%.o: %.c
@@ -88,6 +89,20 @@ bench: $(BUILD)/adbench
 
 demo: $(BUILD)/adbench
 	bash scripts/demo.sh
+
+# Paper configs on one dataset (needs scripts/fetch_weights.sh and scripts/fetch_datasets.sh):
+# MuSc and CoDeGraph with CLIP ViT-L-14-336 and DINOv2 ViT-L/14 at 518.
+DATA ?= data
+reproduce-%: $(BUILD)/adbench
+	@case "$*" in mvtec) d="{name: mvtec, root: $(DATA)/mvtec_anomaly_detection, categories: all}";; \
+	  visa) d="{name: visa, root: $(DATA)/VisA, categories: all}";; \
+	  btad) d="{name: btad, root: $(DATA)/BTech_Dataset_transformed, categories: all}";; \
+	  rad) d="{name: rad, root: $(DATA)/RAD-dataset, categories: all}";; \
+	  *) echo "unknown dataset $*; expected mvtec, visa, btad or rad"; exit 1;; esac; \
+	for cfg in configs/musc_codegraph_clip.yaml configs/musc_codegraph_dinov2.yaml; do \
+	  ./$(BUILD)/adbench run $$cfg --set "datasets=[$$d]" --out results/runs/$*_$$(basename $$cfg .yaml) || exit 1; \
+	  ./$(BUILD)/adbench compare results/runs/$*_$$(basename $$cfg .yaml)/results.csv results/published/musc_readme.csv; \
+	done
 
 clean:
 	rm -rf build build-asan build-*

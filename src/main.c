@@ -9,7 +9,7 @@ static const struct {
     int (*fn)(int, char **);
     const char *help;
 } CMDS[] = {
-    {"run", cmd_run, "run experiments from a YAML config: run CONFIG.yaml [--set k=v]... [--out DIR]"},
+    {"run", cmd_run, "run experiments: run CONFIG.yaml [--set k=v]... [--out DIR] [--dry-run] [--quiet] [--shard i/n]"},
     {"metrics", cmd_metrics, "image/pixel AUROC, AP, F1-max, AU-PRO from .npy files"},
     {"features", cmd_features, "ViT (CLIP / DINOv2) features from safetensors weights"},
     {"datasets", cmd_datasets, "datasets check --dataset NAME --root DIR"},
