@@ -93,7 +93,8 @@ demo: $(BUILD)/adbench
 # Paper configs on one dataset (needs scripts/fetch_weights.sh and scripts/fetch_datasets.sh):
 # MuSc and CoDeGraph with CLIP ViT-L-14-336 and DINOv2 ViT-L/14 at 518.
 DATA ?= data
-reproduce-%: $(BUILD)/adbench
+REPRODUCE = reproduce-mvtec reproduce-visa reproduce-btad reproduce-rad
+$(REPRODUCE): reproduce-%: $(BUILD)/adbench
 	@case "$*" in mvtec) d="{name: mvtec, root: $(DATA)/mvtec_anomaly_detection, categories: all}";; \
 	  visa) d="{name: visa, root: $(DATA)/VisA, categories: all}";; \
 	  btad) d="{name: btad, root: $(DATA)/BTech_Dataset_transformed, categories: all}";; \
