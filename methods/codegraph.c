@@ -43,6 +43,11 @@ static const ParamSpec SPEC[] = {
     {"n_iterations", PT_INT, "10", -1, 1e6, "Leiden iterations; -1 = until stable (reconstruction default)"},
     {"leiden_seed", PT_INT, "0", 0, 2147483647, "seed of igraph's RNG for Leiden (reconstruction default)"},
     {"min_size", PT_INT, "2", 2, 1e9, "smallest accepted community (reconstruction default)"},
+    // MuSc's premise is that normal patches are the majority: a "community" of more than half
+    // the images is normal variation (multi-modal poses on the synthetic discs flag 6 % of all
+    // patches and link every image), not a consistent defect, so it is left alone.
+    {"max_share", PT_DOUBLE, "0.5", 1e-9, 1,
+     "largest accepted community as a fraction of the (sub)set's images (reconstruction default, tuned on synthetic data)"},
     {"dilate", PT_INT, "1", 0, 64,
      "flagged patches are dilated by this many grid cells (square) before filtering (reconstruction default)"},
     {"filter", PT_STRING, "patch", 1, 0,
@@ -98,6 +103,7 @@ int codegraph_config(CodegraphConfig *c, const Params *p) {
     c->graph.n_iterations = params_int(p, "n_iterations");
     c->graph.seed = (unsigned long)params_int(p, "leiden_seed");
     c->graph.min_size = params_int(p, "min_size");
+    c->max_share = params_double(p, "max_share");
     c->links_min = params_int(p, "links_min");
     c->dilate = params_int(p, "dilate");
     c->stages = params_int(p, "stages");
@@ -392,6 +398,8 @@ int codegraph_stages(MuscState *s, uint8_t **exclude_io, const CodegraphConfig *
     uint8_t *dirty = ad_malloc((size_t)n * n);
     int *pairs = ad_malloc((size_t)n * n * 2 * sizeof *pairs);
     int rc = 0;
+    GraphConfig gc = c->graph;
+    gc.max_size = (int)floor(c->max_share * n + 1e-9);
     for (int stage = 1; stage <= c->stages; stage++) {
         uint8_t *exclude = *exclude_io;
         int owned;
@@ -422,9 +430,9 @@ int codegraph_stages(MuscState *s, uint8_t **exclude_io, const CodegraphConfig *
         GraphEdge *edges;
         int n_edges = graph_edges(&edges, links, n, c->links_min);
         // Stage 4: Leiden/CPM communities.
-        graph_leiden_cpm(memb, n, edges, n_edges, &c->graph);
+        graph_leiden_cpm(memb, n, edges, n_edges, &gc);
         Community *cs;
-        int k = graph_communities(&cs, memb, n, edges, n_edges, &c->graph);
+        int k = graph_communities(&cs, memb, n, edges, n_edges, &gc);
         int acc = 0;
         for (int t = 0; t < k; t++) acc += cs[t].accepted;
         // Stage 5: targeted filtering inside every accepted community.

@@ -10,7 +10,8 @@
 typedef struct {
     int community;       // 0: plain MuSc
     BurnoutConfig burnout;
-    GraphConfig graph;
+    GraphConfig graph;   // max_size is set per (sub)set from max_share
+    double max_share;    // largest accepted community / images
     int links_min;
     int dilate;
     int filter_image;    // 0: patch filtering, 1: drop whole images

@@ -84,7 +84,8 @@ int graph_communities(Community **out, const int *membership, int n, const Graph
         Community *C = &cs[t];
         double pairs = 0.5 * C->size * (C->size - 1.0);
         C->density = pairs > 0 ? C->internal / pairs : 0;
-        C->accepted = C->size >= c->min_size && C->size >= 2 && C->density >= c->gamma;
+        C->accepted = C->size >= c->min_size && C->size >= 2 && C->density >= c->gamma &&
+                      (c->max_size <= 0 || C->size <= c->max_size);
     }
     *out = cs;
     return k;

@@ -13,7 +13,7 @@ typedef struct {
     int *members;      // ascending image indices
     int internal;      // kept edges inside
     double density;    // internal / (size choose 2); 0 for singletons
-    int accepted;      // size >= min_size and density >= gamma
+    int accepted;      // min_size <= size <= max_size and density >= gamma
 } Community;
 
 typedef struct {
@@ -22,6 +22,7 @@ typedef struct {
     int n_iterations;  // Leiden iterations (negative: until stable)
     unsigned long seed;
     int min_size;      // smallest accepted community
+    int max_size;      // largest accepted community (0: no limit)
 } GraphConfig;
 
 // Edges with weight links[i*n+j] + links[j*n+i] >= links_min (i < j, row-major order).

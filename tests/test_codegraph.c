@@ -75,7 +75,7 @@ Test(codegraph, carries_every_musc_key_with_its_default) {
         cr_assert(c->min == m->min && c->max == m->max, "%s", m->key);
     }
     const char *own[] = {"fa", "rho_min", "eps", "burnout_window", "graph_sets", "links_min", "gamma", "beta",
-                         "n_iterations", "leiden_seed", "min_size", "dilate", "filter", "stages"};
+                         "n_iterations", "leiden_seed", "min_size", "max_share", "dilate", "filter", "stages"};
     for (size_t t = 0; t < sizeof own / sizeof *own; t++) {
         const ParamSpec *c = params_find(cg, own[t]);
         cr_assert_not_null(c, "%s", own[t]);

@@ -59,6 +59,11 @@ Test(graph, density_by_hand) {
     k = graph_communities(&c, memb, 6, e, 3, &strict);
     cr_assert(c[0].accepted && !c[1].accepted);
     graph_communities_free(c, k);
+    strict = CFG;
+    strict.max_size = 2;
+    k = graph_communities(&c, memb, 6, e, 3, &strict);
+    cr_assert(!c[0].accepted && c[1].accepted, "size 3 > max_size 2");
+    graph_communities_free(c, k);
 }
 
 static int add_edge(GraphEdge *e, int m, uint8_t *adj, int n, int i, int j) {
