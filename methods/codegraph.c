@@ -435,6 +435,8 @@ int codegraph_stages(MuscState *s, uint8_t **exclude_io, const CodegraphConfig *
         int k = graph_communities(&cs, memb, n, edges, n_edges, &gc);
         int acc = 0;
         for (int t = 0; t < k; t++) acc += cs[t].accepted;
+        // The curves before filtering (d may alias s->dist, which stage 5 rewrites).
+        if (g) write_curves(g, global, subset, stage, &bo, d, n, P, exclude);
         // Stage 5: targeted filtering inside every accepted community.
         CodegraphStats delta = {0};
         int n_pairs = 0;
@@ -464,10 +466,7 @@ int codegraph_stages(MuscState *s, uint8_t **exclude_io, const CodegraphConfig *
                 free(valid);
             }
         }
-        if (g) {
-            write_stage(g, global, subset, stage, &bo, c, n, flagged, edges, n_edges, cs, k, acc, &delta);
-            write_curves(g, global, subset, stage, &bo, d, n, P, exclude);
-        }
+        if (g) write_stage(g, global, subset, stage, &bo, c, n, flagged, edges, n_edges, cs, k, acc, &delta);
         st->stages_run = stage;
         st->flagged += flagged;
         st->edges += n_edges;
