@@ -100,6 +100,8 @@ awk -F, -v OFS=, '
     kind = parts[1]; seed = substr(parts[2], 2); m = substr(parts[3], 2) + 0
     variant = "default"
     if (v[col("method.burnout_window")] != "") variant = "window=" v[col("method.burnout_window")]
+    if (("method.max_share" in idx) && v[col("method.max_share")] != "" && v[col("method.max_share")] != "0.5")
+      variant = variant " max_share=" v[col("method.max_share")]
     if (v[col("method.community")] == "false") variant = "community=false"
     print kind, seed, m, v[col("n_test")], v[col("method")], variant, v[col("pixel_ap")], v[col("pixel_f1max")],
           v[col("pixel_aupro")], v[col("image_auroc")], v[col("score_s")]
