@@ -78,14 +78,6 @@ static int skip_buffer(const char *name) {
     return 0;
 }
 
-// Fused q/k/v from the three HF projections: rows [q; k; v] in one owned (3D, D) buffer.
-static const float *fuse3(ViT *m, const float *q, const float *k, const float *v, size_t n) {
-    float *o = vit_own(m, 3 * n);
-    memcpy(o, q, n * sizeof(float));
-    memcpy(o + n, k, n * sizeof(float));
-    memcpy(o + 2 * n, v, n * sizeof(float));
-    return o;
-}
 
 static int load_with(ViT *m, const ClipNames *t, const char *prefix) {
     SafeTensors *st = &m->st;
@@ -145,8 +137,8 @@ static int load_with(ViT *m, const ClipNames *t, const char *prefix) {
             GET(qb, t->q_b, D);
             GET(kb, t->k_b, D);
             GET(vb, t->v_b, D);
-            L->qkv_w = fuse3(m, q, k, v, (size_t)(D * D));
-            L->qkv_b = fuse3(m, qb, kb, vb, (size_t)D);
+            L->qkv_w = vit_fuse3(m, q, k, v, (size_t)(D * D));
+            L->qkv_b = vit_fuse3(m, qb, kb, vb, (size_t)D);
         }
         GET(L->proj_w, t->out_w, D, D);
         GET(L->proj_b, t->out_b, D);

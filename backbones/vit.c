@@ -285,6 +285,14 @@ float *vit_own(ViT *m, size_t n) {
     return m->owned[m->n_owned++] = ad_malloc(n * sizeof(float));
 }
 
+const float *vit_fuse3(ViT *m, const float *q, const float *k, const float *v, size_t n) {
+    float *o = vit_own(m, 3 * n);
+    memcpy(o, q, n * sizeof(float));
+    memcpy(o + n, k, n * sizeof(float));
+    memcpy(o + 2 * n, v, n * sizeof(float));
+    return o;
+}
+
 const float *vit_w(ViT *m, const char *name, int ndim, const int64_t *shape) {
     return st_get_f32(&m->st, name, ndim, shape);
 }

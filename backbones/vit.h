@@ -103,6 +103,8 @@ void vit_close(ViT *m);
 int clip_load(ViT *m);    // 1 = not a CLIP file, 0 = loaded, -1 = error
 int dinov2_load(ViT *m);  // 1 = not a DINOv2 file, 0 = loaded, -1 = error
 float *vit_own(ViT *m, size_t n);  // a buffer freed by vit_close
+// Rows [q; k; v] of three separate projections (HF names) fused into one owned buffer of 3n.
+const float *vit_fuse3(ViT *m, const float *q, const float *k, const float *v, size_t n);
 // The tensor as float32 with exactly this shape (NULL + ad_error naming tensor and file).
 // VIT_W(m, name, d0, d1, ...) spells the shape inline.
 const float *vit_w(ViT *m, const char *name, int ndim, const int64_t *shape);
