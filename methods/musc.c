@@ -439,6 +439,24 @@ void musc_split(int *subset, int *order, int n, int divide_num, int seed, const 
     free(sub_lists), free(sub_n), free(ord), free(members), free(gid);
 }
 
+int musc_subset_view(FeatureBatch *view, int **ids, const FeatureBatch *b, const int *subset, int t) {
+    int m = 0;
+    *ids = ad_malloc((size_t)(b->n ? b->n : 1) * sizeof(int));
+    for (int i = 0; i < b->n; i++)
+        if (subset[i] == t) (*ids)[m++] = i;
+    const float **feat = ad_malloc((size_t)(m ? m : 1) * sizeof(float *));
+    for (int q = 0; q < m; q++) feat[q] = b->feat[(*ids)[q]];
+    *view = *b;
+    view->n = m, view->feat = feat, view->embed = NULL, view->embed_dim = 0;
+    return m;
+}
+
+void musc_subset_view_free(FeatureBatch *view, int *ids) {
+    free((void *)view->feat);
+    free(ids);
+    view->feat = NULL;
+}
+
 // ---------------------------------------------------------------------------------------
 // The method
 
@@ -477,18 +495,14 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
         int *subset = ad_malloc((size_t)(n ? n : 1) * sizeof(int));
         musc_split(subset, NULL, n, divide, params_int(p, "seed"), ctx ? ctx->defect : NULL);
         for (int t = 0; t < divide; t++) {
-            int m = 0;
-            int *ids = ad_malloc((size_t)(n ? n : 1) * sizeof(int));
-            for (int i = 0; i < n; i++)
-                if (subset[i] == t) ids[m++] = i;
-            const float **feat = ad_malloc((size_t)(m ? m : 1) * sizeof(float *));
-            for (int q = 0; q < m; q++) feat[q] = test->feat[ids[q]];
-            FeatureBatch sb = *test;
-            sb.n = m, sb.feat = feat, sb.embed = NULL, sb.embed_dim = 0;
+            FeatureBatch sb;
+            int *ids;
+            int m = musc_subset_view(&sb, &ids, test, subset, t);
             float *sm = ad_malloc((size_t)(m ? m : 1) * P * sizeof(float));
             int rc = score_subset(sm, p, &sb);
             for (int q = 0; q < m && !rc; q++) memcpy(maps + (size_t)ids[q] * P, sm + (size_t)q * P, (size_t)P * sizeof(float));
-            free(sm), free(feat), free(ids);
+            free(sm);
+            musc_subset_view_free(&sb, ids);
             if (rc) {
                 free(subset), free(maps);
                 return ad_error_prefix("musc (category %s, subset %d of divide_num %d)", cat, t + 1, divide);

@@ -49,6 +49,11 @@ void musc_image_scores(float *score, const float *maps, int n, int gh, int gw, i
 void musc_rscin(float *out, const float *score, const float *const *embed, int n, int dim,
                 const int *ks, int n_ks);
 void musc_state_free(MuscState *s);
+// A view of subset t of a divide_num split (subset[i] = subset of image i): *ids (malloc'd)
+// lists its images, view->feat (malloc'd) points at their features; embeddings are dropped
+// (RsCIN runs over the whole set). Returns the subset size. Free with musc_subset_view_free.
+int musc_subset_view(FeatureBatch *view, int **ids, const FeatureBatch *b, const int *subset, int t);
+void musc_subset_view_free(FeatureBatch *view, int *ids);
 
 // --- the single steps (exposed for tests and benchmarks) ------------------------------------
 // Per-image LayerNorm over all P*D values (biased variance, eps 1e-5, no affine).
