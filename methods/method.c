@@ -27,3 +27,15 @@ void method_output_free(MethodOutput *o) {
     free(o->maps);
     o->image_score = o->maps = NULL;
 }
+
+static MethodProgressFn g_progress;
+static void *g_progress_user;
+
+void method_set_progress(MethodProgressFn fn, void *user) {
+    g_progress = fn;
+    g_progress_user = user;
+}
+
+void method_progress(double fraction) {
+    if (g_progress) g_progress(g_progress_user, fraction);
+}

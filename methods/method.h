@@ -50,6 +50,12 @@ typedef struct {
     int (*reference_rotations)(const Params *p, const char *category);
 } Method;
 
+// Scoring progress: a method reports the fraction done (0..1) at checkpoints, from the
+// calling thread (never inside a parallel region); the runner turns it into its progress bar.
+typedef void (*MethodProgressFn)(void *user, double fraction);
+void method_set_progress(MethodProgressFn fn, void *user);  // NULL: no reporting
+void method_progress(double fraction);
+
 const Method *method_find(const char *name);  // NULL + ad_error if unknown
 const char *method_names(void);
 void method_output_free(MethodOutput *o);

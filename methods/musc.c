@@ -160,6 +160,7 @@ int musc_prepare_ex(MuscState *s, const Params *p, const FeatureBatch *b, int ke
             musc_msm(s->dist[k], Z, n, P, D);
             if (keep_z) s->Z[k] = Z;
             else free(Z);
+            method_progress((double)(k + 1) / s->n_sets);  // MSM dominates scoring time
         }
     return 0;
 }

@@ -748,6 +748,15 @@ static void cfree(Cells *c) {
     free(c->k), free(c->v);
 }
 
+// Methods report a fraction per checkpoint (MuSc: per feature set); subsets or later stages
+// may restart it, so the bar only moves forward, and never to 100 % before the method returns.
+static void score_progress(void *user, double fraction) {
+    Progress *pg = user;
+    long done = (long)(fraction * (double)pg->total);
+    if (done >= pg->total) done = pg->total - 1;
+    if (done > pg->done) progress_step(pg, done);
+}
+
 static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Features *tf, const ExtractStats *tst,
                       const char *split_hash) {
     const Variant *V = &R->cfg->variants[U->v];
@@ -822,7 +831,9 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     Progress pg;
     progress_begin(&pg, stage, n, R->o->quiet);
     double t = now_s();
+    method_set_progress(score_progress, &pg);
     int mrc = M->run(&mc->params, &tb, rf ? &rb : NULL, &ctx, &mo);
+    method_set_progress(NULL, NULL);
     double score_s = now_s() - t;
     if (!mrc) {
         progress_step(&pg, n);
