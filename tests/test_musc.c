@@ -355,3 +355,31 @@ Test(musc, same_for_1_and_2_threads) {
     musc_state_free(&s);
     free(d1), free(feats);
 }
+
+// Scoring progress: one report per feature set, increasing, ending at 1; none once unhooked.
+typedef struct { int calls; double last; int monotonic; } ProgressLog;
+static void log_progress(void *user, double f) {
+    ProgressLog *l = user;
+    if (f <= l->last) l->monotonic = 0;
+    l->last = f;
+    l->calls++;
+}
+
+Test(musc, reports_progress_per_feature_set) {
+    float *feats = load("feats.npy", (size_t)GN * GL * GP * GD);
+    const float *ptrs[GN];
+    FeatureBatch b = batch_of(feats, ptrs, GN);
+    ProgressLog log = {0, 0.0, 1};
+    method_set_progress(log_progress, &log);
+    MuscState s;
+    cr_assert_eq(musc_prepare(&s, NULL, &b), 0, "%s", ad_last_error());
+    method_set_progress(NULL, NULL);
+    cr_assert_eq(log.calls, GK, "%d progress reports, expected one per set (%d)", log.calls, GK);
+    cr_assert(log.monotonic, "progress went backwards");
+    cr_assert_eq(log.last, 1.0);
+    musc_state_free(&s);
+    cr_assert_eq(musc_prepare(&s, NULL, &b), 0);
+    cr_assert_eq(log.calls, GK, "reported after the hook was removed");
+    musc_state_free(&s);
+    free(feats);
+}
