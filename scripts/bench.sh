@@ -14,8 +14,8 @@ run() { echo; echo "== $*"; "$@" || echo "(failed: $*)"; }
 run "$BIN" bench sgemm
 if [ "$quick" = quick ]; then
     run "$BIN" bench metrics --images 100
-    run "$BIN" bench msm --n 25
-    run "$BIN" bench coreset --images 20
+    run "$BIN" bench msm --quick
+    run "$BIN" bench coreset --quick
     run "$BIN" bench codegraph
     run "$BIN" bench vit --blocks 2 --reps 1
 else
@@ -26,8 +26,12 @@ else
     run "$BIN" bench vit
 fi
 if /usr/bin/python3 -c 'import torch, sklearn' 2>/dev/null; then
-    run /usr/bin/python3 tests/gen/bench_metrics_sklearn.py "$BIN"
-    run /usr/bin/python3 tests/gen/bench_torch_vit.py --adbench "$BIN" ${quick:+--blocks 2 --reps 1}
+    run /usr/bin/python3 tests/gen/bench_metrics_sklearn.py "$BIN" ${quick:+4 256}
+    if [ "$quick" = quick ]; then
+        run /usr/bin/python3 tests/gen/bench_torch_vit.py --adbench "$BIN" --blocks 2 --reps 1
+    else
+        run /usr/bin/python3 tests/gen/bench_torch_vit.py --adbench "$BIN"
+    fi
 else
     echo; echo "PyTorch/sklearn baselines skipped: run 'bash scripts/setup.sh --dev' first."
 fi
