@@ -30,7 +30,6 @@ static const ParamSpec SPEC[] = {
      "hub|scheme|size|offset|size_aa: position-embedding resize at other grids. hub (default): the official torch.hub "
      "DINOv2 semantics MuSc and AnomalyDINO ran, also for HF-named weights; scheme: each naming scheme's own reference "
      "(HF Dinov2Model: size=); CLIP: always open_clip's bicubic resize"},
-    {"batch", PT_INT, "1", 1, 256, "images per forward in vit_forward; extract() is per image, so 1 here"},
     PARAM_END};
 
 struct Backbone {
