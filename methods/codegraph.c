@@ -565,15 +565,7 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
     if (c.community && !(ctx && ctx->quiet))
         fprintf(stderr, "codegraph %s: %d flagged patches, %d edges, %d communities accepted, %d pairs filtered, %d excluded\n",
                 cat, st.flagged, st.edges, st.accepted, st.recomputed, st.excluded);
-    float *raw = ad_malloc((size_t)(n ? n : 1) * sizeof(float));
-    musc_image_scores(raw, maps, n, test->gh, test->gw, S);
-    out->image_score = ad_malloc((size_t)(n ? n : 1) * sizeof(float));
-    if (params_bool(p, "rscin") && test->embed && test->embed_dim > 0 && ctx && ctx->rscin_k)
-        musc_rscin(out->image_score, raw, test->embed, n, test->embed_dim, ctx->rscin_k, 3);
-    else
-        memcpy(out->image_score, raw, (size_t)n * sizeof(float));
-    free(raw);
-    out->maps = maps;
+    musc_finish(out, maps, p, test, ctx, S);
     return 0;
 }
 

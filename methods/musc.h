@@ -54,6 +54,10 @@ void musc_state_free(MuscState *s);
 // (RsCIN runs over the whole set). Returns the subset size. Free with musc_subset_view_free.
 int musc_subset_view(FeatureBatch *view, int **ids, const FeatureBatch *b, const int *subset, int t);
 void musc_subset_view_free(FeatureBatch *view, int *ids);
+// The end of a MuSc-style run (shared with CoDeGraph): image scores = max of the maps upsampled
+// to S, then RsCIN when enabled and embeddings exist. out takes ownership of maps.
+void musc_finish(MethodOutput *out, float *maps, const Params *p, const FeatureBatch *test,
+                 const MethodContext *ctx, int S);
 
 // --- the single steps (exposed for tests and benchmarks) ------------------------------------
 // Per-image LayerNorm over all P*D values (biased variance, eps 1e-5, no affine).
