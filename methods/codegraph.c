@@ -358,7 +358,7 @@ void codegraph_recompute_pair(MuscState *s, int i, int j, const uint8_t *removed
         float *R = ad_malloc((size_t)nr * D * sizeof *R), *A = ad_malloc((size_t)P * D * sizeof *A);
         float *smax = ad_malloc((size_t)P * sizeof *smax);
         for (int k = 0; k < s->n_sets; k++) {
-            const float *Zi = s->Z[k] + (size_t)i * P * D, *Zj = s->Z[k] + (size_t)j * P * D;
+            const float *Zi = musc_z(s, k, i), *Zj = musc_z(s, k, j);
             for (int t = 0; t < nr; t++) memcpy(R + (size_t)t * D, Zj + (size_t)rem[t] * D, (size_t)D * sizeof *R);
             knn_max_ip(smax, NULL, Zi, P, R, nr, D, NULL);  // best match among the removed patches
             float *d = s->dist[k] + ((size_t)i * s->n + j) * P;
@@ -448,6 +448,12 @@ int codegraph_stages(MuscState *s, uint8_t **exclude_io, const CodegraphConfig *
                 for (int j = 0; j < n; j++)
                     if (dirty[(size_t)i * n + j]) pairs[2 * n_pairs] = i, pairs[2 * n_pairs + 1] = j, n_pairs++;
             delta.recomputed = n_pairs;
+            // Z of only the images in filtered pairs (recomputed from the features when
+            // musc_prepare_ex dropped it): memory follows the communities, not n.
+            uint8_t *need = ad_calloc((size_t)n, 1);
+            for (int t = 0; t < 2 * n_pairs; t++) need[pairs[t]] = 1;
+            musc_fill_z(s, need);
+            free(need);
             // Each pair writes only its own dist rows: any schedule gives the same result.
 #pragma omp parallel
             {
@@ -465,6 +471,7 @@ int codegraph_stages(MuscState *s, uint8_t **exclude_io, const CodegraphConfig *
                 }
                 free(valid);
             }
+            musc_free_z(s);
         }
         if (g) write_stage(g, global, subset, stage, &bo, c, n, flagged, edges, n_edges, cs, k, acc, &delta);
         st->stages_run = stage;
@@ -498,7 +505,8 @@ int codegraph_stages(MuscState *s, uint8_t **exclude_io, const CodegraphConfig *
 static int score_subset(float *maps, const Params *p, const CodegraphConfig *c, const FeatureBatch *b,
                         CodegraphDiag *g, const int *global, int subset, CodegraphStats *st) {
     MuscState s;
-    if (musc_prepare(&s, p, b)) return -1;
+    // Z is dropped per set; stage 5 recomputes the rows of the images it needs (musc_fill_z).
+    if (musc_prepare_ex(&s, p, b, 0)) return -1;
     uint8_t *exclude = NULL;
     if (c->community && codegraph_stages(&s, &exclude, c, g, global, subset, st)) {
         musc_state_free(&s);

@@ -48,6 +48,7 @@ void codegraph_plan_filter(uint8_t **removed, uint8_t **exclude_io, uint8_t *dir
 // holds the distances for a subset of them dropped (or none): only the rows whose best match
 // may have been a removed patch are recomputed (GEMM against the removed rows first). Equal
 // to musc_recompute_pair(s, i, j, !removed) up to float rounding in the recomputed rows.
+// Needs Z of i and j (kept, or musc_fill_z).
 void codegraph_recompute_pair(MuscState *s, int i, int j, const uint8_t *removed);
 
 // Diagnostics (codegraph.md step 7): codegraph_<category>_{stages,flags,patches,edges,
@@ -57,7 +58,9 @@ typedef struct CodegraphDiag CodegraphDiag;
 CodegraphDiag *codegraph_diag_open(const char *dir, const char *category, const char *const *defect);
 int codegraph_diag_close(CodegraphDiag *g, int ok);
 
-// Stages 2-5 (x `stages`) on a prepared MuSc state: burnout on the fused curves of the chosen
+// Stages 2-5 (x `stages`) on a prepared MuSc state (musc_prepare, or musc_prepare_ex with
+// keep_z = 0 while its batch is alive: stage 5 then refills Z for the images of filtered pairs
+// only, musc_fill_z, and frees it after each stage): burnout on the fused curves of the chosen
 // sets, graph, communities, filtering (s->dist is recomputed in place). *exclude_io receives
 // the exclusion matrix for musc_score_maps (NULL when none). g (may be NULL) gets the
 // diagnostics, with image indices mapped through global (NULL = identity) and tagged subset.

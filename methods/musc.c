@@ -137,6 +137,7 @@ int musc_prepare_ex(MuscState *s, const Params *p, const FeatureBatch *b, int ke
     s->n_layers = b->n_layers, s->n_degrees = nd;
     for (int t = 0; t < nd; t++) s->degrees[t] = deg[t];
     s->n_sets = b->n_layers * nd;
+    s->src = b;
     s->Z = ad_calloc((size_t)s->n_sets, sizeof(float *));
     s->dist = ad_calloc((size_t)s->n_sets, sizeof(float *));
     size_t zsz = (size_t)n * P * D;
@@ -165,13 +166,55 @@ int musc_prepare_ex(MuscState *s, const Params *p, const FeatureBatch *b, int ke
     return 0;
 }
 
+const float *musc_z(const MuscState *s, int k, int i) {
+    AD_ASSERT(k >= 0 && k < s->n_sets && i >= 0 && i < s->n);
+    if (s->Z && s->Z[k]) return s->Z[k] + (size_t)i * s->P * s->D;
+    AD_ASSERT(s->zimg && s->zimg[(size_t)k * s->n + i]);  // needs musc_prepare (keep_z) or musc_fill_z
+    return s->zimg[(size_t)k * s->n + i];
+}
+
+void musc_fill_z(MuscState *s, const uint8_t *need) {
+    if (s->Z && s->Z[0]) return;  // kept by musc_prepare
+    const FeatureBatch *b = s->src;
+    AD_ASSERT(b && b->n == s->n && b->gh * b->gw == s->P && b->dim == s->D && b->n_layers == s->n_layers);
+    int n = s->n, P = s->P, D = s->D, nd = s->n_degrees;
+    if (!s->zimg) s->zimg = ad_calloc((size_t)s->n_sets * n, sizeof *s->zimg);
+    int *todo = ad_malloc((size_t)n * sizeof *todo), nt = 0;
+    for (int i = 0; i < n; i++)
+        if (need[i] && !s->zimg[i]) todo[nt++] = i;  // set 0 filled <=> all sets filled
+    for (int t = 0; t < nt; t++)
+        for (int k = 0; k < s->n_sets; k++)
+            s->zimg[(size_t)k * n + todo[t]] = ad_malloc((size_t)P * D * sizeof(float));
+    // The same LayerNorm + LNAMD calls as musc_prepare_ex; each image writes its own rows.
+#pragma omp parallel
+    {
+        float *ln = ad_malloc((size_t)P * D * sizeof(float));
+#pragma omp for schedule(dynamic, 1)
+        for (int t = 0; t < nt; t++) {
+            int i = todo[t];
+            for (int l = 0; l < s->n_layers; l++) {
+                musc_layernorm(ln, b->feat[i] + (size_t)l * P * D, P, D);
+                for (int r = 0; r < nd; r++)
+                    musc_lnamd(s->zimg[(size_t)(l * nd + r) * n + i], ln, b->gh, b->gw, D, s->degrees[r]);
+            }
+        }
+        free(ln);
+    }
+    free(todo);
+}
+
+void musc_free_z(MuscState *s) {
+    if (!s->zimg) return;
+    for (size_t t = 0; t < (size_t)s->n_sets * s->n; t++) free(s->zimg[t]);
+    free(s->zimg);
+    s->zimg = NULL;
+}
+
 void musc_recompute_pair(MuscState *s, int i, int j, const uint8_t *valid_j) {
-    AD_ASSERT(s->Z && s->Z[0]);  // needs musc_prepare (keep_z)
     AD_ASSERT(i != j && i >= 0 && j >= 0 && i < s->n && j < s->n);
-    size_t blk = (size_t)s->P * s->D;
     float *a = ad_malloc((size_t)s->P * sizeof(float));
     for (int k = 0; k < s->n_sets; k++) {
-        knn_max_ip(a, NULL, s->Z[k] + (size_t)i * blk, s->P, s->Z[k] + (size_t)j * blk, s->P, s->D, valid_j);
+        knn_max_ip(a, NULL, musc_z(s, k, i), s->P, musc_z(s, k, j), s->P, s->D, valid_j);
         float *d = s->dist[k] + ((size_t)i * s->n + j) * s->P;
         for (int p = 0; p < s->P; p++) {
             float x = 2.f - 2.f * a[p];  // -inf max (no valid patch) gives +inf distance
@@ -182,6 +225,7 @@ void musc_recompute_pair(MuscState *s, int i, int j, const uint8_t *valid_j) {
 }
 
 void musc_state_free(MuscState *s) {
+    musc_free_z(s);
     for (int k = 0; k < s->n_sets; k++) {
         if (s->Z) free(s->Z[k]);
         if (s->dist) free(s->dist[k]);

@@ -14,6 +14,9 @@ typedef struct {
     // Added by musc.c (set k = layer * n_degrees + degree index):
     int n_layers, n_degrees;
     int degrees[16];
+    // Added for recomputation without kept Z (musc_fill_z):
+    const FeatureBatch *src;  // the features musc_prepare_ex read (must outlive musc_fill_z calls)
+    float **zimg;             // [n_sets * n]: zimg[k*n + i] = image i's [P][D] Z rows of set k, or NULL
 } MuscState;
 
 // The config keys MuSc's stages read. musc_prepare reads "degrees" (default [1,3,5] when the
@@ -36,8 +39,17 @@ int musc_prepare(MuscState *s, const Params *p, const FeatureBatch *b);
 // cannot be used. musc_prepare(s, p, b) = musc_prepare_ex(s, p, b, 1).
 int musc_prepare_ex(MuscState *s, const Params *p, const FeatureBatch *b, int keep_z);
 // Recompute dist[k][i][j][.] for all k with j's reference patches limited to valid_j
-// (P bytes; NULL = all). Used by CoDeGraph's targeted filtering.
+// (P bytes; NULL = all). Used by CoDeGraph's targeted filtering. Needs Z of images i and j:
+// a kept-Z state (musc_prepare) or musc_fill_z with both images marked.
 void musc_recompute_pair(MuscState *s, int i, int j, const uint8_t *valid_j);
+// Z rows of the images with need[i] = 1 (n bytes), for every set, recomputed from s->src exactly
+// as musc_prepare_ex computes them (bit-identical); memory proportional to the marked images.
+// No-op when Z was kept. Images already filled are kept. Free with musc_free_z.
+void musc_fill_z(MuscState *s, const uint8_t *need);
+// Drops what musc_fill_z filled (kept Z is untouched).
+void musc_free_z(MuscState *s);
+// Image i's [P][D] Z rows of set k (kept Z or musc_fill_z); asserts that they exist.
+const float *musc_z(const MuscState *s, int k, int i);
 // Interval average over the other images (lowest [lo, hi) fraction of the n-1 minima, MuSc's
 // 0..0.3 by default), then the mean over the sets: maps [n][P].
 // exclude (n x n bytes, may be NULL): exclude[i*n+j] drops image j from i's references.

@@ -404,3 +404,51 @@ Test(codegraph, consistent_anomalies_recovered_end_to_end, .timeout = 60) {
     free(dir);
     batch_free(&t);
 }
+
+// CoDeGraph's run drops Z (musc_prepare_ex keep_z = 0) and refills only the images of filtered
+// pairs (musc_fill_z): the refilled rows and everything stages 2-5 compute from them equal the
+// kept-Z path bit for bit, for both recompute modes.
+Test(codegraph, stages_without_kept_z_equal_kept_z_bit_for_bit, .timeout = 60) {
+    Batch t = consistent_category();
+    for (int full = 0; full <= 1; full++) {
+        Params p = {.spec = method_codegraph.params};
+        params_set(&p, "degrees", "[1,3]");
+        params_set(&p, "diagnostics", "false");
+        if (full) params_set(&p, "recompute", "full");
+        CodegraphConfig c;
+        cr_assert_eq(codegraph_config(&c, &p), 0, "%s", ad_last_error());
+        MuscState a, b;
+        cr_assert_eq(musc_prepare(&a, &p, &t.b), 0, "%s", ad_last_error());
+        cr_assert_eq(musc_prepare_ex(&b, &p, &t.b, 0), 0, "%s", ad_last_error());
+        int n = a.n, P = a.P, D = a.D;
+        for (int k = 0; k < b.n_sets; k++) cr_assert_null(b.Z[k]);
+        // Direct: a few images refilled, the others absent.
+        uint8_t *need = calloc((size_t)n, 1);
+        need[1] = need[4] = 1;
+        musc_fill_z(&b, need);
+        for (int k = 0; k < b.n_sets; k++) {
+            cr_assert(!memcmp(musc_z(&b, k, 1), a.Z[k] + (size_t)1 * P * D, (size_t)P * D * sizeof(float)));
+            cr_assert(!memcmp(musc_z(&b, k, 4), a.Z[k] + (size_t)4 * P * D, (size_t)P * D * sizeof(float)));
+            cr_assert_null(b.zimg[(size_t)k * n + 0]);
+        }
+        musc_free_z(&b);
+        cr_assert_null(b.zimg);
+        free(need);
+        uint8_t *ea = NULL, *eb = NULL;
+        CodegraphStats sa = {0}, sb = {0};
+        cr_assert_eq(codegraph_stages(&a, &ea, &c, NULL, NULL, 0, &sa), 0, "%s", ad_last_error());
+        cr_assert_eq(codegraph_stages(&b, &eb, &c, NULL, NULL, 0, &sb), 0, "%s", ad_last_error());
+        cr_assert(sa.accepted > 0 && sa.recomputed > 0, "accepted %d, recomputed %d", sa.accepted, sa.recomputed);
+        cr_assert_eq(sa.recomputed, sb.recomputed);
+        cr_assert_null(b.zimg);  // freed after the recompute
+        cr_assert_eq(ea == NULL, eb == NULL);
+        if (ea) cr_assert(!memcmp(ea, eb, (size_t)n * n));
+        for (int k = 0; k < a.n_sets; k++)
+            cr_assert(!memcmp(a.dist[k], b.dist[k], (size_t)n * n * P * sizeof(float)), "full %d set %d", full, k);
+        free(ea), free(eb);
+        musc_state_free(&a);
+        musc_state_free(&b);
+        params_free(&p);
+    }
+    batch_free(&t);
+}
