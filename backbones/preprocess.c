@@ -1,7 +1,9 @@
 // Reference input pipelines (see preprocess.h).
 #include "preprocess.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "err.h"
 
@@ -51,4 +53,36 @@ int vit_preprocess_file(float **out, int *H, int *W, const char *path, PrepKind 
     vit_preprocess_u8(out, H, W, &img, kind, clip, size, patch);
     image_u8_free(&img);
     return 0;
+}
+
+void resize_center_crop_u8(ImageU8 *out, const ImageU8 *in, int resize, int crop, Resample f) {
+    ImageU8 r = {0};
+    const ImageU8 *src = in;
+    if (resize > 0) {
+        int ow, oh;
+        shorter_side(&ow, &oh, in->w, in->h, resize);
+        pil_resize_u8(&r, in, ow, oh, f);
+        src = &r;
+    }
+    int cw = crop > 0 ? crop : src->w, ch = crop > 0 ? crop : src->h;
+    AD_ASSERT(cw <= src->w && ch <= src->h);
+    int top = (int)nearbyint((src->h - ch) / 2.0), left = (int)nearbyint((src->w - cw) / 2.0);  // half to even
+    out->w = cw, out->h = ch, out->c = src->c;
+    out->data = ad_malloc((size_t)cw * ch * src->c);
+    for (int y = 0; y < ch; y++)
+        memcpy(out->data + (size_t)y * cw * src->c, src->data + ((size_t)(y + top) * src->w + left) * src->c,
+               (size_t)cw * src->c);
+    image_u8_free(&r);
+}
+
+void cnn_preprocess_u8(float **out, int *H, int *W, const ImageU8 *img, int resize, int crop) {
+    AD_ASSERT(img->c == 3);
+    ImageU8 r = {0};
+    resize_center_crop_u8(&r, img, resize, crop, RESAMPLE_BILINEAR);
+    size_t hw = (size_t)r.w * r.h;
+    float *t = ad_malloc(3 * hw * sizeof(float));
+    for (int c = 0; c < 3; c++)
+        for (size_t q = 0; q < hw; q++) t[c * hw + q] = ((float)r.data[q * 3 + c] / 255.0f - IMNET_MEAN[c]) / IMNET_STD[c];
+    *out = t, *H = r.h, *W = r.w;
+    image_u8_free(&r);
 }

@@ -18,3 +18,13 @@ typedef enum { PREP_MUSC, PREP_ANOMALYDINO } PrepKind;
 void vit_preprocess_u8(float **out, int *H, int *W, const ImageU8 *img, PrepKind kind, int clip, int size, int patch);
 // Same from a file; 0 or -1 + ad_error naming the file.
 int vit_preprocess_file(float **out, int *H, int *W, const char *path, PrepKind kind, int clip, int size, int patch);
+
+// torchvision Resize(resize) (shorter side to resize, the longer to int(resize * long / short);
+// resize 0 = none) with Pillow's filter f, then CenterCrop(crop) (top/left offsets
+// int(round((h - crop) / 2.0)), Python rounding; crop 0 = none). The crop must fit: AD_ASSERT.
+// patchcore-inspection's MVTecDataset applies Resize(256) + CenterCrop(224) to images
+// (bilinear) and to masks (bilinear, before its astype(int) binarisation).
+void resize_center_crop_u8(ImageU8 *out, const ImageU8 *in, int resize, int crop, Resample f);
+// CNN input pipeline (torchvision's ImageNet transform): resize_center_crop_u8 with bilinear,
+// ToTensor, ImageNet mean/std; (3, *H, *W) float32 malloc'd to *out.
+void cnn_preprocess_u8(float **out, int *H, int *W, const ImageU8 *img, int resize, int crop);

@@ -497,7 +497,7 @@ Test(datasets, real_mvtec_screw) {
     char *root = ad_sprintf("%s/mvtec_ad", shared_data());
     Category c;
     load_ok("mvtec", root, "screw", &c);
-    cr_assert_eq(c.n_train, 32);
+    cr_assert_eq(c.n_train, 320);
     cr_assert_eq(c.n_test, 160);
     cr_assert_eq(count_label(&c, 0), 41);
     cr_assert_eq(count_label(&c, 1), 119);
