@@ -23,3 +23,17 @@ void features_free(Features *f) {
     free(f->embed);
     memset(f, 0, sizeof *f);
 }
+
+int features_fill_layers(Features *f) {
+    if (f->n_layers < 1 || f->n_layers > FEAT_MAX_LAYERS)
+        return ad_error("the backbone returned %d layers; expected 1..%d", f->n_layers, FEAT_MAX_LAYERS);
+    if (!f->layer[0].dim)
+        for (int l = 0; l < f->n_layers; l++) f->layer[l] = (LayerShape){f->gh, f->gw, f->dim};
+    for (int l = 0; l < f->n_layers; l++)
+        if (f->layer[l].gh < 1 || f->layer[l].gw < 1 || f->layer[l].dim < 1)
+            return ad_error("the backbone returned an empty layer %d (grid %dx%d, width %d)", l, f->layer[l].gh,
+                            f->layer[l].gw, f->layer[l].dim);
+    f->gh = f->layer[0].gh, f->gw = f->layer[0].gw;
+    f->dim = layers_uniform(f->layer, f->n_layers) ? f->layer[0].dim : 0;
+    return 0;
+}

@@ -37,6 +37,7 @@ static const ParamSpec SPEC[] = {
     {"top_frac", PT_DOUBLE, "0.01", 0, 1, "image score = mean of the top int(top_frac * patches) distances"},
     {"sigma", PT_DOUBLE, "4", 0, 1000,
      "Gaussian sigma in pixels at the evaluation resolution (upstream: 4 at the original image size); 0 = none"},
+    LAYER_ALIGN_PARAM,
     PARAM_END};
 
 static const char *const MASKED[] = {
@@ -299,4 +300,4 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
     return 0;
 }
 
-const Method method_anomalydino = {"anomalydino", 1, SPEC, run, reference_rotations};
+const Method method_anomalydino = {"anomalydino", 1, SPEC, run, reference_rotations, 0};

@@ -577,4 +577,4 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
     return 0;
 }
 
-const Method method_codegraph = {"codegraph", 0, SPEC, run, NULL};
+const Method method_codegraph = {"codegraph", 0, SPEC, run, NULL, 0};

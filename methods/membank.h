@@ -5,6 +5,8 @@
 #pragma once
 #include <stdint.h>
 
+#include "feature_layout.h"
+
 // --- shared (methods/membank.c) ------------------------------------------------------
 // Few-shot references: entries [seed*shots, (seed+1)*shots) of the sorted train list, as
 // AnomalyDINO's run_anomalydino.py picks them (shots 0 = all). -1 + ad_error when the slice
@@ -30,6 +32,13 @@ void adaptive_avg_pool1d(float *out, int n_out, const float *in, int n_in);
 // out: [gh*gw][target_dim]; layers[l]: [gh*gw][C] tokens of selected layer l.
 void patchcore_embed(float *out, const float *const *layers, int n_layers, int gh, int gw, int C, int patchsize,
                      int pre_dim, int target_dim);
+// The same for layers of different grids and widths (CNN layer2 + layer3), as upstream's
+// PatchCore._embed: each layer unfolded on its own grid; a layer whose grid differs from
+// layer 0's has each of its C*ps*ps components resized bilinearly (align_corners=False) to
+// layer 0's grid; then Preprocessing and Aggregator as above. out: [gh_0*gw_0][target_dim].
+// With one shared grid it computes exactly what patchcore_embed does.
+void patchcore_embed_ms(float *out, const float *const *layers, const LayerShape *shapes, int n_layers, int patchsize,
+                        int pre_dim, int target_dim);
 // Patch scores: mean over the k nearest bank rows of the squared L2 distance (faiss
 // IndexFlatL2 + mean); image score = max over the image's P patches.
 // score[nq]: per query row; image_score[nq / P].

@@ -573,4 +573,4 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
     return 0;
 }
 
-const Method method_musc = {"musc", 0, SPEC, run, NULL};
+const Method method_musc = {"musc", 0, SPEC, run, NULL, 0};

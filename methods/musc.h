@@ -29,7 +29,8 @@ typedef struct {
     {"divide_num", PT_INT, "1", 1, 1000, "subsets scored independently (upstream split: by defect folder, seeded shuffle)"}, \
     {"seed", PT_INT, "0", 0, 2147483647, "seed of the subset split (Python random.seed semantics)"}, \
     {"rscin", PT_BOOL, "true", 1, 0, "RsCIN image-score re-scoring with the dataset's windows"}, \
-    {"score_size", PT_INT, "0", 0, 8192, "side of the upsampled map for image scores (0 = the run's evaluation size)"}
+    {"score_size", PT_INT, "0", 0, 8192, "side of the upsampled map for image scores (0 = the run's evaluation size)"}, \
+    LAYER_ALIGN_PARAM
 
 // LNAMD for every set, then every unordered image pair's similarity block once (both
 // directions' minima from it), OpenMP over pairs. Fewer than 5 images: -1 + ad_error.

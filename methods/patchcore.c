@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "coreset.h"
+#include "image.h"  // interp_bilinear
 #include "err.h"
 #include "knn.h"
 #include "membank.h"
@@ -37,18 +38,53 @@ static const ParamSpec SPEC[] = {
     {"sigma", PT_DOUBLE, "4", 0, 1000, "Gaussian sigma in pixels at the evaluation resolution (upstream: 4 at 224); 0 = none"},
     PARAM_END};
 
-void patchcore_embed(float *out, const float *const *layers, int n_layers, int gh, int gw, int C, int patchsize,
-                     int pre_dim, int target_dim) {
-    int P = gh * gw, pp = patchsize * patchsize, r = patchsize / 2;
-    int nu = C * pp;
+// Upstream aligns a layer whose grid differs from the first layer's AFTER unfolding it on its
+// own grid: each of its C*ps*ps neighbourhood components is an h x w image resized bilinearly
+// (F.interpolate, align_corners=False) to the first layer's grid. Returns [H*W][C*ps*ps].
+static float *unfold_resampled(const float *x, const LayerShape *s, int ps, int H, int W) {
+    int h = s->gh, w = s->gw, C = s->dim, pp = ps * ps, r = ps / 2, nu = C * pp;
+    float *out = ad_malloc((size_t)H * W * nu * sizeof(float));
 #pragma omp parallel
     {
-        float *u = ad_malloc((size_t)nu * sizeof(float));
+        float *pin = ad_malloc((size_t)h * w * sizeof(float)), *pout = ad_malloc((size_t)H * W * sizeof(float));
+#pragma omp for schedule(static)
+        for (int j = 0; j < nu; j++) {
+            int c = j / pp, du = (j % pp) / ps, dv = j % ps;
+            for (int y = 0; y < h; y++)
+                for (int xx = 0; xx < w; xx++) {
+                    int yy = y + du - r, xs = xx + dv - r;
+                    pin[y * w + xx] = yy < 0 || yy >= h || xs < 0 || xs >= w ? 0.f : x[(size_t)(yy * w + xs) * C + c];
+                }
+            interp_bilinear(pout, H, W, pin, h, w, 0);
+            for (int q = 0; q < H * W; q++) out[(size_t)q * nu + j] = pout[q];
+        }
+        free(pin), free(pout);
+    }
+    return out;
+}
+
+void patchcore_embed_ms(float *out, const float *const *layers, const LayerShape *shapes, int n_layers, int patchsize,
+                        int pre_dim, int target_dim) {
+    int gh = shapes[0].gh, gw = shapes[0].gw, P = gh * gw, pp = patchsize * patchsize, r = patchsize / 2;
+    int max_nu = 0;
+    float **up = ad_calloc((size_t)n_layers, sizeof *up);
+    for (int l = 0; l < n_layers; l++) {
+        max_nu = shapes[l].dim * pp > max_nu ? shapes[l].dim * pp : max_nu;
+        if (shapes[l].gh != gh || shapes[l].gw != gw) up[l] = unfold_resampled(layers[l], &shapes[l], patchsize, gh, gw);
+    }
+#pragma omp parallel
+    {
+        float *u = ad_malloc((size_t)max_nu * sizeof(float));
         float *cat = ad_malloc((size_t)n_layers * pre_dim * sizeof(float));
 #pragma omp for schedule(static)
         for (int p = 0; p < P; p++) {
             int y = p / gw, x = p % gw;
             for (int l = 0; l < n_layers; l++) {
+                int C = shapes[l].dim, nu = C * pp;
+                if (up[l]) {
+                    adaptive_avg_pool1d(cat + (size_t)l * pre_dim, pre_dim, up[l] + (size_t)p * nu, nu);
+                    continue;
+                }
                 // Unfolded neighbourhood, channel-major: u[c*pp + du*ps + dv].
                 for (int du = 0; du < patchsize; du++)
                     for (int dv = 0; dv < patchsize; dv++) {
@@ -67,6 +103,16 @@ void patchcore_embed(float *out, const float *const *layers, int n_layers, int g
         free(cat);
         free(u);
     }
+    for (int l = 0; l < n_layers; l++) free(up[l]);
+    free(up);
+}
+
+void patchcore_embed(float *out, const float *const *layers, int n_layers, int gh, int gw, int C, int patchsize,
+                     int pre_dim, int target_dim) {
+    LayerShape s[FEAT_MAX_LAYERS];
+    AD_ASSERT(n_layers >= 1 && n_layers <= FEAT_MAX_LAYERS);
+    for (int l = 0; l < n_layers; l++) s[l] = (LayerShape){gh, gw, C};
+    patchcore_embed_ms(out, layers, s, n_layers, patchsize, pre_dim, target_dim);
 }
 
 void patchcore_score(float *score, float *image_score, const float *Q, int nq, int P, const float *bank, int nb,
@@ -89,14 +135,17 @@ void patchcore_score(float *score, float *image_score, const float *Q, int nq, i
     free(dist);
 }
 
-// Embed every image of a batch: [b->n * P][target_dim].
+// Embed every image of a batch: [b->n * P][target_dim], P = the first selected layer's grid.
 static float *embed_batch(const FeatureBatch *b, const int *lsel, int nl, int ps, int pre, int tgt) {
-    int P = b->gh * b->gw;
+    LayerShape sh[FEAT_MAX_LAYERS], tmp[FEAT_MAX_LAYERS];
+    const LayerShape *all = feature_batch_layers(b, tmp);
+    for (int l = 0; l < nl; l++) sh[l] = all[lsel[l]];
+    int P = sh[0].gh * sh[0].gw;
     float *out = ad_malloc((size_t)b->n * P * tgt * sizeof(float));
     const float **ly = ad_malloc((size_t)nl * sizeof *ly);
     for (int i = 0; i < b->n; i++) {
-        for (int l = 0; l < nl; l++) ly[l] = b->feat[i] + (size_t)lsel[l] * P * b->dim;
-        patchcore_embed(out + (size_t)i * P * tgt, ly, nl, b->gh, b->gw, b->dim, ps, pre, tgt);
+        for (int l = 0; l < nl; l++) ly[l] = b->feat[i] + layers_offset(all, lsel[l]);
+        patchcore_embed_ms(out + (size_t)i * P * tgt, ly, sh, nl, ps, pre, tgt);
     }
     free(ly);
     return out;
@@ -108,12 +157,13 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
     if (!train || train->n < 1)
         return ad_error("%s: patchcore needs normal training images for its memory bank, found none. Fix: check the "
                         "dataset's train/good folder and the shots setting", cat);
-    if (train->n_layers != test->n_layers || train->gh != test->gh || train->gw != test->gw ||
-        train->dim != test->dim)
+    LayerShape ttmp[FEAT_MAX_LAYERS], rtmp[FEAT_MAX_LAYERS];
+    const LayerShape *tl = feature_batch_layers(test, ttmp), *rl = feature_batch_layers(train, rtmp);
+    if (train->n_layers != test->n_layers || !layers_equal(rl, tl, test->n_layers))
         return ad_error("%s: patchcore expected train and test features of one layout, found train %d layers %dx%d x %d "
-                        "and test %d layers %dx%d x %d. Fix: extract both with the same backbone settings",
-                        cat, train->n_layers, train->gh, train->gw, train->dim, test->n_layers, test->gh, test->gw,
-                        test->dim);
+                        "and test %d layers %dx%d x %d (layer 0). Fix: extract both with the same backbone settings",
+                        cat, train->n_layers, rl[0].gh, rl[0].gw, rl[0].dim, test->n_layers, tl[0].gh, tl[0].gw,
+                        tl[0].dim);
     int ps = params_int(p, "patchsize");
     if (ps % 2 == 0) return ad_error("parameter 'patchsize': expected an odd window, found %d. Fix: use 3 or 5", ps);
     int lsel[64], nl = params_int_list(p, "layers", lsel, 64);
@@ -129,7 +179,8 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
     int pre = params_int(p, "pre_dim"), tgt = params_int(p, "target_dim"), k = params_int(p, "num_nn");
     double ratio = params_double(p, "coreset_ratio");
     CoresetConfig cc = {params_int(p, "proj_dim"), params_int(p, "n_starts"), (uint64_t)params_int(p, "coreset_seed")};
-    int P = test->gh * test->gw;
+    // The map grid is the first selected layer's (upstream: layer2's when layer2 + layer3).
+    int mgh = tl[lsel[0]].gh, mgw = tl[lsel[0]].gw, P = mgh * mgw;
     long Ntr = (long)train->n * P;
     long nsel = ratio >= 1.0 ? Ntr : coreset_count(Ntr, ratio);
     if (nsel < k)
@@ -153,6 +204,7 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
     out->maps = ad_malloc((size_t)test->n * P * sizeof(float));
     out->image_score = ad_malloc((size_t)test->n * sizeof(float));
     patchcore_score(out->maps, out->image_score, q, test->n * P, P, bank, (int)nsel, tgt, k);
+    out->gh = mgh, out->gw = mgw;
     out->half_pixel = 1;
     out->smooth_sigma = params_double(p, "sigma");
     free(q);
@@ -160,4 +212,4 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
     return 0;
 }
 
-const Method method_patchcore = {"patchcore", 1, SPEC, run, NULL};
+const Method method_patchcore = {"patchcore", 1, SPEC, run, NULL, 1};

@@ -15,7 +15,7 @@
 #include "image.h"
 
 #define CACHE_MAGIC "ADBFEAT1"
-#define CACHE_VERSION 1u
+#define CACHE_VERSION 2u  // 2: per-layer shape table after the header (CNN layers differ)
 #define HEADER_BYTES 64
 
 typedef struct {
@@ -126,9 +126,9 @@ static char *entry_path(const FeatureCache *c, uint64_t h, double deg) {
     return ad_sprintf("%s/%016llx-r%g.feat", c->dir, (unsigned long long)h, deg);
 }
 
-static size_t payload_floats(const CacheHeader *hd) {
-    return (size_t)hd->n_layers * (size_t)hd->gh * (size_t)hd->gw * (size_t)hd->dim + (size_t)hd->embed_dim;
-}
+// The fixed header, then n_layers x (gh, gw, dim) int32, padded to a multiple of 64 bytes
+// (the payload stays 64-byte aligned).
+static size_t table_bytes(int n_layers) { return ((size_t)n_layers * 12 + 63) / 64 * 64; }
 
 // Map an entry; 1 = hit, 0 = missing or invalid (caller re-extracts).
 static int try_map(FeatureCache *c, const char *path, uint64_t h, Features *out) {
@@ -144,19 +144,31 @@ static int try_map(FeatureCache *c, const char *path, uint64_t h, Features *out)
     if (base == MAP_FAILED) return 0;
     CacheHeader hd;
     memcpy(&hd, base, sizeof hd);
-    int ok = !memcmp(hd.magic, CACHE_MAGIC, 8) && hd.version == CACHE_VERSION && hd.header_bytes == HEADER_BYTES &&
-             hd.content_hash == h && hd.key_hash == c->key_hash && hd.n_layers > 0 && hd.gh > 0 && hd.gw > 0 &&
-             hd.dim > 0 && hd.embed_dim >= 0 &&
-             (size_t)st.st_size == HEADER_BYTES + 4 * payload_floats(&hd);
+    int ok = !memcmp(hd.magic, CACHE_MAGIC, 8) && hd.version == CACHE_VERSION && hd.content_hash == h &&
+             hd.key_hash == c->key_hash && hd.n_layers > 0 && hd.n_layers <= FEAT_MAX_LAYERS && hd.embed_dim >= 0 &&
+             hd.header_bytes == HEADER_BYTES + table_bytes(hd.n_layers) && (size_t)st.st_size >= hd.header_bytes;
+    Features f = {0};
+    if (ok) {
+        f.n_layers = hd.n_layers;
+        const int32_t *tab = (const int32_t *)((const char *)base + HEADER_BYTES);
+        // Overflow-safe size check: every count is bounded by the file size before it is used.
+        size_t avail = ((size_t)st.st_size - hd.header_bytes) / 4, need = (size_t)hd.embed_dim;
+        for (int l = 0; l < hd.n_layers && ok; l++) {
+            LayerShape ls = {tab[3 * l], tab[3 * l + 1], tab[3 * l + 2]};
+            ok = ls.gh > 0 && ls.gw > 0 && ls.dim > 0 && (size_t)ls.gh * ls.gw <= avail &&
+                 (size_t)ls.dim <= avail / ((size_t)ls.gh * ls.gw) && layer_floats(&ls) <= avail - need;
+            if (ok) need += layer_floats(&ls), f.layer[l] = ls;
+        }
+        ok = ok && need == avail && (size_t)st.st_size == hd.header_bytes + 4 * need && !features_fill_layers(&f);
+    }
     if (!ok) {
         munmap(base, (size_t)st.st_size);
         return 0;
     }
-    memset(out, 0, sizeof *out);
-    out->n_layers = hd.n_layers, out->gh = hd.gh, out->gw = hd.gw, out->dim = hd.dim;
+    *out = f;
     out->embed_dim = hd.embed_dim;
-    out->patch = (float *)((char *)base + HEADER_BYTES);
-    out->embed = hd.embed_dim ? out->patch + (size_t)hd.n_layers * hd.gh * hd.gw * hd.dim : NULL;
+    out->patch = (float *)((char *)base + hd.header_bytes);
+    out->embed = hd.embed_dim ? out->patch + layers_floats(f.layer, f.n_layers) : NULL;
     if (c->n_maps == c->cap_maps) {
         c->cap_maps = c->cap_maps ? 2 * c->cap_maps : 64;
         c->maps = ad_realloc(c->maps, (size_t)c->cap_maps * sizeof *c->maps);
@@ -170,12 +182,17 @@ static int write_entry(FeatureCache *c, const char *path, uint64_t h, const Feat
     CacheHeader hd = {0};
     memcpy(hd.magic, CACHE_MAGIC, 8);
     hd.version = CACHE_VERSION;
-    hd.header_bytes = HEADER_BYTES;
+    size_t hb = HEADER_BYTES + table_bytes(f->n_layers);
+    hd.header_bytes = (uint32_t)hb;
     hd.n_layers = f->n_layers, hd.gh = f->gh, hd.gw = f->gw, hd.dim = f->dim, hd.embed_dim = f->embed_dim;
     hd.content_hash = h;
     hd.key_hash = c->key_hash;
-    unsigned char head[HEADER_BYTES] = {0};
+    unsigned char head[HEADER_BYTES + FEAT_MAX_LAYERS * 12 + 64] = {0};
     memcpy(head, &hd, sizeof hd);
+    for (int l = 0; l < f->n_layers; l++) {
+        int32_t t[3] = {f->layer[l].gh, f->layer[l].gw, f->layer[l].dim};
+        memcpy(head + HEADER_BYTES + 12 * l, t, sizeof t);
+    }
     char *tmp = ad_sprintf("%s.tmp.%d", path, (int)getpid());
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
@@ -184,8 +201,8 @@ static int write_entry(FeatureCache *c, const char *path, uint64_t h, const Feat
         free(tmp);
         return rc;
     }
-    size_t np = (size_t)f->n_layers * f->gh * f->gw * f->dim;
-    int ok = fwrite(head, 1, HEADER_BYTES, fp) == HEADER_BYTES && fwrite(f->patch, sizeof(float), np, fp) == np &&
+    size_t np = layers_floats(f->layer, f->n_layers);
+    int ok = fwrite(head, 1, hb, fp) == hb && fwrite(f->patch, sizeof(float), np, fp) == np &&
              (!f->embed_dim || fwrite(f->embed, sizeof(float), (size_t)f->embed_dim, fp) == (size_t)f->embed_dim);
     ok = (fclose(fp) == 0) && ok;
     if (!ok || rename(tmp, path)) {
@@ -195,15 +212,14 @@ static int write_entry(FeatureCache *c, const char *path, uint64_t h, const Feat
         return rc;
     }
     free(tmp);
-    size_t bytes = HEADER_BYTES + 4 * (np + (size_t)f->embed_dim);
+    size_t bytes = hb + 4 * (np + (size_t)f->embed_dim);
     c->written += bytes;
     c->touched += bytes;
     return 0;
 }
 
-static int check_features(const char *path, const Features *f) {
-    if (f->n_layers <= 0 || f->gh <= 0 || f->gw <= 0 || f->dim <= 0 || !f->patch || f->embed_dim < 0 ||
-        (f->embed_dim && !f->embed))
+static int check_features(const char *path, Features *f) {
+    if (!f->patch || f->embed_dim < 0 || (f->embed_dim && !f->embed) || features_fill_layers(f))
         return ad_error("%s: the backbone returned empty features (layers %d, grid %dx%d, dim %d)", path, f->n_layers,
                         f->gh, f->gw, f->dim);
     return 0;

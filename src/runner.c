@@ -555,12 +555,13 @@ static int extract_all(Run *R, const char *const *paths, const double *deg, int 
         st->total_s += t;
         if (i) rest += t;
         st->hits += hit;
-        if (i && (out[i].n_layers != out[0].n_layers || out[i].gh != out[0].gh || out[i].gw != out[0].gw ||
-                  out[i].dim != out[0].dim || out[i].embed_dim != out[0].embed_dim)) {
-            int rc2 = ad_error("%s: features of shape %dx%dx%dx%d differ from the first image's %dx%dx%dx%d (%s). Fix: "
-                               "the backbone must give every image the same grid",
-                               paths[i], out[i].n_layers, out[i].gh, out[i].gw, out[i].dim, out[0].n_layers, out[0].gh,
-                               out[0].gw, out[0].dim, paths[0]);
+        if (i && (out[i].n_layers != out[0].n_layers || !layers_equal(out[i].layer, out[0].layer, out[0].n_layers) ||
+                  out[i].embed_dim != out[0].embed_dim)) {
+            int rc2 = ad_error("%s: features of %d layers (layer 0 %dx%dx%d) differ from the first image's %d layers "
+                               "(layer 0 %dx%dx%d, %s). Fix: the backbone must give every image the same grid (use a "
+                               "fixed input size)",
+                               paths[i], out[i].n_layers, out[i].layer[0].gh, out[i].layer[0].gw, out[i].layer[0].dim,
+                               out[0].n_layers, out[0].layer[0].gh, out[0].layer[0].gw, out[0].layer[0].dim, paths[0]);
             for (int k = 0; k <= i; k++) cache_release(R->cache, &out[k]);
             return rc2;
         }
@@ -583,7 +584,8 @@ static FeatureBatch make_batch(const Features *f, int n, const float ***feat, co
         for (int i = 0; i < n; i++) (*emb)[i] = f[i].embed;
     }
     FeatureBatch b = {n, n ? f[0].n_layers : 0, n ? f[0].gh : 0, n ? f[0].gw : 0, n ? f[0].dim : 0,
-                      *feat, n ? f[0].embed_dim : 0, *emb};
+                      *feat, n ? f[0].embed_dim : 0, *emb, {{0}}};
+    if (n) memcpy(b.layer, f[0].layer, sizeof b.layer);
     return b;
 }
 
@@ -805,10 +807,22 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     const float **tfeat, **temb, **rfeat = NULL, **remb = NULL;
     FeatureBatch tb = make_batch(tf, n, &tfeat, &temb), rb = {0};
     if (rf) rb = make_batch(rf, n_refs, &rfeat, &remb);
-    if (rf && (rb.n_layers != tb.n_layers || rb.dim != tb.dim)) {
-        ad_error("%s/%s: reference features (%d layers x %d) differ from the test features (%d x %d)", U->dsname,
-                 U->category, rb.n_layers, rb.dim, tb.n_layers, tb.dim);
+    if (rf && (rb.n_layers != tb.n_layers || !layers_equal(rb.layer, tb.layer, tb.n_layers))) {
+        ad_error("%s/%s: reference features (%d layers, layer 0 %dx%dx%d) differ from the test features (%d, "
+                 "%dx%dx%d). Fix: use a fixed backbone input size",
+                 U->dsname, U->category, rb.n_layers, rb.layer[0].gh, rb.layer[0].gw, rb.layer[0].dim, tb.n_layers,
+                 tb.layer[0].gh, tb.layer[0].gw, tb.layer[0].dim);
         goto out;
+    }
+    // CNN layers of different grids / widths: single-grid methods get them aligned.
+    FeatureBatch ta = tb, ra = rb;
+    if (!M->multiscale) {
+        const char *mode = params_find(mc->params.spec, "layer_align") ? params_str(&mc->params, "layer_align") : "concat";
+        if (feature_batch_align(&ta, &tb, mode) || (rf && feature_batch_align(&ra, &rb, mode))) {
+            feature_batch_align_free(&ta, &tb);
+            ad_error_prefix("%s/%s: method %s", U->dsname, U->category, mc->name);
+            goto out;
+        }
     }
     const char **defects = ad_malloc((size_t)n * sizeof *defects);
     for (int i = 0; i < n; i++) defects[i] = C->test[i].defect;
@@ -832,7 +846,9 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     progress_begin(&pg, stage, n, R->o->quiet);
     double t = now_s();
     method_set_progress(score_progress, &pg);
-    int mrc = M->run(&mc->params, &tb, rf ? &rb : NULL, &ctx, &mo);
+    int mrc = M->run(&mc->params, &ta, rf ? &ra : NULL, &ctx, &mo);
+    feature_batch_align_free(&ta, &tb);
+    if (rf) feature_batch_align_free(&ra, &rb);
     method_set_progress(NULL, NULL);
     double score_s = now_s() - t;
     if (!mrc) {
@@ -855,9 +871,10 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
                  mc->name);
         goto out;
     }
+    int mgh = mo.gh ? mo.gh : tb.gh, mgw = mo.gw ? mo.gw : tb.gw;  // the maps' grid
     for (int i = 0; i < n; i++) {
         int bad = !isfinite(mo.image_score[i]);
-        for (int p = 0; p < tb.gh * tb.gw && !bad; p++) bad = !isfinite(mo.maps[(size_t)i * tb.gh * tb.gw + p]);
+        for (int p = 0; p < mgh * mgw && !bad; p++) bad = !isfinite(mo.maps[(size_t)i * mgh * mgw + p]);
         if (bad) {
             ad_error("%s/%s: method %s returned a non-finite (NaN/Inf) %s for test image %d (%s). Fix: a method bug or "
                      "degenerate features; no row was written for this category",
@@ -873,7 +890,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     progress_begin(&pg, "metrics", n, R->o->quiet);
     t = now_s();
     char *maps_dir = V->save_maps ? ad_sprintf("%s/maps/%s/%s/%s", R->out_dir, J->id, U->dsname, U->category) : NULL;
-    int erc = evaluate(V, U, C, &mo, tb.gh, tb.gw, maps_dir, &bm, &pm);
+    int erc = evaluate(V, U, C, &mo, mgh, mgw, maps_dir, &bm, &pm);
     free(maps_dir);
     method_output_free(&mo);
     double metrics_s = now_s() - t;
@@ -909,7 +926,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     cset(&c, "grid", "%s", V->grid_point);
     const ParamSpec *ss = params_find(V->backbone.params.spec, "size");
     if (ss && ss->type == PT_INT) cset(&c, "image_size", "%d", params_int(&V->backbone.params, "size"));
-    cset(&c, "feature_grid", "%dx%d", tb.gh, tb.gw);
+    cset(&c, "feature_grid", "%dx%d", mgh, mgw);
     cset(&c, "git_commit", "%s", R->prov.git_commit);
     cset(&c, "adbench_version", "%s", R->prov.version);
     cset(&c, "cpu_model", "%s", R->prov.cpu_model);
@@ -919,7 +936,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     cset(&c, "split_hash", "%s", split_hash);
     // Cache size of this category's entries: header + float payload per image.
     if (R->cache && V->cache_dir) {
-        double per = 64.0 + 4.0 * ((double)tb.n_layers * tb.gh * tb.gw * tb.dim + tb.embed_dim);
+        double per = 64.0 + 12.0 * tb.n_layers + 4.0 * ((double)layers_floats(tb.layer, tb.n_layers) + tb.embed_dim);
         cnum(&c, "cache_mb", per * (n + n_refs) / 1e6);
     }
     const char **cells = ad_calloc((size_t)R->table.n_cols, sizeof *cells);
@@ -1021,7 +1038,7 @@ static int run_unit(Run *R, int ui) {
     }
     if (R->mode && V->cache_dir && R->cache) {
         const Features *f = &tf[0];
-        double mb = C.n_test * (64.0 + 4.0 * ((double)f->n_layers * f->gh * f->gw * f->dim + f->embed_dim)) / 1e6;
+        double mb = C.n_test * (64.0 + 12.0 * f->n_layers + 4.0 * ((double)layers_floats(f->layer, f->n_layers) + f->embed_dim)) / 1e6;
         fprintf(stderr, "  cache %s/%s: %.1f MB for %d test images (%d from cache) in %s\n", U->dsname, U->category, mb,
                 C.n_test, tst.hits, V->cache_dir);
     }

@@ -67,7 +67,7 @@ Test(cache, hit_miss_and_content_hash_invalidation) {
     cr_assert_eq(cache_get(c, img, &f1, &hit), 0, "%s", ad_last_error());
     cr_assert_eq(hit, 0);
     cr_assert_eq(g_calls, 1);
-    size_t entry = 64 + 4 * (48 + 5);
+    size_t entry = 64 + 64 + 4 * (48 + 5);  // header, layer-shape table (padded), payload
     cr_assert_eq(cache_bytes_written(c), entry);
     cr_assert_eq(cache_get(c, img, &f2, &hit), 0);
     cr_assert_eq(hit, 1, "second read must be a hit");
@@ -219,4 +219,40 @@ Test(cache, unwritable_dir_is_a_clear_error) {
     FeatureCache *c = cache_open("/proc/adbench-cache", &FAKE, &bb);
     cr_assert_null(c);
     cr_assert(strstr(ad_last_error(), "cannot create folder"), "%s", ad_last_error());
+}
+
+// CNN-style features: layers of different grids and widths survive the cache exactly.
+static int ms_extract(Backbone *b, const char *path, Features *out) {
+    (void)b, (void)path;
+    memset(out, 0, sizeof *out);
+    out->n_layers = 2, out->embed_dim = 0;
+    out->layer[0] = (LayerShape){4, 6, 3};
+    out->layer[1] = (LayerShape){2, 3, 5};
+    out->patch = malloc((72 + 30) * sizeof(float));
+    for (int i = 0; i < 102; i++) out->patch[i] = 0.5f * i - 7;
+    return 0;
+}
+static const BackboneDriver MS = {"ms", NULL, NULL, ms_extract, fake_key, NULL};
+
+Test(cache, per_layer_shapes_round_trip) {
+    char *dir = make_tmpdir("cache");
+    char *cdir = ad_sprintf("%s/c", dir), *img = ad_sprintf("%s/a.png", dir);
+    write_text(img, "x");
+    Backbone bb = {"ms|v1"};
+    FeatureCache *c = cache_open(cdir, &MS, &bb);
+    cr_assert_not_null(c);
+    Features a, b;
+    int hit;
+    cr_assert_eq(cache_get(c, img, &a, &hit), 0, "%s", ad_last_error());
+    cr_expect_eq(hit, 0);
+    cr_expect(a.gh == 4 && a.gw == 6 && a.dim == 0, "layer 0 grid, dim 0 for mixed widths");
+    cr_assert_eq(cache_get(c, img, &b, &hit), 0, "%s", ad_last_error());
+    cr_expect_eq(hit, 1);
+    cr_expect(b.n_layers == 2 && layers_equal(a.layer, b.layer, 2) && b.dim == 0 && b.gh == 4);
+    cr_expect(!memcmp(a.patch, b.patch, 102 * sizeof(float)));
+    cache_release(c, &a);
+    cache_release(c, &b);
+    cache_close(c);
+    rm_rf(dir);
+    free(dir), free(cdir), free(img);
 }
