@@ -8,13 +8,14 @@
 
 extern const BackboneDriver backbone_vit;    // backbones/vit_driver.c (CLIP / DINOv2)
 extern const BackboneDriver backbone_pixel;  // backbones/pixel.c
+extern const BackboneDriver backbone_resnet; // backbones/resnet_driver.c (torchvision ResNets)
 
-static const BackboneDriver *const BACKBONES[] = {&backbone_vit, &backbone_pixel};
+static const BackboneDriver *const BACKBONES[] = {&backbone_vit, &backbone_pixel, &backbone_resnet};
 
 const BackboneDriver *backbone_find(const char *name) {
     for (size_t i = 0; i < sizeof BACKBONES / sizeof BACKBONES[0]; i++)
         if (!strcmp(BACKBONES[i]->name, name)) return BACKBONES[i];
-    ad_error("unknown backbone '%s'; expected one of: vit, pixel", name);
+    ad_error("unknown backbone '%s'; expected one of: vit, pixel, resnet", name);
     return NULL;
 }
 

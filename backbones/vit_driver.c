@@ -100,6 +100,21 @@ void vit_sha256_hex(char hex[65], const void *data, size_t n) {
     sha_final(&s, hex);
 }
 
+int file_sha256_hex(char hex[65], const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return ad_error("%s: cannot open weights file", path);
+    Sha256 s;
+    sha_init(&s);
+    unsigned char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) sha_update(&s, buf, n);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return ad_error("%s: read error while hashing the weights", path);
+    sha_final(&s, hex);
+    return 0;
+}
+
 // --- option helpers shared with `adbench features` ----------------------------------------
 int vit_parse_act(const char *s, int *is_auto, ViTAct *act) {
     *is_auto = 0;

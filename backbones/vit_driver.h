@@ -11,3 +11,5 @@ int vit_parse_act(const char *s, int *is_auto, ViTAct *act);
 ViTAct vit_auto_act(const ViT *m, int H, int W);
 // SHA-256 of a buffer as 64 lowercase hex digits.
 void vit_sha256_hex(char hex[65], const void *data, size_t n);
+// SHA-256 of a file's bytes (streamed). 0, or -1 + ad_error naming the file.
+int file_sha256_hex(char hex[65], const char *path);

@@ -524,7 +524,7 @@ static const ParamSpec DATASET_KEYS[] = {
     PARAM_END,
 };
 static const ParamSpec EVAL_KEYS[] = {
-    {"resolution", PT_STRING, "native", 1, 0, "native | resized:S"},
+    {"resolution", PT_STRING, "native", 1, 0, "native | resized:S | center_crop:R:S"},
     {"mask_rule", PT_STRING, "auto", 1, 0, "auto | eq255 | gt0"},
     {"pro_limit", PT_DOUBLE, "0.3", 1e-9, 1, "AU-PRO FPR limit"},
     {"image_score", PT_STRING, "method", 1, 0, "method | max"},
@@ -869,8 +869,23 @@ static int validate_variant(const Ctx *c, const YNode *root, Variant *v) {
                         return verr(y->file, y->line, "%s: expected resized:S with S in 16..4096, found '%s'", what, s);
                     v->eval.resized = 1;
                     v->eval.size = (int)S;
+                    v->eval.crop_resize = 0;
+                } else if (!strncmp(s, "center_crop:", 12)) {
+                    char *end, *end2;
+                    long R = strtol(s + 12, &end, 10), S = *end == ':' ? strtol(end + 1, &end2, 10) : 0;
+                    if (end == s + 12 || *end != ':' || end2 == end + 1 || *end2 || S < 16 || S > 4096 || R < S ||
+                        R > 8192)
+                        return verr(y->file, y->line,
+                                    "%s: expected center_crop:R:S with 16 <= S <= R <= 8192 (e.g. center_crop:256:224, "
+                                    "patchcore-inspection's protocol), found '%s'",
+                                    what, s);
+                    v->eval.resized = 1;
+                    v->eval.size = (int)S;
+                    v->eval.crop_resize = (int)R;
                 } else {
-                    return verr(y->file, y->line, "%s: expected 'native' or 'resized:S' (e.g. resized:518), found '%s'",
+                    return verr(y->file, y->line,
+                                "%s: expected 'native', 'resized:S' (e.g. resized:518) or 'center_crop:R:S' (e.g. "
+                                "center_crop:256:224), found '%s'",
                                 what, s);
                 }
             } else if (!strcmp(k, "mask_rule")) {
@@ -1105,7 +1120,8 @@ void job_flatten(const Variant *v, int m, KeyVals *out) {
     kv_add(out, "method", ad_strdup(mc->name));
     add_params(out, "method", &mc->params);
     if (mc->m->needs_train && !params_find(mc->m->params, "shots")) kv_add(out, "method.shots", ad_sprintf("%d", mc->shots));
-    kv_add(out, "evaluation.resolution", v->eval.resized ? ad_sprintf("resized:%d", v->eval.size) : ad_strdup("native"));
+    kv_add(out, "evaluation.resolution", v->eval.crop_resize ? ad_sprintf("center_crop:%d:%d", v->eval.crop_resize, v->eval.size)
+                                         : v->eval.resized ? ad_sprintf("resized:%d", v->eval.size) : ad_strdup("native"));
     kv_add(out, "evaluation.mask_rule", ad_strdup(v->eval.mask_rule));
     kv_add(out, "evaluation.pro_limit", ad_sprintf("%.15g", v->eval.pro_limit));
     kv_add(out, "evaluation.image_score", ad_strdup(v->eval.image_score_max ? "max" : "method"));

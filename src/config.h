@@ -14,7 +14,7 @@
 //                                # (datasets/synth.h); the runner generates the category on
 //                                # the fly under root (default <cache_dir>/synth-<hash>)
 //   backbone:                    # required
-//     name: vit                  # required: vit | pixel
+//     name: vit                  # required: vit | pixel | resnet
 //     ...                        # that driver's ParamSpec keys (weights, size, layers, act, ...)
 //   methods:                     # required, a non-empty list
 //     - name: musc               # required: musc | codegraph | patchcore | anomalydino
@@ -23,7 +23,9 @@
 //                                # train[seed*shots, (seed+1)*shots) of the sorted train list
 //       ...                      # that method's ParamSpec keys (topmin_max, r_list, ...)
 //   evaluation:
-//     resolution: native         # native | resized:S   (S in 16..4096)
+//     resolution: native         # native | resized:S (S in 16..4096) | center_crop:R:S
+//                                # (masks: Resize(R) shorter side + CenterCrop(S), bilinear,
+//                                # as patchcore-inspection evaluates; R >= S)
 //     mask_rule: auto            # auto | eq255 | gt0   (auto: the dataset's MuSc rule when
 //                                # resized, > 0 at native resolution)
 //     pro_limit: 0.3             # FPR limit of AU-PRO, in (0, 1]
@@ -96,8 +98,9 @@ typedef struct {
 } MethodConfig;
 
 typedef struct {
-    int resized;           // 0 = native, 1 = resized:size
+    int resized;           // 0 = native, 1 = resized:size or center_crop:crop_resize:size
     int size;
+    int crop_resize;       // > 0: center_crop:R:S (masks Resize(R) shorter side + CenterCrop(S))
     char mask_rule[8];     // "auto", "eq255", "gt0"
     double pro_limit;
     int image_score_max;   // 1: max of the map; 0: the method's own score

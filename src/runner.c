@@ -17,6 +17,7 @@
 #include "err.h"
 #include "image.h"
 #include "metrics.h"
+#include "preprocess.h"  // resize_center_crop_u8
 #include "progress.h"
 #include "provenance.h"
 #include "results.h"
@@ -601,11 +602,14 @@ static void jet(float t, unsigned char *rgb) {
 
 // image | heat map | ground truth, side by side, at the evaluation resolution.
 static int save_map_png(const char *dir, const Sample *s, const float *map, const unsigned char *mask, int W, int H,
-                        float lo, float hi) {
+                        int crop_resize, float lo, float hi) {
     ImageU8 im = {0}, rs = {0};
     if (image_read_rgb8(s->path, &im)) return -1;
     const ImageU8 *src = &im;
-    if (im.w != W || im.h != H) {
+    if (crop_resize) {
+        resize_center_crop_u8(&rs, &im, crop_resize, W, RESAMPLE_BILINEAR);
+        src = &rs;
+    } else if (im.w != W || im.h != H) {
         pil_resize_u8(&rs, &im, W, H, RESAMPLE_BILINEAR);
         src = &rs;
     }
@@ -665,7 +669,21 @@ static int evaluate(const Variant *V, const Unit *U, const Category *C, const Me
             rc = -1;
             break;
         }
-        if (V->eval.resized) {
+        if (V->eval.crop_resize) {  // patchcore-inspection: Resize(R) + CenterCrop(S), bilinear
+            int iw, ih;
+            if (image_size(s->path, &iw, &ih) || ((m.w != iw || m.h != ih) &&
+                                                   ad_error("%s: mask is %dx%d but its image %s is %dx%d. Fix: the "
+                                                            "dataset tree is damaged",
+                                                            s->mask_path, m.w, m.h, s->path, iw, ih))) {
+                rc = -1;
+                image_u8_free(&m);
+                break;
+            }
+            ImageU8 r = {0};
+            resize_center_crop_u8(&r, &m, V->eval.crop_resize, W[i], RESAMPLE_BILINEAR);
+            memcpy(masks[i], r.data, np);
+            image_u8_free(&r);
+        } else if (V->eval.resized) {
             ImageU8 r = {0};
             pil_resize_u8(&r, &m, W[i], H[i], RESAMPLE_BILINEAR);
             memcpy(masks[i], r.data, np);
@@ -713,7 +731,7 @@ static int evaluate(const Variant *V, const Unit *U, const Category *C, const Me
             }
         if (mkdirs(maps_dir)) rc = -1;
         for (int i = 0; i < n && !rc; i++)
-            if (save_map_png(maps_dir, &C->test[i], maps[i], masks[i], W[i], H[i], lo, hi)) rc = -1;
+            if (save_map_png(maps_dir, &C->test[i], maps[i], masks[i], W[i], H[i], V->eval.crop_resize, lo, hi)) rc = -1;
     }
     for (int i = 0; i < n; i++) free(maps[i]), free(masks[i]);
     free(maps), free(masks), free(H), free(W), free(scores), free(labels);

@@ -17,6 +17,7 @@
 #include "npy.h"
 #include "preprocess.h"
 #include "resnet.h"
+#include "results.h"
 #include "util_test.h"
 
 #define G "tests/golden/resnet/"
@@ -438,4 +439,129 @@ Test(resnet, bad_files_name_the_tensor) {
     rm_rf(dir);
     free(dir);
     model_free(&m);
+}
+
+// --- the converter, the multi-scale embedding, layer alignment, the whole pipeline -------------
+#include "membank.h"
+#include "method.h"
+
+Test(resnet, converted_torchvision_pth_loads) {
+    // tests/gen/gen_resnet.py ran scripts/convert_weights.py on a torchvision .pth (original
+    // checkpoint form with int64 num_batches_tracked) of a BasicBlock ResNet cut after layer1.
+    ResNet net;
+    cr_assert_eq(resnet_open(&net, G "tiny_converted.safetensors", 1), 0, "%s", ad_last_error());
+    cr_expect(net.cfg.bn_folded_at_load);
+    float *x = malloc(3 * 40 * 48 * sizeof(float));
+    draw(x, "tiny-input", 3 * 40 * 48, -2.0, 2.0);
+    size_t n;
+    float *ref = golden("tiny_converted_layer1", &n), *out = malloc(n * sizeof(float));
+    int tap = 1;
+    cr_assert_eq(resnet_forward(&net, &out, x, 1, 40, 48, &tap, 1), 0, "%s", ad_last_error());
+    check(out, ref, n, "converted layer1");
+    resnet_close(&net);
+    free(x), free(ref), free(out);
+}
+
+Test(resnet, patchcore_multiscale_embed_matches_upstream) {
+    size_t n0, n1, ne;
+    float *l0 = golden("pcms_layer0", &n0), *l1 = golden("pcms_layer1", &n1), *ref = golden("pcms_embed", &ne);
+    LayerShape sh[2] = {{7, 6, 5}, {4, 3, 8}};
+    cr_assert(n0 == 7 * 6 * 5 && n1 == 4 * 3 * 8 && ne == 42 * 16);
+    const float *ly[2] = {l0, l1};
+    float *got = malloc(ne * sizeof(float));
+    patchcore_embed_ms(got, ly, sh, 2, 3, 12, 16);
+    double err = 0;
+    for (size_t i = 0; i < ne; i++) err = fmax(err, fabs((double)got[i] - ref[i]));
+    cr_expect(err <= 1e-5, "multi-scale PatchCore embedding differs from upstream's by %g", err);
+    free(l0), free(l1), free(ref), free(got);
+}
+
+Test(resnet, layer_align_concat_and_pool) {
+    // layer 0: 2x2 grid, width 4; layer 1: 1x1, width 2 (bilinear from 1x1 = constant)
+    float f[2 * 2 * 4 + 2];
+    for (int i = 0; i < 16; i++) f[i] = (float)i;
+    f[16] = 100, f[17] = 200;
+    const float *feat[1] = {f};
+    FeatureBatch b = {1, 2, 2, 2, 0, feat, 0, NULL, {{2, 2, 4}, {1, 1, 2}}}, c, p;
+    cr_assert_eq(feature_batch_align(&c, &b, "concat"), 0);
+    cr_expect(c.n_layers == 1 && c.dim == 6 && c.gh == 2 && c.gw == 2 && c.layer[0].dim == 6);
+    for (int q = 0; q < 4; q++) {
+        for (int k = 0; k < 4; k++) cr_expect_eq(c.feat[0][q * 6 + k], (float)(q * 4 + k));
+        cr_expect(c.feat[0][q * 6 + 4] == 100 && c.feat[0][q * 6 + 5] == 200);
+    }
+    cr_assert_eq(feature_batch_align(&p, &b, "pool"), 0);
+    cr_expect(p.n_layers == 2 && p.dim == 2 && p.layer[1].dim == 2);
+    for (int q = 0; q < 4; q++) {  // widths pooled to the narrowest (2): pairs averaged
+        cr_expect_eq(p.feat[0][q * 2], (float)(q * 4) + 0.5f);
+        cr_expect_eq(p.feat[0][q * 2 + 1], (float)(q * 4) + 2.5f);
+        cr_expect(p.feat[0][8 + q * 2] == 100 && p.feat[0][8 + q * 2 + 1] == 200);
+    }
+    FeatureBatch bad;
+    cr_expect_eq(feature_batch_align(&bad, &b, "stack"), -1);
+    cr_expect(strstr(ad_last_error(), "layer_align"));
+    feature_batch_align_free(&c, &b);
+    feature_batch_align_free(&p, &b);
+    // a uniform batch is handed through untouched
+    FeatureBatch u = {1, 2, 2, 2, 2, feat, 0, NULL, {{2, 2, 2}, {2, 2, 2}}}, v;
+    cr_assert_eq(feature_batch_align(&v, &u, "concat"), 0);
+    cr_expect(v.feat == u.feat && v.n_layers == 2);
+    feature_batch_align_free(&v, &u);
+}
+
+// Every method on real CNN features of a synthetic category, through the CLI: PatchCore sees
+// layer2 (8x8) + layer3 (4x4) as upstream does, the others the aligned layout; the PatchCore
+// protocol (center_crop) and the cache.
+Test(resnet, every_method_runs_on_cnn_features, .timeout = 300) {
+    Model m = load_spec("resnet18");
+    char *dir = make_tmpdir("resnet-e2e");
+    char *w = write_model(dir, "r18.safetensors", &m, NULL);
+    model_free(&m);
+    char *cmd = ad_sprintf("synth --out %s/data --size 80 --n-train 4 --n-good 6 --consistent blob:3 --n-unique 3", dir);
+    char *err = NULL;
+    cr_assert_eq(run_adbench(cmd, NULL, &err), 0, "%s", err);
+    free(err), free(cmd);
+    char *cfg = ad_sprintf("%s/c.yaml", dir), *txt = ad_sprintf(
+        "name: t\n"
+        "datasets: [{name: synth, root: %s/data, categories: all}]\n"
+        "backbone: {name: resnet, weights: %s, layers: [2, 3], preprocess: patchcore, size: 64, resize: 72}\n"
+        "methods:\n"
+        "  - {name: patchcore, shots: 2, coreset_ratio: 0.5}\n"
+        "  - {name: musc}\n"
+        "  - {name: codegraph}\n"
+        "  - {name: anomalydino, shots: 1, rotation: 'off', masking: 'off', layer_align: pool}\n"
+        "evaluation: {resolution: 'center_crop:72:64'}\n"
+        "cache_dir: %s/cache\nout_dir: %s/out\n",
+        dir, w, dir, dir);
+    write_text(cfg, txt);
+    cmd = ad_sprintf("run %s --quiet", cfg);
+    cr_assert_eq(run_adbench(cmd, NULL, &err), 0, "%s", err);
+    free(err);
+    char *csvp = ad_sprintf("%s/out/results.csv", dir);
+    char *csv = slurp(csvp, NULL);
+    cr_assert(csv);
+    int rows = 0;
+    for (char *s = csv; (s = strstr(s, "synth,")); s++) rows++;
+    cr_expect_eq(rows, 8, "4 methods x (category + mean) rows, found %d:\n%s", rows, csv);
+    cr_expect(strstr(csv, "8x8"), "maps on layer2's 8x8 grid:\n%s", csv);
+    cr_expect(strstr(csv, "center_crop:72:64"));
+    cr_expect(!strstr(csv, ",nan,"), "a NaN metric:\n%s", csv);
+    free(csv);
+    // second run: every feature from the cache, the same metrics
+    Table a, b;
+    cr_assert_eq(table_read_csv(&a, csvp), 0, "%s", ad_last_error());
+    rm_rf(csvp);
+    cr_assert_eq(run_adbench(cmd, NULL, &err), 0, "%s", err);
+    cr_assert_eq(table_read_csv(&b, csvp), 0, "%s", ad_last_error());
+    cr_assert_eq(a.n_rows, b.n_rows);
+    for (int r = 0; r < b.n_rows; r++) {
+        if (!strcmp(table_get(&b, r, "category"), "mean")) continue;
+        int want = atoi(table_get(&b, r, "n_test")) + atoi(table_get(&b, r, "n_refs"));
+        cr_expect_eq(atoi(table_get(&b, r, "cache_hits")), want, "row %d: cache hits", r);
+        cr_expect_str_eq(table_get(&a, r, "pixel_aupro"), table_get(&b, r, "pixel_aupro"));
+        cr_expect_str_eq(table_get(&a, r, "image_auroc"), table_get(&b, r, "image_auroc"));
+    }
+    table_free(&a), table_free(&b);
+    free(err), free(cmd), free(csvp), free(cfg), free(txt), free(w);
+    rm_rf(dir);
+    free(dir);
 }

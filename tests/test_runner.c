@@ -96,7 +96,7 @@ static int fz_run(const Params *p, const FeatureBatch *t, const FeatureBatch *tr
     if (params_bool(p, "nan")) out->image_score[t->n / 2] = NAN;
     return 0;
 }
-static const Method FZ = {"fakezero", 0, FZ_SPEC, fz_run, NULL};
+static const Method FZ = {"fakezero", 0, FZ_SPEC, fz_run, NULL, 0};
 
 // Few-shot: nearest reference patch at the same grid position; checks the batch layout.
 static const ParamSpec FF_SPEC[] = {{"rot", PT_INT, "1", 1, 8, "reference rotations"}, PARAM_END};
@@ -131,7 +131,7 @@ static int ff_run(const Params *p, const FeatureBatch *t, const FeatureBatch *r,
     out->smooth_sigma = 1.0;
     return 0;
 }
-static const Method FF = {"fakefew", 1, FF_SPEC, ff_run, ff_rot};
+static const Method FF = {"fakefew", 1, FF_SPEC, ff_run, ff_rot, 0};
 
 static const BackboneDriver *reg_bb(const char *n) {
     if (!strcmp(n, "fakebb")) return &FBB;

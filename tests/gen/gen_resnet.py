@@ -161,10 +161,38 @@ def real_case():
     print("real ok")
 
 
+def converter_case():
+    """scripts/convert_weights.py on a torchvision .pth (original checkpoint form, with int64
+    num_batches_tracked entries): a BasicBlock ResNet cut after layer1 (small enough to commit
+    the converted file). The C test loads tiny_converted.safetensors and compares layer1."""
+    import subprocess
+    import tempfile
+    torch.manual_seed(0)
+    model = torchvision.models.resnet.ResNet(torchvision.models.resnet.BasicBlock, [1, 1, 1, 1])
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.0)
+            m.bias.data.uniform_(-0.1, 0.1)
+    model.eval()
+    sd = {k: v for k, v in model.state_dict().items() if not k.startswith(("layer2", "layer3", "layer4", "fc"))}
+    out = os.path.join(OUT, "tiny_converted.safetensors")
+    with tempfile.TemporaryDirectory() as d:
+        pth = os.path.join(d, "tiny.pth")
+        torch.save(sd, pth)
+        subprocess.check_call([sys.executable, os.path.join(HERE, "..", "..", "scripts", "convert_weights.py"), pth, out])
+    x = torch.from_numpy(draw("tiny-input", 3 * 40 * 48, -2.0, 2.0).reshape(1, 3, 40, 48))
+    with torch.no_grad():
+        save("tiny_converted_layer1", nhwc(taps(model, x, 1)[0])[0])
+    print("converter ok")
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     random_case("resnet18", 2, 40, 48)
     random_case("resnet50", 1, 40, 48)
     random_case("wide_resnet50_2", 1, 40, 48)
     real_case()
+    converter_case()
     sys.exit(0)
