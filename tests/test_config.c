@@ -224,7 +224,13 @@ Test(config, bad_values_name_file_line) {
     expect_error(t, NULL, 0, "configs/x.yaml:15: evaluation.resolution: expected resized:S with S in 16..4096");
     free(t);
     t = with_line(BASE, 15, "  resolution: full");
-    expect_error(t, NULL, 0, "configs/x.yaml:15: evaluation.resolution: expected 'native' or 'resized:S'");
+    expect_error(t, NULL, 0, "configs/x.yaml:15: evaluation.resolution: expected 'native', 'resized:S' (e.g. resized:518) or 'center_crop:R:S'");
+    free(t);
+    t = with_line(BASE, 15, "  resolution: center_crop:200:224");  // the crop must fit
+    expect_error(t, NULL, 0, "configs/x.yaml:15: evaluation.resolution: expected center_crop:R:S with 16 <= S <= R");
+    free(t);
+    t = with_line(BASE, 15, "  resolution: center_crop:256");
+    expect_error(t, NULL, 0, "expected center_crop:R:S");
     free(t);
     t = with_line(BASE, 16, "  image_score: mean");
     expect_error(t, NULL, 0, "configs/x.yaml:16: evaluation.image_score: expected 'method' or 'max', found 'mean'");
