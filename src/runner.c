@@ -469,7 +469,13 @@ static void make_jobs(Run *R) {
             Job J = {v, m, NULL, {0}, 0};
             job_flatten(&cfg->variants[v], m, &J.kv);
             uint64_t h = FNV1A64_INIT;
+            // The run seed only picks k-shot references (train[seed*k, (seed+1)*k)): zero-shot and
+            // full-shot jobs of a seed grid are one job (MuSc's split seed and PatchCore's
+            // coreset seed are method keys).
+            const MethodConfig *mc = &cfg->variants[v].methods[m];
+            int seed_unused = !mc->m->needs_train || mc->shots == 0;
             for (int i = 0; i < J.kv.n; i++) {
+                if (seed_unused && !strcmp(J.kv.keys[i], "seed")) continue;
                 h = fnv1a64(h, J.kv.keys[i], strlen(J.kv.keys[i]));
                 h = fnv1a64(h, "=", 1);
                 h = fnv1a64(h, J.kv.vals[i], strlen(J.kv.vals[i]));
