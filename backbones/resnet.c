@@ -228,7 +228,24 @@ void resnet_close(ResNet *m) {
     memset(m, 0, sizeof *m);
 }
 
-static int load_block(ResBlock *blk, SafeTensors *st, const ResNetConfig *c, int s, int i, int cin, int planes, int bnm) {
+// Makes conv `name` of the given shape (from a file, or random for the benchmark).
+typedef int (*ConvMaker)(Conv *c, void *ctx, const char *name, const char *bn, int cout, int cin, int k, int stride,
+                         int pad);
+
+typedef struct {
+    SafeTensors *st;
+    int bn;  // the file holds bn* tensors
+} FileSrc;
+
+static int file_conv(Conv *c, void *ctx, const char *name, const char *bn, int cout, int cin, int k, int stride, int pad) {
+    FileSrc *f = ctx;
+    return load_conv(c, f->st, name, f->bn ? bn : NULL, cout, cin, k, stride, pad);
+}
+
+// torchvision's block i of stage s (0-based): BasicBlock conv1 3x3/stride, conv2 3x3; Bottleneck
+// conv1 1x1, conv2 3x3/stride, conv3 1x1 (x4); the projection shortcut on block 0 when the
+// stride or width changes.
+static int make_block(ResBlock *blk, ConvMaker mk, void *ctx, const ResNetConfig *c, int s, int i, int cin, int planes) {
     char p[64], a[96], b[96];
     snprintf(p, sizeof p, "layer%d.%d", s + 1, i);
     int stride = i == 0 && s > 0 ? 2 : 1;
@@ -237,23 +254,99 @@ static int load_block(ResBlock *blk, SafeTensors *st, const ResNetConfig *c, int
     if (c->bottleneck) {
         int width = planes * c->width_per_group / 64;
         NAMES("conv1", "bn1");
-        if (load_conv(&blk->c1, st, a, bnm ? b : NULL, width, cin, 1, 1, 0)) return -1;
+        if (mk(&blk->c1, ctx, a, b, width, cin, 1, 1, 0)) return -1;
         NAMES("conv2", "bn2");
-        if (load_conv(&blk->c2, st, a, bnm ? b : NULL, width, width, 3, stride, 1)) return -1;
+        if (mk(&blk->c2, ctx, a, b, width, width, 3, stride, 1)) return -1;
         NAMES("conv3", "bn3");
-        if (load_conv(&blk->c3, st, a, bnm ? b : NULL, out, width, 1, 1, 0)) return -1;
+        if (mk(&blk->c3, ctx, a, b, out, width, 1, 1, 0)) return -1;
     } else {
         NAMES("conv1", "bn1");
-        if (load_conv(&blk->c1, st, a, bnm ? b : NULL, planes, cin, 3, stride, 1)) return -1;
+        if (mk(&blk->c1, ctx, a, b, planes, cin, 3, stride, 1)) return -1;
         NAMES("conv2", "bn2");
-        if (load_conv(&blk->c2, st, a, bnm ? b : NULL, planes, planes, 3, 1, 1)) return -1;
+        if (mk(&blk->c2, ctx, a, b, planes, planes, 3, 1, 1)) return -1;
     }
     if (i == 0 && (stride != 1 || cin != out)) {
         NAMES("downsample.0", "downsample.1");
-        if (load_conv(&blk->down, st, a, bnm ? b : NULL, out, cin, 1, stride, 0)) return -1;
+        if (mk(&blk->down, ctx, a, b, out, cin, 1, stride, 0)) return -1;
     }
 #undef NAMES
     return 0;
+}
+
+// The stem and stages 1..cfg.n_loaded from mk, the block counts and widths in m->cfg.
+static int build(ResNet *m, ConvMaker mk, void *ctx) {
+    ResNetConfig *c = &m->cfg;
+    if (mk(&m->stem, ctx, "conv1", "bn1", 64, 3, 7, 2, 3)) return -1;
+    int cin = 64;
+    for (int s = 0; s < c->n_loaded; s++) {
+        int planes = 64 << s;
+        m->stage[s] = ad_calloc((size_t)c->blocks[s], sizeof(ResBlock));
+        for (int i = 0; i < c->blocks[s]; i++) {
+            if (make_block(&m->stage[s][i], mk, ctx, c, s, i, cin, planes)) return -1;
+            cin = c->bottleneck ? planes * 4 : planes;
+        }
+        c->channels[s] = cin;
+    }
+    return 0;
+}
+
+// Random weights (uniform, Kaiming-like scale), biases small: for the benchmark.
+static int random_conv(Conv *c, void *ctx, const char *name, const char *bn, int cout, int cin, int k, int stride,
+                       int pad) {
+    (void)name, (void)bn;
+    uint64_t *rng = ctx;
+    c->cout = cout, c->cin = cin, c->k = k, c->stride = stride, c->pad = pad;
+    size_t n = (size_t)cout * cin * k * k;
+    c->w = ad_malloc(n * sizeof(float));
+    c->b = ad_malloc((size_t)cout * sizeof(float));
+    float bound = sqrtf(3.0f / (float)(cin * k * k));
+    for (size_t i = 0; i < n + (size_t)cout; i++) {
+        *rng ^= *rng >> 12, *rng ^= *rng << 25, *rng ^= *rng >> 27;  // xorshift64*
+        float u = (float)((*rng * 2685821657736338717ull) >> 40) * 0x1p-23f - 1.0f;
+        if (i < n) c->w[i] = bound * u;
+        else c->b[i - n] = 0.01f * u;
+    }
+    return 0;
+}
+
+int resnet_init_random(ResNet *m, const char *arch, int n_stages, uint64_t seed) {
+    memset(m, 0, sizeof *m);
+    AD_ASSERT(n_stages >= 1 && n_stages <= 4);
+    for (size_t a = 0; a < sizeof ARCHS / sizeof ARCHS[0]; a++) {
+        if (strcmp(ARCHS[a].name, arch)) continue;
+        ResNetConfig *c = &m->cfg;
+        c->arch = ARCHS[a].name, c->bottleneck = ARCHS[a].bottleneck, c->width_per_group = ARCHS[a].wpg;
+        c->n_loaded = n_stages;
+        for (int s = 0; s < n_stages; s++) c->blocks[s] = ARCHS[a].blocks[s];
+        m->path = ad_sprintf("random %s", arch);
+        uint64_t rng = seed | 1;
+        return build(m, random_conv, &rng);
+    }
+    return ad_error("unknown ResNet '%s'; expected resnet18, resnet34, resnet50, resnet101, resnet152, "
+                    "wide_resnet50_2 or wide_resnet101_2",
+                    arch);
+}
+
+double resnet_flops(const ResNet *m, int n_stages, int H, int W) {
+    int h, w, ho, wo;
+    conv_out_size(&m->stem, H, W, &h, &w);
+    double f = 2.0 * 64 * 3 * 49 * h * w;
+    h = (h - 1) / 2 + 1, w = (w - 1) / 2 + 1;
+    for (int s = 0; s < n_stages; s++)
+        for (int i = 0; i < m->cfg.blocks[s]; i++) {
+            const ResBlock *b = &m->stage[s][i];
+            const Conv *cv[4] = {&b->c1, &b->c2, &b->c3, &b->down};
+            int ch = h, cw = w;
+            for (int j = 0; j < 4; j++) {
+                if (!cv[j]->cout) continue;
+                int ih = j == 3 ? h : ch, iw = j == 3 ? w : cw;
+                conv_out_size(cv[j], ih, iw, &ho, &wo);
+                f += 2.0 * cv[j]->cout * cv[j]->cin * cv[j]->k * cv[j]->k * ho * wo;
+                if (j < 3) ch = ho, cw = wo;
+            }
+            h = ch, w = cw;
+        }
+    return f;
 }
 
 int resnet_open(ResNet *m, const char *path, int n_stages) {
@@ -308,18 +401,8 @@ int resnet_open(ResNet *m, const char *path, int n_stages) {
             break;
         }
     }
-    if (load_conv(&m->stem, &st, "conv1", bnm ? "bn1" : NULL, 64, 3, 7, 2, 3)) goto done;
-    int cin = 64;
-    for (int s = 0; s < n_stages; s++) {
-        int planes = 64 << s;
-        m->stage[s] = ad_calloc((size_t)c->blocks[s], sizeof(ResBlock));
-        for (int i = 0; i < c->blocks[s]; i++) {
-            if (load_block(&m->stage[s][i], &st, c, s, i, cin, planes, bnm)) goto done;
-            cin = c->bottleneck ? planes * 4 : planes;
-        }
-        c->channels[s] = cin;
-    }
-    rc = 0;
+    FileSrc src = {&st, bnm};
+    rc = build(m, file_conv, &src);
 done:
     if (rc) {  // the message already names the file and tensor
         st_close(&st);

@@ -14,6 +14,7 @@
 // so that results do not depend on the thread count.
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 #include "safetensors.h"
 
@@ -53,6 +54,10 @@ typedef struct {
 // Load stages 1..n_stages (1..4) from path. 0, or -1 + ad_error naming the file and tensor
 // (missing, misshapen, zero-sized, non-finite).
 int resnet_open(ResNet *m, const char *path, int n_stages);
+// The same architecture with random weights (benchmarks): arch as in ResNetConfig.arch.
+int resnet_init_random(ResNet *m, const char *arch, int n_stages, uint64_t seed);
+// Multiply-adds x 2 of one image's forward up to stage n_stages (convolutions only).
+double resnet_flops(const ResNet *m, int n_stages, int H, int W);
 void resnet_close(ResNet *m);
 // Output grid of stage s (1..4) for an H x W input (the stem halves twice, each later stage
 // once): (H + 2*3 - 7) / 2 + 1, then the pool, then 3x3/2 per stage.

@@ -18,19 +18,23 @@ if [ "$quick" = quick ]; then
     run "$BIN" bench coreset --quick
     run "$BIN" bench codegraph
     run "$BIN" bench vit --blocks 2 --reps 1
+    run "$BIN" bench resnet --model resnet18 --batch 1 --reps 1
 else
     run /usr/bin/time -v "$BIN" bench metrics
     run "$BIN" bench msm
     run "$BIN" bench coreset
     run "$BIN" bench codegraph
     run "$BIN" bench vit
+    run /usr/bin/time -v "$BIN" bench resnet
 fi
 if /usr/bin/python3 -c 'import torch, sklearn' 2>/dev/null; then
     run /usr/bin/python3 tests/gen/bench_metrics_sklearn.py "$BIN" ${quick:+4 256}
     if [ "$quick" = quick ]; then
         run /usr/bin/python3 tests/gen/bench_torch_vit.py --adbench "$BIN" --blocks 2 --reps 1
+        run /usr/bin/python3 tests/gen/bench_torch_resnet.py --adbench "$BIN" --model resnet18 --batch 1 --reps 1
     else
         run /usr/bin/python3 tests/gen/bench_torch_vit.py --adbench "$BIN"
+        run /usr/bin/python3 tests/gen/bench_torch_resnet.py --adbench "$BIN"
     fi
 else
     echo; echo "PyTorch/sklearn baselines skipped: run 'bash scripts/setup.sh --dev' first."

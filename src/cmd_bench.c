@@ -54,6 +54,7 @@ static const struct {
     {"sgemm", bench_sgemm, "OpenBLAS sgemm peak (the ceiling other figures are compared to)"},
     {"metrics", bench_metrics, "pixel metrics at MVTec AD scale"},
     {"vit", bench_vit, "CLIP ViT-L/14 @336 and DINOv2 ViT-L/14 @518 forward, random weights"},
+    {"resnet", bench_resnet, "ResNet-18 and WideResNet-50-2 forward at 224, batch 1 and 8, random weights"},
     {"msm", bench_msm, "MuSc mutual scoring kernel, % of sgemm peak, N scaling"},
     {"coreset", bench_coreset, "PatchCore approximate greedy coreset on a 200-image bank"},
     {"codegraph", bench_codegraph, "CoDeGraph overhead over MuSc"},

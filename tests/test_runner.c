@@ -548,3 +548,21 @@ Test(runner, demo_config_end_to_end, .timeout = 300) {
     rm_rf(dir);
     free(dir);
 }
+
+// The run seed only picks k-shot references: a seed grid multiplies k-shot jobs only.
+Test(runner, seed_grid_runs_zero_and_full_shot_jobs_once) {
+    char *dir = make_tmpdir("runner-seed");
+    char *cfg = ad_sprintf("%s/c.yaml", dir);
+    write_text(cfg, "name: s\n"
+                    "datasets: [{name: mvtec, root: nowhere, categories: [screw]}]\n"
+                    "backbone: {name: pixel}\n"
+                    "methods:\n  - {name: musc}\n  - {name: patchcore, shots: 0}\n  - {name: patchcore, shots: 2}\n"
+                    "seed: {grid: [0, 1, 2]}\n");
+    char *cmd = ad_sprintf("run %s --dry-run", cfg), *out = NULL, *err = NULL;
+    cr_assert_eq(run_adbench(cmd, &out, &err), 0, "%s", err);
+    char *all = ad_sprintf("%s%s", out ? out : "", err ? err : "");
+    cr_expect(strstr(all, "3 variants, 5 jobs"), "musc 1 + full-shot 1 + 2-shot x 3 seeds:\n%s", all);
+    free(all), free(out), free(err), free(cmd), free(cfg);
+    rm_rf(dir);
+    free(dir);
+}
