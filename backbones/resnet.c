@@ -13,10 +13,14 @@
 
 #define BN_EPS 1e-5  // torchvision's BatchNorm2d default
 #define MAX_BLOCKS 64
-// GEMM tiles: a fixed grid of output blocks (never derived from the thread count), one
-// single-threaded sgemm each, so results are identical for any number of threads.
+// GEMM tiles: a grid of output blocks derived from the problem shape only (never from the
+// thread count), one single-threaded sgemm each, so results are identical for any number of
+// threads. Blocks of at most 256 x 512, and at least 8 of them where columns allow (>= 64 each):
+// layer3 at 224 (N = 196) would otherwise be one block, i.e. one busy thread.
 #define TILE_M 256
 #define TILE_N 512
+#define MIN_TILES 8
+#define MIN_TILE_N 64
 
 // --- layers ----------------------------------------------------------------------------------
 void conv_out_size(const Conv *c, int H, int W, int *Ho, int *Wo) {
@@ -68,11 +72,14 @@ void conv2d_forward(float *out, float *col, const float *in, const Conv *c, int 
         A = col;
     }
     int tm = (M + TILE_M - 1) / TILE_M, tn = (N + TILE_N - 1) / TILE_N;
+    while (tm * tn < MIN_TILES && N / (tn + 1) >= MIN_TILE_N) tn++;
+    int bm = (M + tm - 1) / tm, bn = (N + tn - 1) / tn;  // balanced block sizes
     // Inside a parallel region the OpenMP build of OpenBLAS runs each call single-threaded.
 #pragma omp parallel for schedule(dynamic, 1)
     for (int t = 0; t < tm * tn; t++) {
-        int m0 = (t / tn) * TILE_M, n0 = (t % tn) * TILE_N;
-        int m = M - m0 < TILE_M ? M - m0 : TILE_M, n = N - n0 < TILE_N ? N - n0 : TILE_N;
+        int m0 = (t / tn) * bm, n0 = (t % tn) * bn;
+        int m = M - m0 < bm ? M - m0 : bm, n = N - n0 < bn ? N - n0 : bn;
+        if (m <= 0 || n <= 0) continue;
         float *o = out + (size_t)m0 * N + n0;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, K, 1.0f, c->w + (size_t)m0 * K, K, A + n0, N, 0.0f,
                     o, N);
