@@ -114,8 +114,8 @@ static void run_data(RunData *d) {
     d->tep = malloc(5 * sizeof(float *));
     for (int i = 0; i < 16; i++) d->trp[i] = d->trd + (size_t)i * P * D;
     for (int i = 0; i < 5; i++) d->tep[i] = d->ted + (size_t)i * P * D;
-    d->tr = (FeatureBatch){16, 1, gh, gw, D, d->trp, 0, NULL};
-    d->te = (FeatureBatch){5, 1, gh, gw, D, d->tep, 0, NULL};
+    d->tr = (FeatureBatch){16, 1, gh, gw, D, d->trp, 0, NULL, {{0}}};
+    d->te = (FeatureBatch){5, 1, gh, gw, D, d->tep, 0, NULL, {{0}}};
 }
 static void run_data_free(RunData *d) { free(d->trd), free(d->ted), free(d->trp), free(d->tep); }
 

@@ -38,7 +38,7 @@ static void assert_close(const float *got, const float *want, size_t n, float to
 
 static FeatureBatch batch_of(const float *feats, const float **ptrs, int n) {
     for (int i = 0; i < n; i++) ptrs[i] = feats + (size_t)i * GL * GP * GD;
-    FeatureBatch b = {n, GL, GH, GW, GD, ptrs, 0, NULL};
+    FeatureBatch b = {n, GL, GH, GW, GD, ptrs, 0, NULL, {{0}}};
     return b;
 }
 

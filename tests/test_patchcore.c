@@ -177,8 +177,8 @@ static void run_data(RunData *d) {
     d->tep = malloc(6 * sizeof(float *));
     for (int i = 0; i < 8; i++) d->trp[i] = d->trd + (size_t)i * L * P * C;
     for (int i = 0; i < 6; i++) d->tep[i] = d->ted + (size_t)i * L * P * C;
-    d->tr = (FeatureBatch){8, L, gh, gw, C, d->trp, 0, NULL};
-    d->te = (FeatureBatch){6, L, gh, gw, C, d->tep, 0, NULL};
+    d->tr = (FeatureBatch){8, L, gh, gw, C, d->trp, 0, NULL, {{0}}};
+    d->te = (FeatureBatch){6, L, gh, gw, C, d->tep, 0, NULL, {{0}}};
 }
 static void run_data_free(RunData *d) { free(d->trd), free(d->ted), free(d->trp), free(d->tep); }
 

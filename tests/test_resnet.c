@@ -207,15 +207,17 @@ static void bn_of(char *bn, size_t n, const char *conv_weight) {
 
 Test(resnet, folded_file_equals_original_checkpoint) {
     Model m = load_spec("resnet18");
-    // fold into the conv tensors and add biases
+    // fold into the conv tensors and add biases (room for one bias per tensor reserved first:
+    // the Tensor pointers below must stay valid)
     int n0 = m.n;
+    m.t = realloc(m.t, (size_t)(2 * n0) * sizeof *m.t);
     for (int i = 0; i < n0; i++) {
         Tensor *c = &m.t[i];
         if (c->ndim != 4) continue;
-        char bn[160];
+        char bn[200];
         bn_of(bn, sizeof bn, c->name);
         size_t pl = strlen(c->name) - strlen(".weight");
-        char nm[200];
+        char nm[240];
         snprintf(nm, sizeof nm, "%s.weight", bn);
         Tensor *g = find(&m, nm);
         snprintf(nm, sizeof nm, "%s.bias", bn);
@@ -225,8 +227,6 @@ Test(resnet, folded_file_equals_original_checkpoint) {
         snprintf(nm, sizeof nm, "%s.running_var", bn);
         Tensor *var = find(&m, nm);
         cr_assert(g && be && mu && var, "no BatchNorm for %s (looked for %s)", c->name, bn);
-        m.t = realloc(m.t, (size_t)(m.n + 1) * sizeof *m.t);
-        c = &m.t[i];
         Tensor *b = &m.t[m.n++];
         b->name = ad_sprintf("%.*s.bias", (int)pl, c->name);
         b->ndim = 1, b->shape[0] = c->shape[0], b->n = (size_t)c->shape[0];
