@@ -334,28 +334,6 @@ int resnet_init_random(ResNet *m, const char *arch, int n_stages, uint64_t seed)
                     arch);
 }
 
-double resnet_flops(const ResNet *m, int n_stages, int H, int W) {
-    int h, w, ho, wo;
-    conv_out_size(&m->stem, H, W, &h, &w);
-    double f = 2.0 * 64 * 3 * 49 * h * w;
-    h = (h - 1) / 2 + 1, w = (w - 1) / 2 + 1;
-    for (int s = 0; s < n_stages; s++)
-        for (int i = 0; i < m->cfg.blocks[s]; i++) {
-            const ResBlock *b = &m->stage[s][i];
-            const Conv *cv[4] = {&b->c1, &b->c2, &b->c3, &b->down};
-            int ch = h, cw = w;
-            for (int j = 0; j < 4; j++) {
-                if (!cv[j]->cout) continue;
-                int ih = j == 3 ? h : ch, iw = j == 3 ? w : cw;
-                conv_out_size(cv[j], ih, iw, &ho, &wo);
-                f += 2.0 * cv[j]->cout * cv[j]->cin * cv[j]->k * cv[j]->k * ho * wo;
-                if (j < 3) ch = ho, cw = wo;
-            }
-            h = ch, w = cw;
-        }
-    return f;
-}
-
 int resnet_open(ResNet *m, const char *path, int n_stages) {
     memset(m, 0, sizeof *m);
     AD_ASSERT(n_stages >= 1 && n_stages <= 4);
@@ -435,30 +413,46 @@ static void grow(float **p, size_t *have, size_t need) {
     *have = need;
 }
 
-// Activation and im2col sizes for (B, H, W) up to stage n: one walk over the network.
-static void plan(ResNet *m, int n, int B, int H, int W, size_t *act, size_t *col) {
+// Every convolution of stages 1..n in forward order with its input size: fn(conv, H, W, ctx).
+static void walk(const ResNet *m, int n, int H, int W, void (*fn)(const Conv *, int, int, void *), void *ctx) {
     int h, w, ho, wo;
+    fn(&m->stem, H, W, ctx);
     conv_out_size(&m->stem, H, W, &h, &w);
-    *act = (size_t)64 * B * h * w;
-    *col = conv_col_floats(&m->stem, B, H, W);
-    h = (h - 1) / 2 + 1, w = (w - 1) / 2 + 1;
+    h = (h - 1) / 2 + 1, w = (w - 1) / 2 + 1;  // max-pool
     for (int s = 0; s < n; s++)
         for (int i = 0; i < m->cfg.blocks[s]; i++) {
             const ResBlock *b = &m->stage[s][i];
-            const Conv *cv[4] = {&b->c1, &b->c2, &b->c3, &b->down};
-            int ch = h, cw = w;
-            for (int j = 0; j < 4; j++) {
+            const Conv *cv[3] = {&b->c1, &b->c2, &b->c3};
+            if (b->down.cout) fn(&b->down, h, w, ctx);
+            for (int j = 0; j < 3; j++) {
                 if (!cv[j]->cout) continue;
-                int ih = j == 3 ? h : ch, iw = j == 3 ? w : cw;
-                size_t cf = conv_col_floats(cv[j], B, ih, iw);
-                *col = cf > *col ? cf : *col;
-                conv_out_size(cv[j], ih, iw, &ho, &wo);
-                size_t a = (size_t)cv[j]->cout * B * ho * wo;
-                *act = a > *act ? a : *act;
-                if (j < 3) ch = ho, cw = wo;
+                fn(cv[j], h, w, ctx);
+                conv_out_size(cv[j], h, w, &ho, &wo);
+                h = ho, w = wo;
             }
-            h = ch, w = cw;
         }
+}
+
+typedef struct {
+    int B;
+    size_t act, col;
+    double flops;
+} Plan;
+
+static void plan_conv(const Conv *c, int H, int W, void *ctx) {
+    Plan *p = ctx;
+    int ho, wo;
+    conv_out_size(c, H, W, &ho, &wo);
+    size_t a = (size_t)c->cout * p->B * ho * wo, cf = conv_col_floats(c, p->B, H, W);
+    p->act = a > p->act ? a : p->act;
+    p->col = cf > p->col ? cf : p->col;
+    p->flops += 2.0 * c->cout * c->cin * c->k * c->k * ho * wo;
+}
+
+double resnet_flops(const ResNet *m, int n_stages, int H, int W) {
+    Plan pl = {1, 0, 0, 0};
+    walk(m, n_stages, H, W, plan_conv, &pl);
+    return pl.flops;
 }
 
 int resnet_forward(ResNet *m, float *const *out, const float *img, int B, int H, int W, const int *taps, int n_taps) {
@@ -471,8 +465,9 @@ int resnet_forward(ResNet *m, float *const *out, const float *img, int B, int H,
     }
     if (H < 32 || W < 32)
         return ad_error("ResNet input %dx%d is too small: expected at least 32x32 (5 halvings)", W, H);
-    size_t act, col;
-    plan(m, deepest, B, H, W, &act, &col);
+    Plan pl = {B, (size_t)3 * B * H * W, 0, 0};  // the input is staged in an activation buffer too
+    walk(m, deepest, H, W, plan_conv, &pl);
+    size_t act = pl.act, col = pl.col;
     if (act > m->buf_n) {
         for (int i = 0; i < 4; i++) free(m->buf[i]), m->buf[i] = ad_malloc(act * sizeof(float));
         m->buf_n = act;

@@ -19,6 +19,7 @@
 #include "resnet.h"
 #include "results.h"
 #include "util_test.h"
+#include "vit_test.h"  // vit_test_check: max |c - ref| <= 1e-4 * max |ref|
 
 #define G "tests/golden/resnet/"
 #define REAL_WEIGHTS "weights/resnet18-imagenet1k-v1-bnfolded-layer1to3.safetensors"
@@ -132,17 +133,6 @@ static float *golden(const char *name, size_t *n) {
     return f;
 }
 
-static double check(const float *got, const float *ref, size_t n, const char *what) {
-    double mx = 0, err = 0;
-    for (size_t i = 0; i < n; i++) {
-        mx = fmax(mx, fabs(ref[i]));
-        double e = fabs((double)got[i] - ref[i]);
-        if (!(e <= err)) err = isnan(e) ? INFINITY : e;
-    }
-    cr_expect(err <= 1e-4 * mx, "%s: max abs error %.3g > 1e-4 * max |ref| = %.3g", what, err, 1e-4 * mx);
-    return err / (mx > 0 ? mx : 1);
-}
-
 // Forward the model's drawn input and compare every layer with torchvision.
 static void run_arch(const char *arch, const char *expect_arch) {
     Model m = load_spec(arch);
@@ -172,7 +162,7 @@ static void run_arch(const char *arch, const char *expect_arch) {
         int gh, gw;
         resnet_stage_grid(s + 1, H, W, &gh, &gw);
         cr_expect_eq((size_t)B * gh * gw * net.cfg.channels[s], ng[s], "%s: size", what);
-        check(out[s], ref[s], ng[s], what);
+        vit_test_check(out[s], ref[s], ng[s], what);
         free(out[s]), free(ref[s]);
     }
     resnet_close(&net);
@@ -250,7 +240,7 @@ Test(resnet, folded_file_equals_original_checkpoint) {
     float *ref = golden("resnet18_layer4", &n), *out = malloc(n * sizeof(float));
     int tap = 4;
     cr_assert_eq(resnet_forward(&net, &out, img, B, H, W, &tap, 1), 0, "%s", ad_last_error());
-    check(out, ref, n, "folded resnet18 layer4");
+    vit_test_check(out, ref, n, "folded resnet18 layer4");
     resnet_close(&net);
     free(img), free(ref), free(out), free(path);
     rm_rf(dir);
@@ -327,7 +317,7 @@ Test(resnet, real_imagenet_resnet18_on_screw) {
     for (int s = 0; s < 3; s++) {
         char what[32];
         snprintf(what, sizeof what, "real layer%d", s + 1);
-        check(out[s], refs[s], ns[s], what);
+        vit_test_check(out[s], refs[s], ns[s], what);
         free(out[s]), free(refs[s]);
     }
     // the shared file has no layer4: asking for it names the missing tensor
@@ -457,7 +447,7 @@ Test(resnet, converted_torchvision_pth_loads) {
     float *ref = golden("tiny_converted_layer1", &n), *out = malloc(n * sizeof(float));
     int tap = 1;
     cr_assert_eq(resnet_forward(&net, &out, x, 1, 40, 48, &tap, 1), 0, "%s", ad_last_error());
-    check(out, ref, n, "converted layer1");
+    vit_test_check(out, ref, n, "converted layer1");
     resnet_close(&net);
     free(x), free(ref), free(out);
 }
