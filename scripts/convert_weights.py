@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Convert PyTorch checkpoints of CLIP / DINOv2 vision towers to .safetensors for adbench.
+"""Convert PyTorch checkpoints of CLIP / DINOv2 vision towers and torchvision ResNets to
+.safetensors for adbench.
 
     python3 scripts/convert_weights.py IN OUT.safetensors [--dtype f32|f16|bf16] [--vision-only]
 
@@ -9,7 +10,9 @@ IN may be
   * a pickled state dict (.pth / .bin / .pt): official DINOv2 (dinov2_vitl14_pretrain.pth,
     names "blocks.N." or, from block_chunks > 0 training, "blocks.C.N." which is flattened),
     OpenCLIP / OpenAI ("visual.*"), Hugging Face CLIPModel / CLIPVisionModel / Dinov2Model
-    (pytorch_model.bin); wrappers {"state_dict": ...}, {"model": ...}, {"teacher": ...} and the
+    (pytorch_model.bin), torchvision ResNet / WideResNet files (resnet18-f37072fd.pth,
+    wide_resnet50_2-95faca4d.pth: names kept, BatchNorm tensors kept and folded by adbench at
+    load time, the int64 num_batches_tracked entries dropped); wrappers {"state_dict": ...}, {"model": ...}, {"teacher": ...} and the
     prefixes "module.", "backbone." are removed.
 Names are otherwise kept: adbench reads all four naming schemes (backbones/clip.c, dinov2.c).
 Non-float entries (OpenAI's input_resolution / context_length / vocab_size, HF position_ids)
