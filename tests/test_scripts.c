@@ -150,3 +150,15 @@ Test(scripts, fetch_weights_documented_calls_are_valid) {
     }
     cr_assert_geq(checked, 2, "expected the README and the configs to show fetch_weights.sh calls (found %d)", checked);
 }
+
+// The demo's closing hints: no comparison of its pixel-backbone run with a published table
+// (compare refuses those), a run-vs-run comparison instead, and what each row shows.
+Test(scripts, demo_hints_are_valid_comparisons) {
+    char *txt = slurp("scripts/demo.sh", NULL);
+    cr_assert(txt);
+    cr_assert(!strstr(txt, "compare $OUT/results.csv results/published"), "demo suggests an invalid comparison");
+    cr_assert(strstr(txt, "compare ${OUT}_rerun/results.csv $OUT/results.csv"), "no run-vs-run hint");
+    cr_assert(strstr(txt, "mvtec/screw") && strstr(txt, "near chance") && strstr(txt, "synth/woven"),
+              "the demo must explain its rows");
+    free(txt);
+}
