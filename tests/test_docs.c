@@ -8,7 +8,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backbone.h"
 #include "err.h"
+#include "method.h"
+#include "params.h"
 #include "util_test.h"
 
 // GitHub heading slug: lower case, keep letters, digits, '-', '_' and spaces, spaces -> '-'.
@@ -95,4 +98,22 @@ Test(docs, slug_rule) {
     h = "Performance (`make bench`)";
     slug(h, strlen(h), s, sizeof s);
     cr_assert_str_eq(s, "performance-make-bench");
+}
+
+// docs/methods.md lists every key of every method and backbone (the tables were printed by
+// `adbench params`; a key added to a ParamSpec table must be documented too).
+Test(docs, methods_doc_lists_every_key) {
+    char *doc = slurp("docs/methods.md", NULL);
+    cr_assert(doc);
+    const char *methods[] = {"musc", "codegraph", "patchcore", "anomalydino"}, *bbs[] = {"vit", "pixel"};
+    for (int k = 0; k < 6; k++) {
+        const ParamSpec *spec = k < 4 ? method_find(methods[k])->params : backbone_find(bbs[k - 4])->params;
+        for (const ParamSpec *s = spec; s->key; s++) {
+            char *cell = ad_sprintf("| `%s` |", s->key);
+            cr_assert(strstr(doc, cell), "docs/methods.md lacks %s's key '%s' (see adbench params %s)",
+                      k < 4 ? methods[k] : bbs[k - 4], s->key, k < 4 ? methods[k] : bbs[k - 4]);
+            free(cell);
+        }
+    }
+    free(doc);
 }
