@@ -6,7 +6,7 @@
 #include "dataset.h"
 
 static const MaskPattern BTAD_MASKS[] = {{"", "png"}, {"", "bmp"}, {NULL, NULL}};
-static const MvtecLike BTAD = {"btad", "train/ok", 0, "ok", "ground_truth", BTAD_MASKS, 0, 0};
+static const MvtecLike BTAD = {"btad", "train/ok", 0, "ok", "ground_truth", BTAD_MASKS, 0, 0, NULL};
 
 static int btad_list(const char *root, char ***names, int *n) { return ds_list_mvtec_like(&BTAD, root, names, n); }
 static int btad_load(const char *root, const char *category, Category *out) {

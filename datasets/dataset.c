@@ -339,7 +339,7 @@ int ds_load_mvtec_like(const MvtecLike *spec, const char *root, const char *cate
     for (int d = 0; d < nd && !rc; d++) {
         char *tdir = ds_join(test, dirs[d]);
         if (!(rc = list_images(spec, tdir, &names, &nn))) {
-            if (!strcmp(dirs[d], spec->normal)) {
+            if (!strcmp(dirs[d], spec->normal) || (spec->normal_alt && !strcmp(dirs[d], spec->normal_alt))) {
                 for (int i = 0; i < nn; i++) vec_add(&te, ds_join(tdir, names[i]), NULL, 0, "good");
             } else if (nn) {
                 char *gdir = ds_join(gt, dirs[d]);
@@ -387,6 +387,19 @@ int ds_load_mvtec_like(const MvtecLike *spec, const char *root, const char *cate
                       "test/<defect>/). Fix: check the dataset copy",
                       test, spec->normal);
         goto done;
+    }
+    int n_normal = 0;
+    for (int i = 0; i < te.n; i++) n_normal += !te.v[i].label;
+    if (!n_normal) {
+        if (spec->normal_alt)
+            ds_warn("%s: no normal test image (test/%s/ and test/%s/ are missing or empty): every test image is "
+                    "anomalous, so AUROC and AU-PRO are NaN and AP = F1-max = 1. Fix: put normal test images in "
+                    "test/%s/ (every other folder under test/ is a defect class)",
+                    test, spec->normal, spec->normal_alt, spec->normal);
+        else
+            ds_warn("%s: no normal test image (test/%s/ is missing or empty): every test image is anomalous, so "
+                    "AUROC and AU-PRO are NaN and AP = F1-max = 1. Fix: put normal test images in test/%s/",
+                    test, spec->normal, spec->normal);
     }
     out->dataset = ad_strdup(spec->dataset);
     out->name = ad_strdup(category);

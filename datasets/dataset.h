@@ -71,6 +71,8 @@ int ds_unknown_category(const char *dataset, const char *root, const char *categ
 
 // MVTec-like trees: <cat>/<train_dir>/*, <cat>/test/<normal>/*, <cat>/test/<defect>/*,
 // <cat>/<gt_dir>/<defect>/<stem><suffix>.<ext>. Masks pair with images by stem.
+// A category whose test set has no normal image loads, with a warning on stderr (image
+// AUROC and both PRO values are then NaN, AP = F1 = 1: see docs/protocols.md).
 typedef struct {
     const char *suffix;  // appended to the image stem: "_mask" or ""
     const char *ext;     // mask extension (case-insensitive), NULL = any image extension
@@ -84,6 +86,7 @@ typedef struct {
     const MaskPattern *masks;     // accepted mask names, terminated by {NULL, NULL}
     int masks_optional;           // defect folder without a mask folder = masks unknown
     int skip_copies;              // RAD: skip "x (1).png" stray copies with a warning
+    const char *normal_alt;       // a second normal test folder name, or NULL (folder: "good")
 } MvtecLike;
 int ds_list_mvtec_like(const MvtecLike *spec, const char *root, char ***names, int *n);
 int ds_load_mvtec_like(const MvtecLike *spec, const char *root, const char *category, Category *out);

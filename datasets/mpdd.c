@@ -7,7 +7,7 @@
 #include "dataset.h"
 
 static const MaskPattern MPDD_MASKS[] = {{"_mask", "png"}, {"", "png"}, {NULL, NULL}};
-static const MvtecLike MPDD = {"mpdd", "train/good", 0, "good", "ground_truth", MPDD_MASKS, 0, 0};
+static const MvtecLike MPDD = {"mpdd", "train/good", 0, "good", "ground_truth", MPDD_MASKS, 0, 0, NULL};
 
 static int mpdd_list(const char *root, char ***names, int *n) { return ds_list_mvtec_like(&MPDD, root, names, n); }
 static int mpdd_load(const char *root, const char *category, Category *out) {

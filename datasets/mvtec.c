@@ -6,8 +6,8 @@
 #include "dataset.h"
 
 static const MaskPattern MVTEC_MASKS[] = {{"_mask", "png"}, {NULL, NULL}};
-static const MvtecLike MVTEC = {"mvtec", "train/good", 0, "good", "ground_truth", MVTEC_MASKS, 0, 0};
-static const MvtecLike SYNTH = {"synth", "train/good", 0, "good", "ground_truth", MVTEC_MASKS, 0, 0};
+static const MvtecLike MVTEC = {"mvtec", "train/good", 0, "good", "ground_truth", MVTEC_MASKS, 0, 0, NULL};
+static const MvtecLike SYNTH = {"synth", "train/good", 0, "good", "ground_truth", MVTEC_MASKS, 0, 0, NULL};
 
 static int mvtec_list(const char *root, char ***names, int *n) { return ds_list_mvtec_like(&MVTEC, root, names, n); }
 static int mvtec_load(const char *root, const char *category, Category *out) {

@@ -9,7 +9,7 @@
 #include "dataset.h"
 
 static const MaskPattern RAD_MASKS[] = {{"", "png"}, {NULL, NULL}};
-static const MvtecLike RAD = {"rad", "train/good", 0, "good", "ground_truth", RAD_MASKS, 0, 1};
+static const MvtecLike RAD = {"rad", "train/good", 0, "good", "ground_truth", RAD_MASKS, 0, 1, NULL};
 
 static int rad_list(const char *root, char ***names, int *n) { return ds_list_mvtec_like(&RAD, root, names, n); }
 static int rad_load(const char *root, const char *category, Category *out) {

@@ -18,7 +18,7 @@
 #include "err.h"
 
 static const MaskPattern VISA_MASKS[] = {{"", "png"}, {NULL, NULL}};
-static const MvtecLike VISA_PREP = {"visa", "train/good", 0, "good", "ground_truth", VISA_MASKS, 0, 0};
+static const MvtecLike VISA_PREP = {"visa", "train/good", 0, "good", "ground_truth", VISA_MASKS, 0, 0, NULL};
 
 // ---- split CSV ---------------------------------------------------------------------------
 

@@ -12,3 +12,4 @@ int cmd_run(int argc, char **argv);       // src/cmd_run.c
 int cmd_compare(int argc, char **argv);   // src/cmd_compare.c
 int cmd_merge(int argc, char **argv);     // src/cmd_merge.c
 int cmd_bench(int argc, char **argv);     // src/cmd_bench.c
+int cmd_params(int argc, char **argv);    // src/cmd_params.c

@@ -575,19 +575,33 @@ static int lev(const char *x, const char *y) {
     return d;
 }
 
-// "unknown key 'k' in WHERE; did you mean 'nearest'?" over one or two key tables.
+// "unknown key 'k' in WHERE; did you mean 'nearest'?" over one or two key tables: the
+// component's own key (a) first when it is close (edit distance <= max(2, len/3)), then a
+// key of b (the keys every entry takes: name, shots) when that is closer still; nothing
+// close: no guess. For a component ("methods[0] (musc)")
+// the message ends with the command that lists its keys.
 static int unknown_key(const YNode *m, int i, const ParamSpec *a, const ParamSpec *b, const char *where) {
-    const char *key = m->keys[i], *best = NULL;
-    int bd = 1 << 30;
+    const char *key = m->keys[i], *near[2] = {NULL, NULL};
+    int close = (int)strlen(key) / 3 > 2 ? (int)strlen(key) / 3 : 2, nd[2] = {1 << 30, 1 << 30};
     const ParamSpec *tabs[2] = {a, b};
     for (int t = 0; t < 2; t++)
         for (const ParamSpec *s = tabs[t]; s && s->key; s++) {
             int d = lev(key, s->key);
-            if (d < bd) bd = d, best = s->key;
+            if (d < nd[t]) nd[t] = d, near[t] = s->key;
         }
+    // Up to two suggestions: the component's nearest key when close, then a nearer common key.
+    char hint[160] = ".";
+    int ha = near[0] && nd[0] <= close, hb = near[1] && nd[1] <= close && nd[1] < nd[0];
+    if (ha && hb) snprintf(hint, sizeof hint, "; did you mean '%s' or '%s'?", near[0], near[1]);
+    else if (ha || hb) snprintf(hint, sizeof hint, "; did you mean '%s'?", ha ? near[0] : near[1]);
+    char fix[96] = "";
+    const char *open = strstr(where, " (");
+    size_t lw = strlen(where);
+    if (open && lw && where[lw - 1] == ')')
+        snprintf(fix, sizeof fix, " Fix: 'adbench params %.*s' lists its keys", (int)(where + lw - 1 - open - 2), open + 2);
     // Keys added by --set have no line: name the option instead.
-    return verr(m->key_lines[i] ? m->file : "--set", m->key_lines[i], "unknown key '%s' in %s%s%s%s", key, where,
-                best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
+    return verr(m->key_lines[i] ? m->file : "--set", m->key_lines[i], "unknown key '%s' in %s%s%s", key, where, hint,
+                fix);
 }
 
 static int scalar_of(const YNode *y, const char *what, const char **out) {

@@ -17,6 +17,7 @@ static const struct {
     {"compare", cmd_compare, "compare RESULTS.csv PUBLISHED.csv: per-category and mean deltas"},
     {"merge", cmd_merge, "merge shard results CSVs into one"},
     {"bench", cmd_bench, "kernel and end-to-end benchmarks"},
+    {"params", cmd_params, "every config key of a method, backbone or dataset: params [NAME]"},
 };
 
 static void usage(FILE *f) {

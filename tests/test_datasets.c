@@ -403,6 +403,48 @@ Test(datasets, folder_fixture_optional_masks) {
     free(root);
 }
 
+// test/good/ is normal for the folder layout (MVTec AD / anomalib / MuSc name), as is
+// test/normal/; a test set without any normal image loads with a warning.
+Test(datasets, folder_good_is_normal_and_no_normal_warns) {
+    char *root = make_tmpdir("ds-folder-good");
+    png_at(root, "p/test/good/g1.png", 8, 8, 3, 80);
+    png_at(root, "p/test/good/g2.png", 8, 8, 3, 80);
+    png_at(root, "p/test/normal/n1.png", 8, 8, 3, 80);
+    png_at(root, "p/test/crack/c1.png", 8, 8, 3, 20);
+    png_at(root, "q/test/crack/c1.png", 8, 8, 3, 20);
+    png_at(root, "q/test/dent/d1.png", 8, 8, 3, 20);
+    Category c;
+    load_ok("folder", root, "p", &c);
+    cr_assert_eq(c.n_test, 4);
+    cr_assert_eq(count_label(&c, 0), 3, "test/good and test/normal are both normal");
+    cr_assert_eq(count_defect(&c, "good"), 3);
+    cr_assert_eq(count_defect(&c, "crack"), 1);
+    cr_assert_eq(find_sample(&c, "good/g1.png")->label, 0);
+    category_free(&c);
+    // Through the CLI: p loads silently, q (defects only) loads with a one-line warning.
+    char *out, *err;
+    char *args = ad_sprintf("datasets check --dataset folder --root '%s' --category p", root);
+    cr_assert_eq(run_adbench(args, &out, &err), 0, "%s", err);
+    cr_assert(!strstr(err, "warning"), "%s", err);
+    free(args), free(out), free(err);
+    args = ad_sprintf("datasets check --dataset folder --root '%s' --category q", root);
+    cr_assert_eq(run_adbench(args, &out, &err), 0, "%s", err);
+    cr_assert(strstr(err, "adbench: warning: ") && strstr(err, "q/test: no normal test image") &&
+                  strstr(err, "test/normal/") && strstr(err, "Fix:"),
+              "%s", err);
+    free(args), free(out), free(err);
+    load_ok("folder", root, "q", &c);
+    cr_assert_eq(count_label(&c, 0), 0);
+    category_free(&c);
+    // MVTec AD: test/normal is not a normal folder there (a defect class without masks: error).
+    png_at(root, "m/train/good/t.png", 8, 8, 3, 80);
+    png_at(root, "m/test/good/g.png", 8, 8, 3, 80);
+    png_at(root, "m/test/normal/n.png", 8, 8, 3, 80);
+    load_fails("mvtec", root, "m", "m/test/normal/n.png", "no mask");
+    rm_rf(root);
+    free(root);
+}
+
 // VisA raw layout: JPEG-named images (content sniffed, not the extension), class-id masks.
 static void visa_fixture(const char *root) {
     char *csv = P(root, "split_csv/1cls.csv");

@@ -178,30 +178,35 @@ Test(results, merge_joins_shards_and_recomputes_means) {
     free(dir), free(s0), free(s1), free(a), free(b), free(c), free(d), free(out), free(out2);
 }
 
+// The setup of MuSc's README table as a run writes it (results.csv config columns).
+#define CLIP518_COLS "backbone,backbone.size,backbone.weights,evaluation.resolution,image_size"
+#define CLIP518 "vit,518,weights/clip-vit-large-patch14-336.safetensors,resized:518,518"
+#define PIXEL128 "pixel,128,,resized:128,128"
+
 Test(results, compare_against_published_table) {
     char *dir = make_tmpdir("cmp");
     // MuSc README: bottle 99.92 AUROC-cls, cable 98.99; mean 97.77.
     char *res = write_csv(dir, "r.csv",
-                          "job,dataset,category,n_categories,method,image_auroc,pixel_ap,pixel_aupro\n"
-                          "j1,mvtec,bottle,1,musc,0.9990,0.8300,0.5\n"
-                          "j1,mvtec,cable,1,musc,0.9800,nan,0.5\n"
-                          "j1,mvtec,mean,2,musc,0.9895,nan,0.5\n"
-                          "j1,mvtec,extra_cat,1,musc,0.5,0.5,0.5\n");
+                          "job,dataset,category,n_categories," CLIP518_COLS ",method,image_auroc,pixel_ap,pixel_aupro\n"
+                          "j1,mvtec,bottle,1," CLIP518 ",musc,0.9990,0.8300,0.5\n"
+                          "j1,mvtec,cable,1," CLIP518 ",musc,0.9800,nan,0.5\n"
+                          "j1,mvtec,mean,2," CLIP518 ",musc,0.9895,nan,0.5\n"
+                          "j1,mvtec,extra_cat,1," CLIP518 ",musc,0.5,0.5,0.5\n");
     char *args = ad_sprintf("compare %s results/published/musc_readme.csv", res), *o = NULL, *e = NULL;
     cr_assert_eq(run_adbench(args, &o, &e), 0, "%s", e);
     cr_assert(strstr(o, "metrics compared (columns in both files): image_auroc pixel_ap\n"), "%s", o);
     // bottle: 99.90 vs 99.92 -> -0.02; pixel AP 83.00 vs 83.04 -> -0.04.
     cr_assert(strstr(o, "bottle              99.90   99.92   -0.02    83.00   83.04   -0.04"), "%s", o);
-    cr_assert(strstr(o, "cable               98.00   98.99   -0.99"), "%s", o);
+    cr_assert(strstr(o, "cable               98.00   98.99   -0.99") && !strstr(o, "nan"), "NaN ours: no delta: %s", o);
     cr_assert(strstr(o, "missing in results: capsule, carpet, grid"), "%s", o);
     cr_assert(strstr(o, "not in the published table: mvtec/extra_cat (musc)"), "%s", o);
     cr_assert(strstr(o, "no comparable mean row"), "a 2-category mean is not the 15-category mean: %s", o);
     free(args), free(o), free(e);
     // A headline table (mean rows only) against our mean row.
     char *cg = write_csv(dir, "cg.csv",
-                         "job,dataset,category,n_categories,method,image_auroc,pixel_ap\n"
-                         "j2,mvtec,bottle,1,codegraph,0.99,0.7\n"
-                         "j2,mvtec,mean,15,codegraph,0.98,0.7\n");
+                         "job,dataset,category,n_categories," CLIP518_COLS ",method,image_auroc,pixel_ap\n"
+                         "j2,mvtec,bottle,1," CLIP518 ",codegraph,0.99,0.7\n"
+                         "j2,mvtec,mean,15," CLIP518 ",codegraph,0.98,0.7\n");
     args = ad_sprintf("compare %s results/published/codegraph_headline.csv", cg);
     cr_assert_eq(run_adbench(args, &o, &e), 0, "%s", e);
     cr_assert(strstr(o, "job j2 (mean over 15 categories):  image_auroc 98.00 vs 98.30 (-0.30)  pixel_ap 70.00 vs 68.10 (+1.90)"),
@@ -217,6 +222,113 @@ Test(results, compare_against_published_table) {
     free(dir), free(res), free(none);
 }
 
+// Another backbone, size or protocol than the source's: refused (exit 1 when nothing else is
+// compared); --force prints the deltas with every row marked; a mean over other categories
+// is refused for every table, --force or not.
+Test(results, compare_refuses_another_setup) {
+    char *dir = make_tmpdir("cmp-setup");
+    char *px = write_csv(dir, "px.csv",
+                         "job,dataset,category,n_categories," CLIP518_COLS ",method,image_auroc,pixel_ap\n"
+                         "jp,mvtec,screw,1," PIXEL128 ",musc,0.5,0.01\n"
+                         "jp,mvtec,mean,1," PIXEL128 ",musc,0.5,0.01\n"
+                         "jc,mvtec,screw,1," PIXEL128 ",codegraph,0.5,0.01\n"
+                         "jc,mvtec,mean,1," PIXEL128 ",codegraph,0.5,0.01\n");
+    char *args = ad_sprintf("compare %s results/published/musc_readme.csv", px), *o, *e;
+    cr_assert_eq(run_adbench(args, &o, &e), 1, "%s", o);
+    cr_assert(strstr(e, "no row is comparable with results/published/musc_readme.csv: backbone pixel (published: "
+                        "clip-vit-l14-336), image size 128 (published: 518), protocol resized:128 (published: "
+                        "resized:518). Fix:") && strstr(e, "--force"),
+              "%s", e);
+    cr_assert(!strstr(o, "screw           "), "a refused row was compared: %s", o);
+    free(args), free(o), free(e);
+    // --force: compared, every row and the job marked.
+    args = ad_sprintf("compare %s results/published/musc_readme.csv --force", px);
+    cr_assert_eq(run_adbench(args, &o, &e), 0, "%s", e);
+    cr_assert(strstr(o, "-- job jp  ! FORCED: not the published setup: backbone pixel"), "%s", o);
+    cr_assert(strstr(o, "screw               50.00   82.17  -32.17     1.00   ") && strstr(o, " !\n"), "%s", o);
+    for (const char *p = strstr(o, "\nscrew"); p; p = strstr(p + 1, "\nscrew")) {
+        const char *eol = strchr(p + 1, '\n');
+        cr_assert(eol && eol[-1] == '!' && eol[-2] == ' ', "unmarked forced row: %.*s", (int)(eol - p), p);
+    }
+    // The 1-category mean is not the 15-category mean, even with --force.
+    cr_assert(strstr(o, "(no comparable mean row in the results: categories missing)"), "%s", o);
+    free(args), free(o), free(e);
+    // Headline tables (mean rows only): the 1-category mean is refused whatever the flag.
+    for (int f = 0; f < 2; f++) {
+        args = ad_sprintf("compare %s results/published/codegraph_headline.csv%s", px, f ? " --force" : "");
+        cr_assert_eq(run_adbench(args, &o, &e), 1, "%s", o);
+        cr_assert(strstr(e, "a mean over 1 category (the published mean is over 15)"), "%s", e);
+        cr_assert(!strstr(o, "vs 68.10"), "%s", o);
+        free(args), free(o), free(e);
+    }
+    // The same run at the source's setup and all 15 categories is compared.
+    char *cg = write_csv(dir, "cg15.csv",
+                         "job,dataset,category,n_categories," CLIP518_COLS ",method,image_auroc,pixel_ap\n"
+                         "j2,mvtec,mean,15," CLIP518 ",codegraph,0.98,0.7\n"
+                         "j3,mvtec,mean,15,vit,518,weights/dinov2-large.safetensors,resized:518,518,codegraph,0.9,0.72\n");
+    args = ad_sprintf("compare %s results/published/codegraph_headline.csv", cg);
+    cr_assert_eq(run_adbench(args, &o, &e), 0, "%s", e);
+    cr_assert(strstr(o, "job j2 (mean over 15 categories):  image_auroc 98.00 vs 98.30"), "%s", o);
+    cr_assert(strstr(o, "job j3 (mean over 15 categories):  pixel_ap 72.00 vs 71.90 (+0.10)"), "DINOv2 row: %s", o);
+    // j2 (CLIP) is not compared with the DINOv2 headline, nor j3 with the CLIP one.
+    cr_assert(!strstr(o, "job j2 (mean over 15 categories):  pixel_ap 70.00 vs 71.90"), "%s", o);
+    cr_assert(!strstr(o, "job j3 (mean over 15 categories):  image_auroc 90.00 vs 98.30"), "%s", o);
+    free(args), free(o), free(e);
+    // A published table must state the setup columns.
+    char *bad = write_csv(dir, "pub.csv", "source,dataset,category,method,image_auroc\nS,mvtec,mean,musc,0.9\n");
+    args = ad_sprintf("compare %s %s", cg, bad);
+    cr_assert_eq(run_adbench(args, &o, &e), 1);
+    cr_assert(strstr(e, "pub.csv: expected a column 'backbone'") && strstr(e, "Fix:"), "%s", e);
+    free(args), free(o), free(e);
+    rm_rf(dir);
+    free(dir), free(px), free(cg), free(bad);
+}
+
+// Two results.csv files: matched by dataset, category and config columns (not job or provenance).
+Test(results, compare_run_vs_run) {
+    char *dir = make_tmpdir("cmp-runs");
+    char *a = write_csv(dir, "a.csv",
+                        "job,dataset,category,n_categories,backbone,backbone.size,method,method.topmin_max,seed,"
+                        "image_auroc,pixel_ap,git_commit\n"
+                        "ja,synth,woven,1,pixel,128,musc,0.3,0,0.90,0.50,aaa\n"
+                        "ja,synth,mean,1,pixel,128,musc,0.3,0,0.90,0.50,aaa\n"
+                        "jb,synth,woven,1,pixel,128,musc,0.2,0,0.80,0.40,aaa\n");
+    char *b = write_csv(dir, "b.csv",
+                        "job,dataset,category,n_categories,backbone,backbone.size,method,method.topmin_max,seed,"
+                        "image_auroc,pixel_ap,git_commit\n"
+                        "jx,synth,woven,1,pixel,128,musc,0.3,0,0.85,0.55,bbb\n"
+                        "jx,synth,mean,2,pixel,128,musc,0.3,0,0.85,0.55,bbb\n"
+                        "jy,synth,woven,1,pixel,224,musc,0.2,0,0.70,0.40,bbb\n");
+    char *args = ad_sprintf("compare %s %s", a, b), *o, *e;
+    cr_assert_eq(run_adbench(args, &o, &e), 0, "%s", e);
+    cr_assert(strstr(o, "compare runs: A = "), "%s", o);
+    cr_assert(strstr(o, "(A job ja, B job jx)"), "other job hash and git commit still match: %s", o);
+    cr_assert(strstr(o, "woven               90.00   85.00   +5.00    50.00   55.00   -5.00"), "%s", o);
+    // Means over 1 and 2 categories are not compared; jb (topmin 0.2 at 128) has no twin (jy is at 224).
+    cr_assert(!strstr(o, "mean (1)   "), "%s", o);
+    cr_assert(strstr(o, "only in A (no B row with the same dataset, category and config): synth/mean (musc, job ja), "
+                        "synth/woven (musc, job jb)"),
+              "%s", o);
+    cr_assert(strstr(o, "only in B: synth/mean (musc, job jx), synth/woven (musc, job jy)"), "%s", o);
+    free(args), free(o), free(e);
+    // Nothing in common: one line naming the first differing config column.
+    char *c = write_csv(dir, "c.csv",
+                        "job,dataset,category,n_categories,backbone,backbone.size,method,method.topmin_max,seed,"
+                        "image_auroc\njz,synth,woven,1,pixel,64,musc,0.3,0,0.5\n");
+    args = ad_sprintf("compare %s %s", c, b);
+    cr_assert_eq(run_adbench(args, &o, &e), 1);
+    cr_assert(strstr(e, "no row has the config of a row of") && strstr(e, "backbone.size = '64' in A, '128' in B") &&
+                  strstr(e, "Fix:"),
+              "%s", e);
+    free(args), free(o), free(e);
+    args = ad_sprintf("compare %s %s --force", a, b);
+    cr_assert_eq(run_adbench(args, &o, &e), 1);
+    cr_assert(strstr(e, "--force applies to published tables only"), "%s", e);
+    free(args), free(o), free(e);
+    rm_rf(dir);
+    free(dir), free(a), free(b), free(c);
+}
+
 Test(results, published_tables_are_fractions) {
     const char *files[] = {"results/published/musc_readme.csv", "results/published/musc_sweep.csv",
                            "results/published/musc_paper.csv", "results/published/codegraph_headline.csv",
@@ -225,6 +337,15 @@ Test(results, published_tables_are_fractions) {
         Table t;
         cr_assert_eq(table_read_csv(&t, files[f]), 0, "%s", ad_last_error());
         cr_assert(table_col(&t, "source") >= 0 && table_col(&t, "dataset") >= 0 && table_col(&t, "method") >= 0);
+        // The setup each source states (backbone always; empty size/protocol = not stated).
+        const char *setup[] = {"backbone", "image_size", "evaluation.resolution", "n_categories"};
+        for (int k = 0; k < 4; k++) cr_assert(table_col(&t, setup[k]) >= 0, "%s lacks %s", files[f], setup[k]);
+        for (int r = 0; r < t.n_rows; r++) {
+            cr_assert(*table_get(&t, r, "backbone"), "%s row %d: no backbone", files[f], r);
+            int nc = atoi(table_get(&t, r, "n_categories"));
+            cr_assert(strcmp(table_get(&t, r, "category"), "mean") ? nc == 1 : nc > 1, "%s row %d: n_categories %d",
+                      files[f], r, nc);
+        }
         int nm = 0;
         for (int k = 0; k < N_RESULT_METRICS; k++) {
             int c = table_col(&t, RESULT_METRICS[k]);
