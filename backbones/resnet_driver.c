@@ -17,7 +17,7 @@
 
 static const ParamSpec SPEC[] = {
     {"weights", PT_STRING, "", 0, -1,
-     "path of a torchvision ResNet / WideResNet .safetensors (scripts/fetch_weights.sh resnet18 | wide_resnet50_2)"},
+     "path of a torchvision ResNet / WideResNet .safetensors (scripts/fetch_weights.sh: resnet18, wide_resnet50_2)"},
     {"layers", PT_INT_LIST, "[2,3]", 1, 4,
      "stages tapped, 1..4 (PatchCore: [2,3]); the first listed sets the grid the methods score on"},
     {"preprocess", PT_STRING, "patchcore", 0, -1,

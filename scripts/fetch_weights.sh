@@ -20,6 +20,11 @@
 #   clip-openai  OpenAI's ViT-L-14-336px.pt (what MuSc loads through open_clip 'openai'),
 #                converted to DIR/clip-vit-l14-336.safetensors by scripts/convert_weights.py
 #                (needs torch)
+#   resnet18 wide_resnet50_2
+#                torchvision's ImageNet IMAGENET1K_V1 checkpoints (resnet18-f37072fd.pth,
+#                wide_resnet50_2-95faca4d.pth; the 8 hex digits in the name are the start of the
+#                file's SHA-256, checked as torch.hub does), converted to DIR/<NAME>.safetensors
+#                by scripts/convert_weights.py (needs torch; BatchNorm kept, folded by adbench)
 #
 # Examples:
 #   bash scripts/fetch_weights.sh dinov2-large clip-hf
@@ -29,9 +34,9 @@
 # Exit status: 0 done, 1 a download or check failed, 2 usage error (nothing created).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-NAMES="dinov2-small dinov2-base dinov2-large dinov2-giant clip-hf clip-openai"
+NAMES="dinov2-small dinov2-base dinov2-large dinov2-giant clip-hf clip-openai resnet18 wide_resnet50_2"
 
-usage() { sed -n '6,29p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR >= 6 { if (!/^#/) exit; sub(/^# ?/, ""); print }' "$0"; }
 die_usage() {
     echo "fetch_weights: error: $*. Fix: see bash scripts/fetch_weights.sh --help" >&2
     exit 2
@@ -97,6 +102,13 @@ fetch() {  # fetch FILE URL SHA STATUS
             exit 1
         fi
         echo "ok  $file  sha256 $got (verified)"
+    elif [ "$status" = prefix ]; then  # torchvision: the file name carries the first 8 hex digits
+        if [ "${got:0:${#sha}}" != "$sha" ]; then
+            mv "$file" "$file.bad"
+            echo "fetch_weights: error: $file: SHA-256 $got does not start with $sha (the hash prefix in torchvision's file name). Moved to $file.bad; re-run to download again." >&2
+            exit 1
+        fi
+        echo "ok  $file  sha256 $got (starts with $sha, as its name says)"
     else
         echo "??  $file  sha256 $got (no published value to compare with; pin it in scripts/weights.sha256)"
     fi
@@ -118,5 +130,14 @@ for name in "${expanded[@]}"; do
     clip-hf)
         read -r sha url status <<<"$(entry clip-vit-large-patch14-336.safetensors)"
         fetch clip-vit-large-patch14-336.safetensors "$url" "$sha" "$status" ;;
+    resnet18 | wide_resnet50_2)
+        pth=$(awk -v n="$name" 'index($1, n "-") == 1 { print $1 }' "$here/weights.sha256")
+        read -r sha url status <<<"$(entry "$pth")"
+        fetch "$pth" "$url" "$sha" "$status"
+        if [ "$dry" = 1 ]; then
+            echo "would convert $dir/$pth -> $dir/$name.safetensors (scripts/convert_weights.py, needs torch)"
+        elif [ ! -s "$dir/$name.safetensors" ]; then
+            python3 "$here/convert_weights.py" "$dir/$pth" "$dir/$name.safetensors"
+        fi ;;
     esac
 done

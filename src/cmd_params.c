@@ -15,7 +15,7 @@
 #include "params.h"
 #include "synth.h"
 
-static const char *const BACKBONES[] = {"vit", "pixel"};  // backbones/backbone.c registry
+static const char *const BACKBONES[] = {"vit", "pixel", "resnet"};  // backbones/backbone.c registry
 
 // Keys every method entry takes besides its own (the config layer's runner keys).
 static const ParamSpec METHOD_COMMON[] = {
@@ -164,7 +164,7 @@ static int show_dataset(const char *n) {
 int cmd_params(int argc, char **argv) {
     if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
         printf("usage: adbench params [METHOD|BACKBONE|DATASET]\n"
-               "  every config key of a method (%s), backbone (vit, pixel) or dataset (%s):\n"
+               "  every config key of a method (%s), backbone (vit, pixel, resnet) or dataset (%s):\n"
                "  type, default, range and meaning. Without an argument: all of them.\n",
                method_names(), dataset_names());
         return 0;
@@ -208,7 +208,7 @@ int cmd_params(int argc, char **argv) {
             return 0;
         }
     fprintf(stderr,
-            "adbench: error: params: unknown component '%s'; expected a method (%s), a backbone (vit, pixel) or a "
+            "adbench: error: params: unknown component '%s'; expected a method (%s), a backbone (vit, pixel, resnet) or a "
             "dataset (%s). Fix: adbench params with one of these names\n",
             name, method_names(), dataset_names());
     return 1;

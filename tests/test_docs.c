@@ -105,8 +105,8 @@ Test(docs, slug_rule) {
 Test(docs, methods_doc_lists_every_key) {
     char *doc = slurp("docs/methods.md", NULL);
     cr_assert(doc);
-    const char *methods[] = {"musc", "codegraph", "patchcore", "anomalydino"}, *bbs[] = {"vit", "pixel"};
-    for (int k = 0; k < 6; k++) {
+    const char *methods[] = {"musc", "codegraph", "patchcore", "anomalydino"}, *bbs[] = {"vit", "pixel", "resnet"};
+    for (int k = 0; k < 7; k++) {
         const ParamSpec *spec = k < 4 ? method_find(methods[k])->params : backbone_find(bbs[k - 4])->params;
         for (const ParamSpec *s = spec; s->key; s++) {
             char *cell = ad_sprintf("| `%s` |", s->key);

@@ -91,7 +91,7 @@ Test(scripts, fetch_weights_dry_run) {
     cr_assert_eq(rc, 0, "stderr: %s", err);
     int lines = 0;
     for (const char *p = out; (p = strstr(p, "would download ")); p++) lines++;
-    cr_assert_eq(lines, 6, "%s", out);
+    cr_assert_eq(lines, 8, "%s", out);  // 4 DINOv2, 2 CLIP, 2 torchvision ResNets
     free(out), free(err);
 }
 
@@ -161,4 +161,21 @@ Test(scripts, demo_hints_are_valid_comparisons) {
     cr_assert(strstr(txt, "mvtec/screw") && strstr(txt, "near chance") && strstr(txt, "synth/woven"),
               "the demo must explain its rows");
     free(txt);
+}
+
+// torchvision files: the 8 hex digits in the file name are checked against the file's SHA-256
+// (offline: a file already in --out is not downloaded again, only checked).
+Test(scripts, fetch_weights_checks_torchvision_hash_prefix) {
+    char *dir = make_tmpdir("fw-prefix"), *s = script_path();
+    char *pth = ad_sprintf("%s/resnet18-f37072fd.pth", dir);
+    write_text(pth, "not the torchvision checkpoint");
+    char *cmd = ad_sprintf("bash '%s' --out '%s' resnet18", s, dir), *out, *err;
+    int rc = run_capture(cmd, &out, &err);
+    cr_expect_eq(rc, 1, "a wrong file must fail the check (rc %d): %s", rc, err);
+    cr_expect(strstr(err, "does not start with f37072fd"), "%s", err);
+    char *bad = ad_sprintf("%s.bad", pth);
+    cr_expect(access(bad, F_OK) == 0 && access(pth, F_OK) != 0, "the file must be moved to .bad");
+    free(out), free(err), free(cmd), free(bad), free(pth), free(s);
+    rm_rf(dir);
+    free(dir);
 }
