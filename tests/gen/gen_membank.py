@@ -343,4 +343,89 @@ save("ad_sign_mask_u", mu.astype(np.uint8))
 save("ad_sign_mask_v", mv.astype(np.uint8))
 save("ad_sign_pc1_u", su)
 print("sign case: masks differ at", int((mu != mv).sum()), "of", mu.size)
+
+# --- Upstream random streams for the coreset (appended) --------------------------------
+# From upstream's code path (read, not copied): amazon-science/patchcore-inspection commit
+# fcaa92f124fb1ad74a7acf56726decd4b27cbcad, src/patchcore/sampler.py
+# ApproximateGreedyCoresetSampler: _reduce_features builds torch.nn.Linear(d, proj_dim,
+# bias=False) (skipped when d == proj_dim) and applies it; _compute_greedy_coreset_indices
+# draws np.random.choice(N, clip(n_starts, None, N), replace=False), sets the anchor
+# distance to the mean distance to those starts, then greedily takes the argmax and mins
+# in the distance to the pick; distances by _compute_batchwise_differences
+# (sqrt(clamp(a.a + b.b - 2 a.b, 0))) in float32. Seeds as utils.fix_seeds:
+# np.random.seed(seed) and torch.manual_seed(seed), here immediately before the sampler.
+# Real torch 1.13 / numpy 1.24 draws.
+def upstream_draws(N, d, proj, ns, seed):
+    np.random.seed(seed)
+    starts = np.random.choice(N, int(np.clip(ns, None, N)), replace=False)
+    torch.manual_seed(seed)
+    W = None if d == proj else torch.nn.Linear(d, proj, bias=False).weight.detach().numpy().copy()
+    return starts.astype(np.int32), W
+
+
+def upstream_greedy(F32, n_sel, starts):
+    """Upstream's loop in torch float32 (its distance formula)."""
+    f = torch.from_numpy(F32)
+
+    def bd(a, b):
+        aa = a.unsqueeze(1).bmm(a.unsqueeze(2)).reshape(-1, 1)
+        bb = b.unsqueeze(1).bmm(b.unsqueeze(2)).reshape(1, -1)
+        return (-2 * a.mm(b.T) + aa + bb).clamp(0, None).sqrt()
+
+    dist = torch.mean(bd(f, f[starts]), axis=-1).reshape(-1, 1)
+    sel = []
+    for _ in range(n_sel):
+        i = torch.argmax(dist).item()
+        sel.append(i)
+        dist = torch.min(torch.cat([dist, bd(f, f[i:i + 1])], dim=-1), dim=1).values.reshape(-1, 1)
+    return np.array(sel, np.int32)
+
+
+def upstream_coreset(X, ratio, proj, ns, seed):
+    N, d = X.shape
+    starts, W = upstream_draws(N, d, proj, ns, seed)
+    with torch.no_grad():
+        F32 = X if W is None else (torch.from_numpy(X) @ torch.from_numpy(W).T).numpy()
+    n_sel = int(N * ratio)
+    sel = upstream_greedy(F32, n_sel, starts)
+    # adbench's loop (exact differences, float64 here) makes the same picks on these sets:
+    ref = greedy(X.astype(np.float64) @ W.astype(np.float64).T if W is not None else X, n_sel, starts)
+    assert (ref == sel).all(), "upstream's float32 formula and exact distances pick differently"
+    return sel, starts, W
+
+
+for name, (N, d, proj, ns, seed, ratio) in {
+    "csu_a": (300, 40, 8, 10, 7, 0.1),
+    "csu_b": (157, 8, 8, 10, 4000000000, 0.25),   # d == proj_dim: no projection, no torch draws
+    "csu_c": (3000, 4, 3, 10, 0, 0.01),            # long permutation (rejection masks up to 2^12)
+    "csu_d": (6, 5, 3, 10, 1, 0.5),                # n_starts clipped to N
+}.items():
+    X = (rng.standard_normal((N, d)) + 0.5 * rng.standard_normal((1, d))).astype(np.float32)
+    sel, starts, W = upstream_coreset(X, ratio, proj, ns, seed)
+    save(f"{name}_X", X)
+    save(f"{name}_sel", sel)
+    save(f"{name}_starts", starts)
+    if W is not None:
+        save(f"{name}_W", W)
+    save(f"{name}_cfg", np.array([N, d, proj, ns, seed & 0xFFFFFFFF, seed >> 32], np.int64))
+    save(f"{name}_ratio", np.array([ratio]))
+# Raw legacy MT19937 words (np.random.seed) = torch's CPU generator words, 1000 of each seed.
+save("mt_raw", np.stack([np.random.RandomState(s)._bit_generator.random_raw(1000).astype(np.int64)
+                         for s in (0, 5489, 4294967295)]))
+
+# PatchCore end to end with upstream's draws (same data as pc_run; seed 3).
+gh, gw, L, C, ps, pre, tgt = 5, 6, 2, 12, 3, 16, 12
+ntr, nte, ratio, proj, ns, seed, k = 8, 6, 0.25, 8, 10, 3, 3
+P = gh * gw
+tr = np.load(os.path.join(OUT, "pc_run_train.npy"))
+te = np.load(os.path.join(OUT, "pc_run_test.npy"))
+bank = np.concatenate([patchcore_embed([tr[i, l] for l in range(L)], gh, gw, ps, pre, tgt) for i in range(ntr)])
+sel, _, _ = upstream_coreset(bank.astype(np.float32), ratio, proj, ns, seed)
+q = np.concatenate([patchcore_embed([te[i, l] for l in range(L)], gh, gw, ps, pre, tgt) for i in range(nte)])
+ps_ = knn_sq(q, bank[sel], k).mean(1)
+save("pc_runu_sel", sel)
+save("pc_runu_patch", ps_)
+save("pc_runu_image", ps_.reshape(nte, P).max(1))
+print("upstream-rng run: picks shared with splitmix64's", len(set(sel) & set(np.load(os.path.join(OUT, "pc_run_sel.npy")))),
+      "of", len(sel))
 print("wrote", OUT, sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT)), "bytes")
