@@ -63,7 +63,7 @@ static void check_metrics(const float *score, const float *maps, const uint8_t *
 }
 
 Test(parity, patchcore_stage_by_stage) {
-    enum { GH = 8, GW = 8, L = 2, C = 16, NTR = 4, NTE = 8, P = GH * GW, T = 16, H = 32, W = 32 };
+    enum { GH = 8, GW = 8, L = 2, C = 8, NTR = 4, NTE = 8, P = GH * GW, T = 12, H = 32, W = 32 };
     float *tr = f32("pc_train"), *te = f32("pc_test");
     const float *trp[NTR], *tep[NTE];
     for (int i = 0; i < NTR; i++) trp[i] = tr + (size_t)i * L * P * C;
@@ -74,26 +74,26 @@ Test(parity, patchcore_stage_by_stage) {
     float *e = malloc((size_t)P * T * sizeof(float)), *bank = malloc((size_t)NTR * P * T * sizeof(float));
     for (int i = 0; i < NTE; i++) {
         const float *ly[L] = {tep[i], tep[i] + (size_t)P * C};
-        patchcore_embed(e, ly, L, GH, GW, C, 3, 16, T);
+        patchcore_embed(e, ly, L, GH, GW, C, 3, 8, T);
         close_f(e, emb + (size_t)i * P * T, (size_t)P * T, 1e-5, "embedding");
     }
     // 2. Bank: the approximate greedy coreset with upstream's draws (seed 0).
     for (int i = 0; i < NTR; i++) {
         const float *ly[L] = {trp[i], trp[i] + (size_t)P * C};
-        patchcore_embed(bank + (size_t)i * P * T, ly, L, GH, GW, C, 3, 16, T);
+        patchcore_embed(bank + (size_t)i * P * T, ly, L, GH, GW, C, 3, 8, T);
     }
     NpyArray sa = load("pc_sel");
     long nsel = coreset_count(NTR * P, 0.1);
     cr_assert_eq((size_t)nsel, sa.count);
     int sel[NTR * P];
-    CoresetConfig cc = {8, 10, 0, CORESET_RNG_UPSTREAM};
+    CoresetConfig cc = {4, 10, 0, CORESET_RNG_UPSTREAM};
     coreset_select(sel, bank, NTR * P, T, nsel, &cc, NULL, NULL);
     for (long i = 0; i < nsel; i++) cr_assert_eq(sel[i], ((int32_t *)sa.data)[i], "coreset pick %ld", i);
     // 3.-5. Distances, maps, image scores through the method (defaults but the sizes).
     Params p = {method_patchcore.params, 0, NULL, NULL};
-    cr_assert_eq(params_set(&p, "pre_dim", "16"), 0);
-    cr_assert_eq(params_set(&p, "target_dim", "16"), 0);
-    cr_assert_eq(params_set(&p, "proj_dim", "8"), 0);
+    cr_assert_eq(params_set(&p, "pre_dim", "8"), 0);
+    cr_assert_eq(params_set(&p, "target_dim", "12"), 0);
+    cr_assert_eq(params_set(&p, "proj_dim", "4"), 0);
     MethodContext ctx = {.category = "parity", .score_size = 224, .quiet = 1};
     MethodOutput o = {0};
     cr_assert_eq(method_patchcore.run(&p, &bte, &btr, &ctx, &o), 0, "%s", ad_last_error());

@@ -42,12 +42,12 @@ def save(name, a):
 
 # ======================================================================= PatchCore
 GH = GW = 8
-L, C, PS, PRE, TGT, PROJ, NS, RATIO, SEED, K, PX = 2, 16, 3, 16, 16, 8, 10, 0.1, 0, 1, 4
+L, C, PS, PRE, TGT, PROJ, NS, RATIO, SEED, K, PX = 2, 8, 3, 8, 12, 4, 10, 0.1, 0, 1, 4
 NTR, NTE = 4, 8
 H, W = GH * PX, GW * PX
 
 
-def pc_tokens(anom=None):
+def pc_tokens(anom=None, amp=3.0):
     base = np.sin(np.arange(GH * GW)[:, None] * 0.3 + np.arange(C)[None, :]) * 2.0
     x = np.stack([base + rng.standard_normal((GH * GW, C)) * 0.5 for _ in range(L)])
     m = np.zeros((H, W), np.uint8)
@@ -55,7 +55,7 @@ def pc_tokens(anom=None):
         y, x0 = anom
         for dy in range(2):
             for dx in range(2):
-                x[:, (y + dy) * GW + x0 + dx] += rng.standard_normal(C) * 3.0
+                x[:, (y + dy) * GW + x0 + dx] += rng.standard_normal(C) * amp
         m[y * PX:(y + 2) * PX, x0 * PX:(x0 + 2) * PX] = 1
     return x.astype(np.float32), m
 
@@ -98,7 +98,7 @@ def upstream_sampler(feat, ratio, proj, ns, seed):
 
 tr = np.stack([pc_tokens()[0] for _ in range(NTR)])
 anoms = [None, None, None, None, (1, 1), (4, 5), (6, 0), (3, 3)]
-te, gt = zip(*[pc_tokens(a) for a in anoms])
+te, gt = zip(*[pc_tokens(a, 0.4 if i == 7 else 3.0) for i, a in enumerate(anoms)])  # image 7: faint
 te, gt = np.stack(te), np.stack(gt)
 labels = np.array([a is not None for a in anoms], np.uint8)
 bank_full = np.concatenate([pc_embed(tr[i]) for i in range(NTR)])
@@ -132,8 +132,11 @@ D, PX, NREF, NTE = 16, 4, 8, 8
 H, W = GH * PX, GW * PX
 
 
-def ad_tokens(anom=None):
-    fg = rng.standard_normal(D)
+FG = rng.standard_normal(D)
+
+
+def ad_tokens(anom=None, amp=6.0):
+    fg = FG + 0.2 * rng.standard_normal(D)  # one object class, slightly varying per image
     fg = 20 * fg / np.linalg.norm(fg)
     yy, xx = np.mgrid[0:GH, 0:GW]
     obj = ((yy - 4.5) ** 2 + (xx - 4.5) ** 2) <= 3.3 ** 2
@@ -141,7 +144,7 @@ def ad_tokens(anom=None):
     m = np.zeros((H, W), np.uint8)
     if anom is not None:
         y, x = anom
-        X[y * GW + x] += rng.standard_normal(D) * 6.0
+        X[y * GW + x] += rng.standard_normal(D) * amp
         m[y * PX:(y + 1) * PX, x * PX:(x + 1) * PX] = 1
     return X.astype(np.float32), m
 
@@ -180,7 +183,7 @@ def mean_top1p(d):
 
 ref = np.stack([ad_tokens()[0] for _ in range(NREF)])  # 1 image x 8 "rotations"
 anoms = [None, None, None, None, (5, 5), (3, 6), (2, 3), (7, 4)]
-te, gt = zip(*[ad_tokens(a) for a in anoms])
+te, gt = zip(*[ad_tokens(a, 0.8 if i == 7 else 6.0) for i, a in enumerate(anoms)])  # image 7: faint
 te, gt = np.stack(te), np.stack(gt)
 labels = np.array([a is not None for a in anoms], np.uint8)
 B = unit(ref.reshape(-1, D))  # mask_ref_images False: every reference token
