@@ -3,7 +3,9 @@
 //
 // Memory bank = every reference token (the runner has already picked the shots and, when
 // reference_rotations() says 8, extracted 8 rotations of each reference), L2-normalised.
-// Test tokens: optional PCA foreground mask (membank.h anomalydino_pca_mask), normalised,
+// Test tokens: optional PCA foreground mask (membank.h anomalydino_pca_mask; default
+// mask_morphology upstream = dilate/close on the N x 1 PCA column as dammsi/AnomalyDINO
+// b3435f0 does, pca_sign sklearn_u = scikit-learn 1.2-1.4's svd_flip), normalised,
 // patch distance = (mean of the num_nn smallest ||a-b||^2) / 2 = 1 - cos for num_nn = 1;
 // masked patches get 0 but stay in the count. Image score = mean of the top int(0.01 n).
 // Maps are returned on the patch grid with out->half_pixel = 1 and out->smooth_sigma =
@@ -34,6 +36,10 @@ static const ParamSpec SPEC[] = {
     {"mask_border", PT_DOUBLE, "0.2", 0, 0.5, "border excluded from the centre test, per side"},
     {"mask_center_frac", PT_DOUBLE, "0.35", 0, 1, "flip the sign when the centre keeps <= this fraction"},
     {"mask_kernel", PT_INT, "3", 1, 15, "square kernel of the dilation and closing (odd)"},
+    {"mask_morphology", PT_STRING, "upstream", 0, -1,
+     "upstream (dilate/close on the N x 1 PCA column: a vertical window along raster order) | grid (on gh x gw)"},
+    {"pca_sign", PT_STRING, "sklearn_u", 0, -1,
+     "sign of the first PC: sklearn_u (scikit-learn 1.2-1.4, from U) | sklearn_v (scikit-learn >= 1.5, from V)"},
     {"top_frac", PT_DOUBLE, "0.01", 0, 1, "image score = mean of the top int(top_frac * patches) distances"},
     {"sigma", PT_DOUBLE, "4", 0, 1000,
      "Gaussian sigma in pixels at the evaluation resolution (upstream: 4 at the original image size); 0 = none"},
@@ -107,7 +113,7 @@ static void morph(uint8_t *out, const uint8_t *in, int gh, int gw, int k, int di
 }
 
 void anomalydino_pca_mask(uint8_t *mask, double *pc1, const float *X, int gh, int gw, int D, double threshold,
-                          double border, double center_frac, int kernel) {
+                          double border, double center_frac, int kernel, int morph_grid, int sign_v) {
     int P = gh * gw;
     double *Xc = ad_malloc((size_t)P * D * sizeof(double));
     double *mu = ad_calloc((size_t)D, sizeof(double));
@@ -131,7 +137,12 @@ void anomalydino_pca_mask(uint8_t *mask, double *pc1, const float *X, int gh, in
         s[p] = t;
         if (fabs(t) > fabs(s[amax])) amax = p;
     }
-    if (s[amax] < 0)  // sklearn svd_flip (u-based): largest |score| positive
+    int vmax = 0;
+    for (int c = 1; c < D; c++)
+        if (fabs(v[c]) > fabs(v[vmax])) vmax = c;
+    // svd_flip: u-based (sklearn 1.2-1.4) makes the largest |score| positive, v-based
+    // (sklearn >= 1.5) the component's largest |entry| (first maximum, as np.argmax).
+    if (sign_v ? v[vmax] < 0 : s[amax] < 0)
         for (int p = 0; p < P; p++) s[p] = -s[p];
     uint8_t *m0 = ad_malloc((size_t)P);
     for (int p = 0; p < P; p++) m0[p] = s[p] > threshold;
@@ -142,9 +153,12 @@ void anomalydino_pca_mask(uint8_t *mask, double *pc1, const float *X, int gh, in
     if ((double)kept <= (double)size * center_frac)
         for (int p = 0; p < P; p++) m0[p] = -s[p] > threshold;
     uint8_t *m1 = ad_malloc((size_t)P);
-    morph(m1, m0, gh, gw, kernel, 1);   // dilate
-    morph(m0, m1, gh, gw, kernel, 1);   // close = dilate ...
-    morph(mask, m0, gh, gw, kernel, 0); // ... then erode
+    // Upstream: the image is the P x 1 column (a k x k square on one column = k taps along
+    // raster order); grid: gh x gw.
+    int mh = morph_grid ? gh : P, mw = morph_grid ? gw : 1;
+    morph(m1, m0, mh, mw, kernel, 1);   // dilate
+    morph(m0, m1, mh, mw, kernel, 1);   // close = dilate ...
+    morph(mask, m0, mh, mw, kernel, 0); // ... then erode
     free(m1);
     free(m0);
     if (!pc1) free(s);
@@ -192,10 +206,11 @@ static uint8_t *batch_masks(const FeatureBatch *b, int lay, const Params *p) {
     double thr = params_double(p, "mask_threshold"), border = params_double(p, "mask_border");
     double cf = params_double(p, "mask_center_frac");
     int k = params_int(p, "mask_kernel");
+    int grid = !strcmp(params_str(p, "mask_morphology"), "grid"), sv = !strcmp(params_str(p, "pca_sign"), "sklearn_v");
 #pragma omp parallel for schedule(dynamic, 1)
     for (int i = 0; i < b->n; i++)
         anomalydino_pca_mask(mask + (size_t)i * P, NULL, b->feat[i] + (size_t)lay * P * b->dim, b->gh, b->gw, b->dim,
-                             thr, border, cf, k);
+                             thr, border, cf, k, grid, sv);
     return mask;
 }
 
@@ -239,6 +254,11 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
     if (lay < 0 || lay >= test->n_layers)
         return ad_error("parameter 'layer': index %d is out of range; the features hold %d tapped layers (0..%d). "
                         "Fix: use an index in that range or -1 for the last", lay, test->n_layers, test->n_layers - 1);
+    const char *mm = params_str(p, "mask_morphology"), *ps = params_str(p, "pca_sign");
+    if (strcmp(mm, "upstream") && strcmp(mm, "grid"))
+        return ad_error("parameter 'mask_morphology': expected upstream or grid, found '%s'", mm);
+    if (strcmp(ps, "sklearn_u") && strcmp(ps, "sklearn_v"))
+        return ad_error("parameter 'pca_sign': expected sklearn_u or sklearn_v, found '%s'", ps);
     if (params_int(p, "mask_kernel") % 2 == 0)
         return ad_error("parameter 'mask_kernel': expected an odd kernel size, found %d. Fix: use 3",
                         params_int(p, "mask_kernel"));

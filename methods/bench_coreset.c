@@ -91,7 +91,7 @@ int bench_coreset(int argc, char **argv) {
         double ratio = atof(tok);
         long nsel = coreset_count(N, ratio);
         if (nsel < 1) continue;
-        CoresetConfig cc = {pd, 10, 0};
+        CoresetConfig cc = {pd, 10, 0, CORESET_RNG_UPSTREAM};
         int starts[16], ns;
         float *W;
         coreset_draws(starts, &ns, &W, N, d, &cc);

@@ -11,6 +11,7 @@
 
 #include "bench.h"
 #include "err.h"
+#include "upstream_rng.h"
 
 uint64_t splitmix64_next(uint64_t *s) {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -22,8 +23,23 @@ uint64_t splitmix64_next(uint64_t *s) {
 double splitmix64_uniform(uint64_t *s) { return (double)(splitmix64_next(s) >> 11) * 0x1p-53; }
 
 void coreset_draws(int *starts, int *n_starts_out, float **W, long N, int d, const CoresetConfig *c) {
-    uint64_t st = c->seed;
     int ns = c->n_starts < N ? c->n_starts : (int)N;
+    if (c->rng == CORESET_RNG_UPSTREAM) {
+        AD_ASSERT(N <= 2147483647L);
+        Mt19937 np_rng, torch_rng;
+        mt19937_seed(&np_rng, (uint32_t)c->seed);
+        numpy_choice_noreplace(starts, (int)N, ns, &np_rng);
+        *n_starts_out = ns;
+        *W = NULL;
+        if (d == c->proj_dim) return;
+        mt19937_seed(&torch_rng, (uint32_t)c->seed);
+        float *w = ad_malloc((size_t)c->proj_dim * d * sizeof(float));
+        torch_linear_weight(w, c->proj_dim, d, &torch_rng);
+        *W = w;
+        return;
+    }
+    AD_ASSERT(c->rng == CORESET_RNG_SPLITMIX64);
+    uint64_t st = c->seed;
     for (int i = 0; i < ns; i++) {
         for (;;) {
             int j = (int)(splitmix64_next(&st) % (uint64_t)N);

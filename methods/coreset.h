@@ -1,23 +1,36 @@
-// PatchCore's approximate greedy coreset (../shared/docs/algorithms.md §4.1 step 8), with
-// its own seeded RNG so that tests (tests/gen/gen_membank.py) can regenerate every random
-// draw exactly.
+// PatchCore's approximate greedy coreset (../shared/docs/algorithms.md §4.1 step 8;
+// upstream: amazon-science/patchcore-inspection fcaa92f, sampler.py
+// ApproximateGreedyCoresetSampler), with seeded random draws that tests
+// (tests/gen/gen_membank.py) regenerate exactly.
 //
-// RNG: splitmix64 (Vigna). One stream seeded with `seed` gives, in this order:
+// rng CORESET_RNG_UPSTREAM (default; coreset_rng: upstream) makes upstream's own draws
+// (upstream_rng.h): the starts are numpy's legacy np.random.choice(N, n_starts',
+// replace=False) after np.random.seed(seed); W (only when d != proj_dim) is
+// torch.nn.Linear(d, proj_dim, bias=False).weight drawn from torch's CPU generator right
+// after torch.manual_seed(seed). Two independent generators, both seeded with seed.
+// (Upstream's bin/run_patchcore.py calls fix_seeds(seed) -- random, np.random and torch --
+// and then builds the backbone, whose random init advances torch's generator before the
+// sampler's Linear is made; the numpy starts match that script, W matches the sampler run
+// right after torch.manual_seed(seed).)
+//
+// rng CORESET_RNG_SPLITMIX64 (coreset_rng: splitmix64): splitmix64 (Vigna). One stream
+// seeded with `seed` gives, in this order:
 //   1. the start indices: n_starts draws j = next() % N, a draw equal to an earlier start is
 //      redrawn (sampling without replacement; n_starts is clipped to N);
 //   2. only when d != proj_dim (upstream skips the projection then): the proj_dim x d
 //      projection matrix W, row-major, W[r][c] = (float)((2u - 1) / sqrt(d)) with
 //      u = (next() >> 11) * 2^-53, i.e. U(-1/sqrt(d), 1/sqrt(d)) like torch.nn.Linear's
-//      default init.
-// Upstream draws the starts with numpy and W with torch's generator, so for the same seed
-// the picks differ from upstream's; the algorithm is the same.
+//      default init, but not torch's stream.
 #pragma once
 #include <stdint.h>
+
+enum { CORESET_RNG_UPSTREAM = 0, CORESET_RNG_SPLITMIX64 = 1 };
 
 typedef struct {
     int proj_dim;   // 128: width of the random projection
     int n_starts;   // 10: random starts whose mean distance initialises dist
-    uint64_t seed;
+    uint64_t seed;  // upstream: the low 32 bits seed torch and numpy (both take s < 2^32)
+    int rng;        // CORESET_RNG_UPSTREAM (0) | CORESET_RNG_SPLITMIX64
 } CoresetConfig;
 
 uint64_t splitmix64_next(uint64_t *state);

@@ -52,17 +52,21 @@ int anomalydino_default_masking(const char *category);
 // 8 when reference rotation is on for the category: rotation "agnostic" = every category,
 // "informed" = MVTec AD hazelnut and screw only, "off" = none. -1 + ad_error if unknown.
 int anomalydino_rotations(const char *rotation, const char *category);
-// Foreground mask of one image from its own tokens X [gh*gw][D] (algorithms.md §5.1 step 5):
+// Foreground mask of one image from its own tokens X [gh*gw][D] (algorithms.md §5.1 step 5;
+// upstream: dammsi/AnomalyDINO src/backbones.py compute_background_mask at b3435f0):
 // pc1 = projection on the first principal component (deterministic: top eigenvector of the
-// DxD covariance by LAPACK dsyevr in double; upstream's randomized SVD has no fixed seed),
-// sign as sklearn 1.2-1.4's svd_flip (the entry of largest |pc1| is positive);
+// DxD covariance by LAPACK dsyevr in double; upstream's randomized SVD has no fixed seed).
+// Sign (sign_v): 0 = scikit-learn 1.2-1.4 svd_flip from U (the entry of largest |pc1| is
+// positive), 1 = scikit-learn >= 1.5 (the component's entry of largest |v| is positive).
 // mask = pc1 > threshold; if the centre [int(gh*border), int(gh*(1-border))) x (same for
 // gw) keeps <= center_frac of its patches, mask = -pc1 > threshold; then cv2.dilate and
 // cv2 MORPH_CLOSE with a kernel x kernel square (cv2 border semantics: outside pixels never
-// win, i.e. dilation pads with 0 and erosion with 1 -- scipy's binary_closing would erode
-// the image border instead). mask[gh*gw]: 1 = keep; pc1 (may be NULL): [gh*gw].
+// win, i.e. dilation pads with 0 and erosion with 1). morph_grid 0 = upstream: the
+// morphology runs on the (gh*gw) x 1 column PCA.fit_transform returns, i.e. a kernel-tap
+// window along raster order (a row's last patch neighbours the next row's first);
+// 1 = on the gh x gw grid. mask[gh*gw]: 1 = keep; pc1 (may be NULL): [gh*gw].
 void anomalydino_pca_mask(uint8_t *mask, double *pc1, const float *X, int gh, int gw, int D, double threshold,
-                          double border, double center_frac, int kernel);
+                          double border, double center_frac, int kernel, int morph_grid, int sign_v);
 // Image score: mean of the top int(n*frac) values (the max when that is 0), in double.
 double anomalydino_top_mean(const float *d, int n, double frac);
 // Rows of X (n x d) scaled to unit L2 norm in place (faiss.normalize_L2; zero rows stay 0).

@@ -4,7 +4,7 @@
 // padding), Preprocessing (adaptive average pool of the C*9 neighbourhood vector to
 // pre_dim) and Aggregator (layers concatenated, pooled to target_dim) -- membank.h
 // patchcore_embed. Memory bank = all train patches, subsampled by the approximate greedy
-// coreset (coreset.h, own seeded RNG). Patch score = mean squared L2 distance to the num_nn
+// coreset (coreset.h; upstream's torch/numpy draws by default). Patch score = mean squared L2 distance to the num_nn
 // nearest bank rows; image score = max patch score. The maps are returned on the patch
 // grid with out->half_pixel = 1 and out->smooth_sigma = sigma: the runner upsamples them
 // bilinearly (align_corners=False) to the evaluation resolution and smooths with sigma
@@ -33,7 +33,9 @@ static const ParamSpec SPEC[] = {
     {"coreset_ratio", PT_DOUBLE, "0.1", 1e-9, 1, "approximate greedy coreset fraction of the bank; 1 = keep all patches"},
     {"proj_dim", PT_INT, "128", 1, 65536, "coreset random projection width"},
     {"n_starts", PT_INT, "10", 1, 1024, "coreset random start points"},
-    {"coreset_seed", PT_INT, "0", 0, 2147483647, "seed of the coreset draws (splitmix64; differs from torch's RNG)"},
+    {"coreset_seed", PT_INT, "0", 0, 2147483647, "seed of the coreset draws (upstream: np.random.seed / torch.manual_seed)"},
+    {"coreset_rng", PT_STRING, "upstream", 0, -1,
+     "coreset draws: upstream (numpy legacy MT19937 starts, torch CPU mt19937 nn.Linear projection) | splitmix64"},
     {"num_nn", PT_INT, "1", 1, 1000, "nearest bank rows averaged per patch (anomaly_scorer_num_nn)"},
     {"sigma", PT_DOUBLE, "4", 0, 1000, "Gaussian sigma in pixels at the evaluation resolution (upstream: 4 at 224); 0 = none"},
     PARAM_END};
@@ -178,7 +180,11 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
                             test->n_layers - 1);
     int pre = params_int(p, "pre_dim"), tgt = params_int(p, "target_dim"), k = params_int(p, "num_nn");
     double ratio = params_double(p, "coreset_ratio");
-    CoresetConfig cc = {params_int(p, "proj_dim"), params_int(p, "n_starts"), (uint64_t)params_int(p, "coreset_seed")};
+    const char *rng = params_str(p, "coreset_rng");
+    if (strcmp(rng, "upstream") && strcmp(rng, "splitmix64"))
+        return ad_error("parameter 'coreset_rng': expected upstream or splitmix64, found '%s'", rng);
+    CoresetConfig cc = {params_int(p, "proj_dim"), params_int(p, "n_starts"), (uint64_t)params_int(p, "coreset_seed"),
+                        strcmp(rng, "upstream") ? CORESET_RNG_SPLITMIX64 : CORESET_RNG_UPSTREAM};
     // The map grid is the first selected layer's (upstream: layer2's when layer2 + layer3).
     int mgh = tl[lsel[0]].gh, mgw = tl[lsel[0]].gw, P = mgh * mgw;
     long Ntr = (long)train->n * P;

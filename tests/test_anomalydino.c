@@ -1,6 +1,7 @@
-// AnomalyDINO against tests/golden/membank/ (tests/gen/gen_membank.py: numpy eigh PCA
-// checked against sklearn, scipy morphology with cv2's border rule, float64 cosine kNN,
-// top-1% mean).
+// AnomalyDINO against tests/golden/membank/ (tests/gen/gen_membank.py, written from
+// upstream's compute_background_mask at dammsi/AnomalyDINO b3435f0: sklearn PCA (both
+// svd_flip conventions), real cv2 dilate/MORPH_CLOSE on the (N, 1) column, and on the grid
+// for mask_morphology grid; float64 cosine kNN, top-1% mean).
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
@@ -49,19 +50,53 @@ Test(anomalydino, pca_mask_matches_numpy_sklearn_and_cv2_morphology) {
         float *X = load_f32(nm);
         snprintf(nm, sizeof nm, "ad_%s_pc1", names[c]);
         double *pc1 = load_f64(nm);
-        snprintf(nm, sizeof nm, "ad_%s_mask", names[c]);
-        NpyArray m = load(nm);
         uint8_t *mask = malloc((size_t)P);
         double *s = malloc((size_t)P * sizeof(double));
-        anomalydino_pca_mask(mask, s, X, gh, gw, D, 10, 0.2, 0.35, 3);
+        for (int grid = 0; grid <= 1; grid++) {
+            snprintf(nm, sizeof nm, grid ? "ad_%s_mask_grid" : "ad_%s_mask", names[c]);
+            NpyArray m = load(nm);
+            anomalydino_pca_mask(mask, s, X, gh, gw, D, 10, 0.2, 0.35, 3, grid, 0);
+            double mx = 0;
+            for (int p = 0; p < P; p++) mx = fmax(mx, fabs(pc1[p]));
+            for (int p = 0; p < P; p++)
+                cr_assert(fabs(s[p] - pc1[p]) <= 1e-6 * mx, "%s pc1[%d]: %g vs %g", names[c], p, s[p], pc1[p]);
+            for (int p = 0; p < P; p++)
+                cr_assert_eq(mask[p], ((uint8_t *)m.data)[p], "%s %s mask (%d,%d): %d vs %d", names[c],
+                             grid ? "grid" : "upstream", p / gw, p % gw, mask[p], ((uint8_t *)m.data)[p]);
+            npy_free(&m);
+        }
+        free(s), free(mask), free(pc1), free(X), free(cfg);
+    }
+}
+
+// Neither sign passes the centre test and the two svd_flip conventions disagree: the masks
+// of sklearn_u (scikit-learn 1.2-1.4) and sklearn_v (>= 1.5) differ, each as the golden.
+Test(anomalydino, pca_sign_sklearn_u_and_v) {
+    double *cfg = load_f64("ad_sign_cfg");
+    int gh = (int)cfg[0], gw = (int)cfg[1], D = (int)cfg[2], P = gh * gw;
+    float *X = load_f32("ad_sign_X");
+    double *pc1 = load_f64("ad_sign_pc1_u");
+    uint8_t *mask = malloc((size_t)P);
+    double *s = malloc((size_t)P * sizeof(double));
+    int differ = 0;
+    for (int sv = 0; sv <= 1; sv++) {
+        NpyArray m = load(sv ? "ad_sign_mask_v" : "ad_sign_mask_u");
+        anomalydino_pca_mask(mask, s, X, gh, gw, D, 10, 0.2, 0.35, 3, 0, sv);
         double mx = 0;
         for (int p = 0; p < P; p++) mx = fmax(mx, fabs(pc1[p]));
-        for (int p = 0; p < P; p++) cr_assert(fabs(s[p] - pc1[p]) <= 1e-6 * mx, "%s pc1[%d]: %g vs %g", names[c], p, s[p], pc1[p]);
         for (int p = 0; p < P; p++)
-            cr_assert_eq(mask[p], ((uint8_t *)m.data)[p], "%s mask (%d,%d): %d vs %d", names[c], p / gw, p % gw, mask[p],
-                         ((uint8_t *)m.data)[p]);
-        free(s), free(mask), npy_free(&m), free(pc1), free(X), free(cfg);
+            cr_assert(fabs((sv ? -s[p] : s[p]) - pc1[p]) <= 1e-6 * mx, "sign %d pc1[%d]: %g vs %g", sv, p, s[p], pc1[p]);
+        for (int p = 0; p < P; p++) {
+            cr_assert_eq(mask[p], ((uint8_t *)m.data)[p], "sign %d mask %d", sv, p);
+            differ += sv && mask[p] != ((uint8_t *)m.data)[p];
+        }
+        npy_free(&m);
     }
+    NpyArray mu = load("ad_sign_mask_u");
+    for (int p = 0; p < P; p++) differ += mask[p] != ((uint8_t *)mu.data)[p];
+    cr_assert(differ > 0, "the case must separate the conventions");
+    npy_free(&mu);
+    free(s), free(mask), free(pc1), free(X), free(cfg);
 }
 
 Test(anomalydino, top_percent_mean) {
@@ -122,13 +157,19 @@ static void run_data_free(RunData *d) { free(d->trd), free(d->ted), free(d->trp)
 Test(anomalydino, end_to_end_distances_scores_and_threads) {
     RunData d;
     run_data(&d);
-    const char *cases[4][5] = {{"a", "1", "on", "0.01", "false"},
-                               {"b", "2", "off", "0.1", "false"},
-                               {"c", "1", "auto", "0.05", "false"},
-                               {"d", "1", "on", "0.01", "true"}};
+    const char *cases[6][7] = {{"a", "1", "on", "0.01", "false", "upstream", "sklearn_u"},
+                               {"b", "2", "off", "0.1", "false", "upstream", "sklearn_u"},
+                               {"c", "1", "auto", "0.05", "false", "upstream", "sklearn_u"},
+                               {"d", "1", "on", "0.01", "true", "upstream", "sklearn_u"},
+                               {"e", "1", "on", "0.01", "true", "grid", "sklearn_u"},
+                               {"f", "1", "on", "0.01", "true", "upstream", "sklearn_v"}};
     MethodContext ctx = {.category = "bottle", .quiet = 1};  // bottle: auto = no masking
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 6; c++) {
         Params p = {method_anomalydino.params, 0, NULL, NULL};
+        if (c != 0) {  // case a runs on the defaults (upstream morphology, sklearn_u)
+            cr_assert_eq(params_set(&p, "mask_morphology", cases[c][5]), 0);
+            cr_assert_eq(params_set(&p, "pca_sign", cases[c][6]), 0);
+        }
         cr_assert_eq(params_set(&p, "mask_ref", cases[c][4]), 0);
         cr_assert_eq(params_set(&p, "num_nn", cases[c][1]), 0);
         cr_assert_eq(params_set(&p, "masking", cases[c][2]), 0);
@@ -184,6 +225,14 @@ Test(anomalydino, bad_inputs_name_the_key) {
     cr_assert_eq(method_anomalydino.run(&p, &d.te, &d.tr, &ctx, &o), -1);
     cr_assert(strstr(ad_last_error(), "'layer'"), "%s", ad_last_error());
     cr_assert_eq(params_set(&p, "layer", "0"), 0);
+    cr_assert_eq(params_set(&p, "mask_morphology", "2d"), 0);
+    cr_assert_eq(method_anomalydino.run(&p, &d.te, &d.tr, &ctx, &o), -1);
+    cr_assert(strstr(ad_last_error(), "'mask_morphology'") && strstr(ad_last_error(), "2d"), "%s", ad_last_error());
+    cr_assert_eq(params_set(&p, "mask_morphology", "grid"), 0);
+    cr_assert_eq(params_set(&p, "pca_sign", "u"), 0);
+    cr_assert_eq(method_anomalydino.run(&p, &d.te, &d.tr, &ctx, &o), -1);
+    cr_assert(strstr(ad_last_error(), "'pca_sign'"), "%s", ad_last_error());
+    cr_assert_eq(params_set(&p, "pca_sign", "sklearn_v"), 0);
     cr_assert_eq(params_set(&p, "mask_kernel", "4"), 0);
     cr_assert_eq(method_anomalydino.run(&p, &d.te, &d.tr, &ctx, &o), -1);
     cr_assert(strstr(ad_last_error(), "mask_kernel"), "%s", ad_last_error());

@@ -10,6 +10,7 @@
 #include <cblas.h>
 
 #include "coreset.h"
+#include "upstream_rng.h"
 #include "err.h"
 #include "membank.h"
 #include "method.h"
@@ -68,16 +69,20 @@ Test(patchcore, embedding_matches_torch_unfold_and_adaptive_pool) {
     }
 }
 
+// cs_*: splitmix64 draws (re-implemented in Python); csu_*: coreset_rng upstream against
+// the real np.random.choice / torch.nn.Linear draws and upstream's float32 greedy loop.
 Test(patchcore, coreset_draws_and_selection_match_python) {
-    const char *names[] = {"cs_a", "cs_b", "cs_c"};
-    for (int c = 0; c < 3; c++) {
+    const char *names[] = {"cs_a", "cs_b", "cs_c", "csu_a", "csu_b", "csu_c", "csu_d"};
+    for (int c = 0; c < 7; c++) {
         char nm[64];
         snprintf(nm, sizeof nm, "%s_cfg", names[c]);
         NpyArray ca = load(nm);
         int64_t *cfg = ca.data;
         long N = (long)cfg[0];
         int d = (int)cfg[1];
-        CoresetConfig cc = {(int)cfg[2], (int)cfg[3], (uint64_t)cfg[4] | ((uint64_t)cfg[5] << 32)};
+        int up = names[c][2] == 'u';
+        CoresetConfig cc = {(int)cfg[2], (int)cfg[3], (uint64_t)cfg[4] | ((uint64_t)cfg[5] << 32),
+                            up ? CORESET_RNG_UPSTREAM : CORESET_RNG_SPLITMIX64};
         snprintf(nm, sizeof nm, "%s_ratio", names[c]);
         double *ratio = load_f64(nm, NULL);
         snprintf(nm, sizeof nm, "%s_X", names[c]);
@@ -136,7 +141,7 @@ Test(patchcore, coreset_fast_equals_reference) {
             long nsel = N < 60 ? N : 60;
             int starts[10], ns;
             float *W;
-            CoresetConfig cc = {D, 10, 7};
+            CoresetConfig cc = {D, 10, 7, CORESET_RNG_SPLITMIX64};
             coreset_draws(starts, &ns, &W, N, D, &cc);
             int *r = malloc((size_t)nsel * sizeof(int)), *f = malloc((size_t)nsel * sizeof(int));
             coreset_greedy_ref(r, P, N, D, nsel, starts, ns);
@@ -190,6 +195,7 @@ static void set_run_params(Params *p) {
     cr_assert_eq(params_set(p, "proj_dim", "8"), 0);
     cr_assert_eq(params_set(p, "coreset_seed", "3"), 0);
     cr_assert_eq(params_set(p, "num_nn", "3"), 0);
+    cr_assert_eq(params_set(p, "coreset_rng", "splitmix64"), 0);  // pc_run_* golden
 }
 
 Test(patchcore, end_to_end_scores_and_threads) {
@@ -310,4 +316,48 @@ Test(patchcore, few_shot_slice) {
     cr_assert(strstr(ad_last_error(), "bottle") && strstr(ad_last_error(), "[8, 12)") && strstr(ad_last_error(), "10"),
               "%s", ad_last_error());
     cr_assert_eq(membank_shot_range(&lo, &hi, 0, 0, 0, "bottle"), -1);
+}
+
+// The 32-bit Mersenne Twister words numpy's legacy RandomState (and torch's CPU generator)
+// draw after seeding, for seeds 0, 5489 and 2^32-1.
+Test(patchcore, mt19937_matches_numpy_words) {
+    NpyArray a = load("mt_raw");
+    cr_assert_eq(a.count, 3000);
+    uint32_t seeds[3] = {0, 5489, 4294967295u};
+    for (int s = 0; s < 3; s++) {
+        Mt19937 r;
+        mt19937_seed(&r, seeds[s]);
+        for (int i = 0; i < 1000; i++) {
+            uint32_t w = mt19937_next(&r), g = (uint32_t)((int64_t *)a.data)[s * 1000 + i];
+            cr_assert_eq(w, g, "seed %u word %d: %u vs %u", seeds[s], i, w, g);
+        }
+    }
+    npy_free(&a);
+}
+
+// End to end with the default coreset_rng (upstream) against upstream's sampler semantics.
+Test(patchcore, end_to_end_upstream_draws) {
+    RunData d;
+    run_data(&d);
+    Params p;
+    set_run_params(&p);
+    cr_assert_eq(params_set(&p, "coreset_rng", "upstream"), 0);
+    MethodContext ctx = {.category = "synthetic", .score_size = 224, .quiet = 1};
+    double *want_patch = load_f64("pc_runu_patch", NULL), *want_img = load_f64("pc_runu_image", NULL);
+    double *old = load_f64("pc_run_patch", NULL);
+    MethodOutput o = {0};
+    cr_assert_eq(method_patchcore.run(&p, &d.te, &d.tr, &ctx, &o), 0, "%s", ad_last_error());
+    assert_close(o.maps, want_patch, 6 * 30, 1e-5, "patch score");
+    assert_close(o.image_score, want_img, 6, 1e-5, "image score");
+    int diff = 0;  // the two streams pick differently here, so the golden separates them
+    for (int r = 0; r < 6 * 30; r++) diff += fabs(old[r] - want_patch[r]) > 1e-4;
+    cr_assert_gt(diff, 0);
+    cr_assert_eq(params_set(&p, "coreset_rng", "torch"), 0);
+    MethodOutput o2 = {0};
+    cr_assert_eq(method_patchcore.run(&p, &d.te, &d.tr, &ctx, &o2), -1);
+    cr_assert(strstr(ad_last_error(), "'coreset_rng'") && strstr(ad_last_error(), "torch"), "%s", ad_last_error());
+    method_output_free(&o);
+    free(want_patch), free(want_img), free(old);
+    params_free(&p);
+    run_data_free(&d);
 }

@@ -172,36 +172,54 @@ save("pc_run_smooth", smooth_map(ps_.reshape(nte, gh, gw)[2], 20, 24, 2.0))
 
 # ---------------------------------------------------------------------------------------
 # AnomalyDINO
-def pca_pc1(X):
+# Written from upstream's code path (read, not copied): dammsi/AnomalyDINO commit
+# b3435f00052c9f7c0dcfe7f178a0138cfac3178e, src/backbones.py DINOv2Wrapper.compute_background_mask:
+# first_pc = PCA(n_components=1).fit_transform(tokens) has shape (N, 1); the threshold, the
+# centre test (on first_pc reshaped to the grid), cv2.dilate and cv2.morphologyEx(MORPH_CLOSE)
+# with an np.ones((k, k)) kernel are applied to that (N, 1) array, then squeezed.
+# Upstream's solver is svd_solver="randomized" on float32 with an unseeded global numpy
+# RandomState; the golden uses svd_solver="full" in float64 (deterministic) and asserts
+# that the randomized float32 solver gives the same mask.
+import cv2  # noqa: E402  (python3-opencv)
+
+
+def pca_pc1(X, sign="sklearn_u"):
     X = X.astype(np.float64)
+    pca = PCA(n_components=1, svd_solver="full")
+    s = pca.fit_transform(X)[:, 0]  # scikit-learn 1.2: svd_flip from U
     Xc = X - X.mean(0)
-    w, V = np.linalg.eigh(Xc.T @ Xc)
-    s = Xc @ V[:, -1]
-    if s[np.argmax(np.abs(s))] < 0:
-        s = -s
-    # sklearn (1.2) agrees, sign included:
-    sk = PCA(n_components=1, svd_solver="full").fit_transform(X)[:, 0]
-    assert np.allclose(sk, s, rtol=1e-9, atol=1e-9 * np.abs(s).max()), "sklearn PCA disagrees"
+    w, V = np.linalg.eigh(Xc.T @ Xc)  # independent cross-check of the magnitude
+    assert np.allclose(np.abs(Xc @ V[:, -1]), np.abs(s), rtol=1e-9, atol=1e-9 * np.abs(s).max())
+    assert s[np.argmax(np.abs(s))] > 0, "scikit-learn here is not u-based (expected 1.2-1.4)"
+    if sign == "sklearn_v":  # scikit-learn >= 1.5: svd_flip(u_based_decision=False)
+        v = pca.components_[0]
+        s = s * np.sign(v[np.argmax(np.abs(v))])
     return s
 
 
-def cv2_dilate(m, k):
-    return ndi.binary_dilation(m, structure=np.ones((k, k), bool), border_value=0)
-
-
-def cv2_erode(m, k):
-    return ndi.binary_erosion(m, structure=np.ones((k, k), bool), border_value=1)
-
-
-def pca_mask(X, gh, gw, thr=10.0, border=0.2, cfrac=0.35, k=3):
-    s = pca_pc1(X)
-    m = (s > thr).reshape(gh, gw)
-    c = m[int(gh * border):int(gh * (1 - border)), int(gw * border):int(gw * (1 - border))]
+def pca_mask(X, gh, gw, thr=10.0, border=0.2, cfrac=0.35, k=3, morph="upstream", sign="sklearn_u"):
+    s = pca_pc1(X, sign)
+    first_pc = s[:, None]  # (N, 1) as fit_transform returns it
+    mask = first_pc > thr
+    c = mask.reshape(gh, gw)[int(gh * border):int(gh * (1 - border)), int(gw * border):int(gw * (1 - border))]
     if c.sum() <= c.size * cfrac:
-        m = (-s > thr).reshape(gh, gw)
-    m = cv2_dilate(m, k)
-    m = cv2_erode(cv2_dilate(m, k), k)
-    return m.reshape(-1), s
+        mask = -first_pc > thr
+    if morph == "grid":  # adbench's option: the same operations on the gh x gw grid
+        mask = mask.reshape(gh, gw)
+    kern = np.ones((k, k), np.uint8)
+    mask = cv2.dilate(mask.astype(np.uint8), kern).astype(bool)
+    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kern).astype(bool)
+    if morph == "upstream" and sign == "sklearn_u" and (thr, border, cfrac) == (10.0, 0.2, 0.35):
+        # upstream's own solver (randomized, float32) on the same tokens: same mask
+        fp = PCA(n_components=1, svd_solver="randomized").fit_transform(X.astype(np.float32))
+        m2 = fp > thr
+        c2 = m2.reshape(gh, gw)[int(gh * border):int(gh * (1 - border)), int(gw * border):int(gw * (1 - border))]
+        if c2.sum() <= c2.size * cfrac:
+            m2 = -fp > thr
+        m2 = cv2.dilate(m2.astype(np.uint8), kern).astype(bool)
+        m2 = cv2.morphologyEx(m2.astype(np.uint8), cv2.MORPH_CLOSE, kern).astype(bool)
+        assert (m2.reshape(-1) == mask.reshape(-1)).all(), "randomized float32 PCA changes the mask"
+    return mask.reshape(-1), s
 
 
 def object_tokens(gh, gw, D, centre_object, holes=(), spots=(), radius=4.5):
@@ -234,14 +252,13 @@ for name, (gh, gw, D, centre, holes, spots) in cases.items():
     save(f"ad_{name}_mask", m.astype(np.uint8))
     save(f"ad_{name}_pc1", s)
     save(f"ad_{name}_cfg", np.array([gh, gw, D], np.int32))
-# The cv2 border rule matters here: scipy's default binary_closing would erode the border.
 for name, (gh, gw, *_r) in cases.items():
-    raw = np.load(os.path.join(OUT, f"ad_{name}_pc1.npy")).reshape(gh, gw) > 10
-    m = np.load(os.path.join(OUT, f"ad_{name}_mask.npy")).reshape(gh, gw).astype(bool)
+    m = np.load(os.path.join(OUT, f"ad_{name}_mask.npy"))
+    X = np.load(os.path.join(OUT, f"ad_{name}_X.npy"))
+    g = pca_mask(X, gh, gw, morph="grid")[0]
     assert 0 < m.sum() < m.size, name
-    c = raw[int(gh * 0.2):int(gh * 0.8), int(gw * 0.2):int(gw * 0.8)]
-    print(name, "flipped" if c.sum() <= c.size * 0.35 else "kept", "mask", m.sum(), "/", m.size, "scipy-closing differs at",
-          (ndi.binary_closing(ndi.binary_dilation(raw if c.sum() > c.size * 0.35 else ~raw), np.ones((3, 3))) != m).sum())
+    save(f"ad_{name}_mask_grid", g.astype(np.uint8))
+    print(name, "mask", m.sum(), "/", m.size, "upstream vs grid morphology differ at", int((g != m).sum()))
 
 
 def top_mean(d, frac):
@@ -249,18 +266,18 @@ def top_mean(d, frac):
     return float(np.max(d)) if m == 0 else float(np.mean(sorted(d, reverse=True)[:m]))
 
 
-def anomalydino_ref(tr, te, gh, gw, k, masking, frac, mask_ref=False):
+def anomalydino_ref(tr, te, gh, gw, k, masking, frac, mask_ref=False, morph="upstream", sign="sklearn_u"):
     def unit(x):
         x = x.astype(np.float64)
         return x / np.linalg.norm(x, axis=1, keepdims=True)
 
     if mask_ref:  # upstream mask_ref_images: reference tokens outside their own mask dropped
-        B = unit(np.concatenate([tr[i][pca_mask(tr[i], gh, gw)[0]] for i in range(tr.shape[0])]))
+        B = unit(np.concatenate([tr[i][pca_mask(tr[i], gh, gw, morph=morph, sign=sign)[0]] for i in range(tr.shape[0])]))
     else:
         B = unit(tr.reshape(-1, tr.shape[-1]))
     maps, scores = [], []
     for i in range(te.shape[0]):
-        keep = pca_mask(te[i], gh, gw)[0] if masking else np.ones(gh * gw, bool)
+        keep = pca_mask(te[i], gh, gw, morph=morph, sign=sign)[0] if masking else np.ones(gh * gw, bool)
         d = knn_sq(unit(te[i]), B, k).mean(1) / 2
         d[~keep] = 0
         maps.append(d)
@@ -288,4 +305,127 @@ for name, (k, masking, frac, mref) in {"a": (1, True, 0.01, False), "b": (2, Fal
 v = np.round(rng.random(1024) * 50).astype(np.float32)
 save("ad_top_in", v)
 save("ad_top_out", np.array([top_mean(v, 0.01), top_mean(v, 0.001), top_mean(v, 0.0005)]))
+
+# --- AnomalyDINO mask variants (appended: the draws above are unchanged) ----------------
+for name, (k, masking, frac, mref, morph, sign) in {"e": (1, True, 0.01, True, "grid", "sklearn_u"),
+                                                    "f": (1, True, 0.01, True, "upstream", "sklearn_v")}.items():
+    maps, scores = anomalydino_ref(tr, te, gh, gw, k, masking, frac, mref, morph, sign)
+    save(f"ad_run_{name}_maps", maps)
+    save(f"ad_run_{name}_scores", scores)
+    print("run", name, "differs from a at", int((maps != np.load(os.path.join(OUT, "ad_run_a_maps.npy"))).sum()))
+
+
+def sign_tokens(gh, gw, D):
+    """Neither sign passes the centre test (the centre is neutral, |pc1| < threshold), and the
+    two svd_flip conventions disagree: the largest |score| is a +40 patch along e while e's
+    largest |entry| is negative."""
+    e = rng.standard_normal(D)
+    e[0] = 0
+    e = 0.6 * e / np.linalg.norm(e)
+    e[0] = -0.8
+    X = rng.standard_normal((gh * gw, D)) * 0.7
+    g = np.zeros((gh, gw))
+    g[0:4, 0:4] = 20      # foreground corner
+    g[gh - 4:, gw - 5:] = -18  # the other class, opposite corner
+    g[1, 1] = 40
+    X += g.reshape(-1, 1) * e
+    return X.astype(np.float32)
+
+
+gh, gw, D = 12, 12, 16
+X = sign_tokens(gh, gw, D)
+mu, su = pca_mask(X, gh, gw, sign="sklearn_u")
+mv, sv = pca_mask(X, gh, gw, sign="sklearn_v")
+assert np.allclose(su, -sv) and (mu != mv).any(), "sign case does not separate the conventions"
+save("ad_sign_X", X)
+save("ad_sign_cfg", np.array([gh, gw, D], np.int32))
+save("ad_sign_mask_u", mu.astype(np.uint8))
+save("ad_sign_mask_v", mv.astype(np.uint8))
+save("ad_sign_pc1_u", su)
+print("sign case: masks differ at", int((mu != mv).sum()), "of", mu.size)
+
+# --- Upstream random streams for the coreset (appended) --------------------------------
+# From upstream's code path (read, not copied): amazon-science/patchcore-inspection commit
+# fcaa92f124fb1ad74a7acf56726decd4b27cbcad, src/patchcore/sampler.py
+# ApproximateGreedyCoresetSampler: _reduce_features builds torch.nn.Linear(d, proj_dim,
+# bias=False) (skipped when d == proj_dim) and applies it; _compute_greedy_coreset_indices
+# draws np.random.choice(N, clip(n_starts, None, N), replace=False), sets the anchor
+# distance to the mean distance to those starts, then greedily takes the argmax and mins
+# in the distance to the pick; distances by _compute_batchwise_differences
+# (sqrt(clamp(a.a + b.b - 2 a.b, 0))) in float32. Seeds as utils.fix_seeds:
+# np.random.seed(seed) and torch.manual_seed(seed), here immediately before the sampler.
+# Real torch 1.13 / numpy 1.24 draws.
+def upstream_draws(N, d, proj, ns, seed):
+    np.random.seed(seed)
+    starts = np.random.choice(N, int(np.clip(ns, None, N)), replace=False)
+    torch.manual_seed(seed)
+    W = None if d == proj else torch.nn.Linear(d, proj, bias=False).weight.detach().numpy().copy()
+    return starts.astype(np.int32), W
+
+
+def upstream_greedy(F32, n_sel, starts):
+    """Upstream's loop in torch float32 (its distance formula)."""
+    f = torch.from_numpy(F32)
+
+    def bd(a, b):
+        aa = a.unsqueeze(1).bmm(a.unsqueeze(2)).reshape(-1, 1)
+        bb = b.unsqueeze(1).bmm(b.unsqueeze(2)).reshape(1, -1)
+        return (-2 * a.mm(b.T) + aa + bb).clamp(0, None).sqrt()
+
+    dist = torch.mean(bd(f, f[starts]), axis=-1).reshape(-1, 1)
+    sel = []
+    for _ in range(n_sel):
+        i = torch.argmax(dist).item()
+        sel.append(i)
+        dist = torch.min(torch.cat([dist, bd(f, f[i:i + 1])], dim=-1), dim=1).values.reshape(-1, 1)
+    return np.array(sel, np.int32)
+
+
+def upstream_coreset(X, ratio, proj, ns, seed):
+    N, d = X.shape
+    starts, W = upstream_draws(N, d, proj, ns, seed)
+    with torch.no_grad():
+        F32 = X if W is None else (torch.from_numpy(X) @ torch.from_numpy(W).T).numpy()
+    n_sel = int(N * ratio)
+    sel = upstream_greedy(F32, n_sel, starts)
+    # adbench's loop (exact differences, float64 here) makes the same picks on these sets:
+    ref = greedy(X.astype(np.float64) @ W.astype(np.float64).T if W is not None else X, n_sel, starts)
+    assert (ref == sel).all(), "upstream's float32 formula and exact distances pick differently"
+    return sel, starts, W
+
+
+for name, (N, d, proj, ns, seed, ratio) in {
+    "csu_a": (300, 40, 8, 10, 7, 0.1),
+    "csu_b": (157, 8, 8, 10, 4000000000, 0.25),   # d == proj_dim: no projection, no torch draws
+    "csu_c": (3000, 4, 3, 10, 0, 0.01),            # long permutation (rejection masks up to 2^12)
+    "csu_d": (6, 5, 3, 10, 1, 0.5),                # n_starts clipped to N
+}.items():
+    X = (rng.standard_normal((N, d)) + 0.5 * rng.standard_normal((1, d))).astype(np.float32)
+    sel, starts, W = upstream_coreset(X, ratio, proj, ns, seed)
+    save(f"{name}_X", X)
+    save(f"{name}_sel", sel)
+    save(f"{name}_starts", starts)
+    if W is not None:
+        save(f"{name}_W", W)
+    save(f"{name}_cfg", np.array([N, d, proj, ns, seed & 0xFFFFFFFF, seed >> 32], np.int64))
+    save(f"{name}_ratio", np.array([ratio]))
+# Raw legacy MT19937 words (np.random.seed) = torch's CPU generator words, 1000 of each seed.
+save("mt_raw", np.stack([np.random.RandomState(s)._bit_generator.random_raw(1000).astype(np.int64)
+                         for s in (0, 5489, 4294967295)]))
+
+# PatchCore end to end with upstream's draws (same data as pc_run; seed 3).
+gh, gw, L, C, ps, pre, tgt = 5, 6, 2, 12, 3, 16, 12
+ntr, nte, ratio, proj, ns, seed, k = 8, 6, 0.25, 8, 10, 3, 3
+P = gh * gw
+tr = np.load(os.path.join(OUT, "pc_run_train.npy"))
+te = np.load(os.path.join(OUT, "pc_run_test.npy"))
+bank = np.concatenate([patchcore_embed([tr[i, l] for l in range(L)], gh, gw, ps, pre, tgt) for i in range(ntr)])
+sel, _, _ = upstream_coreset(bank.astype(np.float32), ratio, proj, ns, seed)
+q = np.concatenate([patchcore_embed([te[i, l] for l in range(L)], gh, gw, ps, pre, tgt) for i in range(nte)])
+ps_ = knn_sq(q, bank[sel], k).mean(1)
+save("pc_runu_sel", sel)
+save("pc_runu_patch", ps_)
+save("pc_runu_image", ps_.reshape(nte, P).max(1))
+print("upstream-rng run: picks shared with splitmix64's", len(set(sel) & set(np.load(os.path.join(OUT, "pc_run_sel.npy")))),
+      "of", len(sel))
 print("wrote", OUT, sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT)), "bytes")
