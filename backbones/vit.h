@@ -79,7 +79,7 @@ typedef struct {
     float *tmp;          // (B, T, D) out-projection / MLP output
     float *fc;           // (B, T, hidden) or (B, T, 2*hidden)
     float *col;          // (B*gh*gw, 3*P*P) im2col buffer
-    float *scores;       // (threads, T, T) per-thread attention scores
+    float *scores;       // (threads, attention_scratch) per-thread attention score tiles
     int threads;
     float *pos;          // (1 + gh*gw, D) position embedding at this grid
     size_t bytes;        // arena size
@@ -141,7 +141,9 @@ void linear_forward(float *out, const float *inp, const float *W, const float *b
 void linear_forward_naive(float *out, const float *inp, const float *W, const float *bias, int N, int C, int OC);
 // linear + activation fused per output tile: act 0 none, 1 GELU, 2 QuickGELU
 void linear_act_forward(float *out, const float *inp, const float *W, const float *bias, int N, int C, int OC, int act);
-void attention_forward(float *out, float *scores, const float *qkv, int B, int T, int C, int NH, int threads);
+// Tiled attention, online softmax (vit.c); scratch holds threads * attention_scratch(T, C / NH) floats.
+void attention_forward(float *out, float *scratch, const float *qkv, int B, int T, int C, int NH, int threads);
+size_t attention_scratch(int T, int hs);
 void attention_forward_naive(float *out, const float *qkv, int B, int T, int C, int NH);
 void gelu_forward(float *out, const float *inp, size_t N);        // A&S erf, as PyTorch's CPU kernel
 void quick_gelu_forward(float *out, const float *inp, size_t N);
