@@ -11,12 +11,36 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "image.h"
 
 static int g_naive = 0;
 void vit_use_naive(int on) { g_naive = on; }
+
+// Per-stage CPU seconds of the blocks (bench vit --profile): process CPU time, so a shared
+// machine's waiting is not counted.
+static int g_prof_on;
+static double g_prof[VIT_NSTAGES];
+const char *const VIT_STAGE[VIT_NSTAGES] = {"ln1", "qkv", "attention", "proj+res", "ln2", "fc1+act", "fc2+res"};
+void vit_profile(int on, double *out) {
+    if (out) memcpy(out, g_prof, sizeof g_prof);
+    memset(g_prof, 0, sizeof g_prof);
+    g_prof_on = on;
+}
+static double cpu_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+#define PROF(i)                                   \
+    do {                                          \
+        if (g_prof_on) {                          \
+            double t_ = cpu_now();                \
+            g_prof[i] += t_ - prof_t, prof_t = t_; \
+        }                                         \
+    } while (0)
 
 // ---------------------------------------------------------------------------------------------
 // elementwise math that vectorises (libm's expf / erff are scalar calls and would cost as much as
@@ -437,20 +461,28 @@ static void block_forward(ViT *m, int l) {
     const ViTLayer *L = &m->w.layer[l];
     ViTActs *a = &m->a;
     int D = c->width, N = a->B * a->T, H = c->hidden;
+    double prof_t = g_prof_on ? cpu_now() : 0;
     layernorm_forward(a->ln, a->x, L->ln1_w, L->ln1_b, N, D, c->eps);
+    PROF(0);
     linear_forward(a->qkv, a->ln, L->qkv_w, L->qkv_b, N, D, 3 * D);
+    PROF(1);
     attention_forward(a->att, a->scores, a->qkv, a->B, a->T, D, c->heads, a->threads);
+    PROF(2);
     linear_forward(a->tmp, a->att, L->proj_w, L->proj_b, N, D, D);
     residual_forward(a->x, a->tmp, L->ls1, N, D);
+    PROF(3);
     layernorm_forward(a->ln, a->x, L->ln2_w, L->ln2_b, N, D, c->eps);
+    PROF(4);
     if (c->swiglu) {
         linear_forward(a->fc, a->ln, L->fc1_w, L->fc1_b, N, D, 2 * H);
         swiglu_forward(a->fc, a->fc, N, H);
     } else {
         linear_act_forward(a->fc, a->ln, L->fc1_w, L->fc1_b, N, D, H, c->act == ACT_QUICK_GELU ? 2 : 1);
     }
+    PROF(5);
     linear_forward(a->tmp, a->fc, L->fc2_w, L->fc2_b, N, H, D);
     residual_forward(a->x, a->tmp, L->ls2, N, D);
+    PROF(6);
 }
 
 int vit_forward(ViT *m, float *out, float *embed, const float *img, int B, int H, int W,

@@ -134,6 +134,11 @@ int vit_embed_dim(const ViT *m);             // width of vit_forward's embed
 // 1: linear, attention and activations use the naive references (libm, double sums); tests
 // compare whole forwards fast vs naive. Global, not thread-safe: for tests only.
 void vit_use_naive(int on);
+// Per-stage process CPU seconds of the blocks, summed since the last call (bench vit --profile):
+// copies them to out (VIT_NSTAGES values, may be NULL), resets, and turns recording on/off.
+#define VIT_NSTAGES 7
+extern const char *const VIT_STAGE[VIT_NSTAGES];
+void vit_profile(int on, double *out);
 
 // --- layers (outputs first, then inputs, then weights, then sizes) ----------------------
 void layernorm_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, float eps);
