@@ -221,6 +221,11 @@ static void reexec(char **argv, const char *core, const char *mode, const char *
     setenv(ENV_WANT, core, 1), setenv(ENV_MODE, mode, 1), setenv(ENV_FROM, from, 1), setenv(ENV_FAILED, failed, 1);
     setenv(ENV_HOPS, hb, 1);
     fflush(stdout), fflush(stderr);
+    // The resolved path rather than /proc/self/exe itself: under valgrind /proc/self/exe is the
+    // tool, while readlink reports the client.
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) exe[n] = 0, execv(exe, argv);
     execv("/proc/self/exe", argv);
     fprintf(stderr, "adbench: warning: blas: could not re-execute to switch to %s; staying with %s\n", core,
             openblas_get_corename());
