@@ -13,7 +13,9 @@ for k in "${@:-Cooperlake SkylakeX Haswell Sandybridge Prescott}"; do
     got=$(OPENBLAS_CORETYPE=$kk ADBENCH_BLAS_CORE=keep ./build/adbench bench sgemm --size 8 2>/dev/null | sed -n 's/.*(kernel \([^;]*\);.*/\1/p')
     if [ "$got" != "$kk" ]; then echo "== $kk: not available here (OpenBLAS ran $got); skipped"; continue; fi
     echo "== $kk"
-    OPENBLAS_CORETYPE=$kk ADBENCH=$PWD/build/adbench ./build/test_adbench --jobs=2 2>&1 | grep -E '^\[FAIL|Synthesis' || fail=1
+    res=$(OPENBLAS_CORETYPE=$kk ADBENCH=$PWD/build/adbench ./build/test_adbench --jobs=2 2>&1 | grep -E '^\[FAIL|Synthesis')
+    echo "$res"
+    case "$res" in *"[FAIL"*|"") fail=1;; esac
   done
 done
 exit $fail
