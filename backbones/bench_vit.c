@@ -14,11 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+
+#include <cblas.h>
 
 #include "bench.h"
 #include "err.h"
 #include "opts.h"
 #include "vit.h"
+
+char *openblas_get_corename(void);  // OpenBLAS extension
 
 static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
 static float rnd(float scale) {  // xorshift64*, uniform in [-scale, scale)
@@ -68,6 +73,30 @@ static double flops(const ViTConfig *c, int T, int G) {
     return 2.0 * G * D * 3 * c->patch * c->patch + c->layers * per;
 }
 
+static double cpu_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+// sgemm GFLOP/s in process CPU time (best of 3) on the MLP shape: with 1 thread, the CPU-time
+// ratio is robust to a shared machine's waiting, which wall time is not.
+static double sgemm_cpu_gflops(int m, int n, int k) {
+    float *a = ad_calloc((size_t)m * k, sizeof(float)), *b = ad_calloc((size_t)k * n, sizeof(float));
+    float *c = ad_malloc((size_t)m * n * sizeof(float));
+    double best = 0;
+    for (int r = 0; r < 4; r++) {
+        double t0 = cpu_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.f, a, k, b, k, 0.f, c, n);
+        double g = 2.0 * m * n * k / (cpu_now() - t0) * 1e-9;
+        if (r && g > best) best = g;
+    }
+    free(a), free(b), free(c);
+    return best;
+}
+
+static int g_profile;
+
 static int run_one(int dinov2, int B, int reps, int blocks) {
     ViT m;
     size_t wbytes = build(&m, dinov2, blocks);
@@ -79,22 +108,41 @@ static int run_one(int dinov2, int B, int reps, int blocks) {
     if (vit_forward(&m, out, NULL, img, B, S, S, &tap, 1, 0)) return -1;  // warm-up, plans the arena
     // the sgemm ceiling on an MLP-shaped problem, before and after (the machine may be shared)
     double peak = bench_sgemm_gflops(B * T, 4 * m.cfg.width, m.cfg.width, threads);
-    double best = 1e30;
+    double cpeak = sgemm_cpu_gflops(B * T, 4 * m.cfg.width, m.cfg.width);
+    double best = 1e30, cbest = 1e30, prof[VIT_NSTAGES] = {0}, pb[VIT_NSTAGES];
     for (int r = 0; r < reps; r++) {
-        double t0 = bench_now();
+        vit_profile(g_profile, NULL);
+        double t0 = bench_now(), c0 = cpu_now();
         vit_forward(&m, out, NULL, img, B, S, S, &tap, 1, 0);
-        double t = bench_now() - t0;
+        double t = bench_now() - t0, ct = cpu_now() - c0;
+        vit_profile(0, pb);
         if (t < best) best = t;
+        if (ct < cbest) {
+            cbest = ct;
+            memcpy(prof, pb, sizeof prof);
+        }
     }
+    double cpeak2 = sgemm_cpu_gflops(B * T, 4 * m.cfg.width, m.cfg.width);
+    if (cpeak2 > cpeak) cpeak = cpeak2;
     double gf = flops(&m.cfg, T, G) * 1e-9, per = best / B;
     double peak2 = bench_sgemm_gflops(B * T, 4 * m.cfg.width, m.cfg.width, threads);
     if (peak2 > peak) peak = peak2;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("vit-bench model=%s input=%d tokens=%d blocks=%d batch=%d threads=%d per_image_s=%.4f gflop_per_image=%.1f "
-           "gflops=%.1f sgemm_peak_gflops=%.1f pct_of_sgemm_peak=%.1f weights_mb=%.1f activations_mb=%.1f maxrss_mb=%.0f\n",
-           dinov2 ? "dinov2-vitl14" : "clip-vitl14-336", S, T, blocks, B, threads, per, gf, gf / per, peak,
-           100.0 * gf / per / peak, wbytes / 1e6, m.a.bytes / 1e6, ru.ru_maxrss / 1e3);
+    double cper = cbest / B;
+    printf("vit-bench model=%s kernel=%s input=%d tokens=%d blocks=%d batch=%d threads=%d per_image_s=%.4f gflop_per_image=%.1f "
+           "gflops=%.1f sgemm_peak_gflops=%.1f pct_of_sgemm_peak=%.1f per_image_cpu_s=%.4f cpu_pct_of_sgemm_peak=%.1f "
+           "weights_mb=%.1f activations_mb=%.1f maxrss_mb=%.0f\n",
+           dinov2 ? "dinov2-vitl14" : "clip-vitl14-336", openblas_get_corename(), S, T, blocks, B, threads, per, gf,
+           gf / per, peak, 100.0 * gf / per / peak, cper, 100.0 * gf / cper / (cpeak * threads), wbytes / 1e6,
+           m.a.bytes / 1e6, ru.ru_maxrss / 1e3);
+    if (g_profile) {  // CPU seconds per image per stage, and each stage's share of the blocks
+        double tot = 0;
+        for (int i = 0; i < VIT_NSTAGES; i++) tot += prof[i];
+        printf("vit-profile model=%s", dinov2 ? "dinov2-vitl14" : "clip-vitl14-336");
+        for (int i = 0; i < VIT_NSTAGES; i++) printf(" %s=%.4fs(%.1f%%)", VIT_STAGE[i], prof[i] / B, 100 * prof[i] / tot);
+        printf(" blocks_total=%.4fs per image\n", tot / B);
+    }
     fflush(stdout);
     free(img), free(out);
     vit_close(&m);
@@ -102,14 +150,16 @@ static int run_one(int dinov2, int B, int reps, int blocks) {
 }
 
 int bench_vit(int argc, char **argv) {
-    const char *model = "all", *batch = "1", *reps = "2", *blocks = "24";
+    const char *model = "all", *batch = "1", *reps = "2", *blocks = "24", *profile = NULL;
     const Opt opts[] = {
         {"model", 1, &model, "clip | dinov2 | all (default all)"},
         {"batch", 1, &batch, "images per forward (default 1)"},
         {"reps", 1, &reps, "timed repetitions after one warm-up; the best is reported (default 2)"},
         {"blocks", 1, &blocks, "transformer blocks (default 24 = ViT-L; fewer for a quick look)"},
+        {"profile", 0, &profile, "also print CPU seconds per stage of the blocks (LayerNorm, GEMMs, attention)"},
     };
-    if (opts_parse("bench vit", argc, argv, 1, opts, 4, NULL, 0) < 0) ad_die_user();
+    if (opts_parse("bench vit", argc, argv, 1, opts, 5, NULL, 0) < 0) ad_die_user();
+    g_profile = profile != NULL;
     int B = atoi(batch), R = atoi(reps), L = atoi(blocks);
     if (B < 1 || R < 1 || L < 1 || L > 24) {
         fprintf(stderr, "adbench: error: bench vit: --batch and --reps must be >= 1 and --blocks in 1..24\n");

@@ -11,12 +11,36 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "image.h"
 
 static int g_naive = 0;
 void vit_use_naive(int on) { g_naive = on; }
+
+// Per-stage CPU seconds of the blocks (bench vit --profile): process CPU time, so a shared
+// machine's waiting is not counted.
+static int g_prof_on;
+static double g_prof[VIT_NSTAGES];
+const char *const VIT_STAGE[VIT_NSTAGES] = {"ln1", "qkv", "attention", "proj+res", "ln2", "fc1+act", "fc2+res"};
+void vit_profile(int on, double *out) {
+    if (out) memcpy(out, g_prof, sizeof g_prof);
+    memset(g_prof, 0, sizeof g_prof);
+    g_prof_on = on;
+}
+static double cpu_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+#define PROF(i)                                   \
+    do {                                          \
+        if (g_prof_on) {                          \
+            double t_ = cpu_now();                \
+            g_prof[i] += t_ - prof_t, prof_t = t_; \
+        }                                         \
+    } while (0)
 
 // ---------------------------------------------------------------------------------------------
 // elementwise math that vectorises (libm's expf / erff are scalar calls and would cost as much as
@@ -153,31 +177,31 @@ void linear_act_forward(float *out, const float *inp, const float *W, const floa
     }
 }
 
-static void softmax_rows(float *s, int T) {
-    // Max and sum over 16 fixed lanes (combined in a fixed order): vectorises, and the result
-    // does not depend on the thread count. Subtracting the max keeps exp from overflowing.
-    enum { L = 16 };
-    for (int i = 0; i < T; i++) {
-        float *r = s + (size_t)i * T, lane[L];
-        int j, jv = T / L * L;
-        for (int l = 0; l < L; l++) lane[l] = -INFINITY;
-        for (j = 0; j < jv; j += L)
-            for (int l = 0; l < L; l++) lane[l] = r[j + l] > lane[l] ? r[j + l] : lane[l];
-        float mx = -INFINITY;
-        for (int l = 0; l < L; l++) mx = lane[l] > mx ? lane[l] : mx;
-        for (j = jv; j < T; j++) mx = r[j] > mx ? r[j] : mx;
+// Max and sum of a row over 16 fixed lanes combined in a fixed order: vectorises, and the
+// result does not depend on the thread count.
+enum { LANES = 16 };
+static float row_max(const float *r, int n) {
+    float lane[LANES], mx = -INFINITY;
+    int j, nv = n / LANES * LANES;
+    for (int l = 0; l < LANES; l++) lane[l] = -INFINITY;
+    for (j = 0; j < nv; j += LANES)
+        for (int l = 0; l < LANES; l++) lane[l] = r[j + l] > lane[l] ? r[j + l] : lane[l];
+    for (int l = 0; l < LANES; l++) mx = lane[l] > mx ? lane[l] : mx;
+    for (j = nv; j < n; j++) mx = r[j] > mx ? r[j] : mx;
+    return mx;
+}
+// r[j] = e^(r[j] - m); returns the sum.
+static float exp_sum(float *r, int n, float m) {
+    float lane[LANES], sum = 0;
+    int j, nv = n / LANES * LANES;
 #pragma omp simd
-        for (j = 0; j < T; j++) r[j] = vexpf(r[j] - mx);
-        for (int l = 0; l < L; l++) lane[l] = 0;
-        for (j = 0; j < jv; j += L)
-            for (int l = 0; l < L; l++) lane[l] += r[j + l];
-        float sum = 0;
-        for (int l = 0; l < L; l++) sum += lane[l];
-        for (j = jv; j < T; j++) sum += r[j];
-        float inv = 1.0f / sum;
-#pragma omp simd
-        for (j = 0; j < T; j++) r[j] *= inv;
-    }
+    for (j = 0; j < n; j++) r[j] = vexpf(r[j] - m);
+    for (int l = 0; l < LANES; l++) lane[l] = 0;
+    for (j = 0; j < nv; j += LANES)
+        for (int l = 0; l < LANES; l++) lane[l] += r[j + l];
+    for (int l = 0; l < LANES; l++) sum += lane[l];
+    for (j = nv; j < n; j++) sum += r[j];
+    return sum;
 }
 
 void attention_forward_naive(float *out, const float *qkv, int B, int T, int C, int NH) {
@@ -207,21 +231,66 @@ void attention_forward_naive(float *out, const float *qkv, int B, int T, int C, 
     free(p);
 }
 
-void attention_forward(float *out, float *scores, const float *qkv, int B, int T, int C, int NH, int threads) {
-    // scores: (threads, T, T). One (image, head) pair per iteration; the OpenMP build of
-    // OpenBLAS runs each sgemm single-threaded inside the parallel region (no oversubscription).
+// Tiled attention with an online softmax (FlashAttention's recurrence, on sgemm tiles): a task
+// is (image, head, ATT_BQ queries); it walks the keys ATT_BK at a time, so the scores never
+// exceed ATT_BQ x ATT_BK (512 KiB, in L2) instead of T x T per head (7.5 MB for DINOv2 @518,
+// out of cache and streamed three times: scores, softmax, value GEMM). Per key block:
+//   S = scale Q K_blk^T;  m' = max(m, rowmax S);  P = e^(S - m');
+//   l = l e^(m - m') + rowsum P;  O = O e^(m - m') + P V_blk;     at the end O /= l.
+// O accumulates in place in `out`. Blocking depends on T only and every sgemm is one thread's,
+// so results do not depend on the thread count.
+#ifndef ATT_BQ
+#define ATT_BQ 256
+#endif
+#ifndef ATT_BK
+#define ATT_BK 512
+#endif
+
+size_t attention_scratch(int T, int hs) {
+    (void)T, (void)hs;
+    return (size_t)ATT_BQ * ATT_BK + 2 * ATT_BQ;  // S, then m and l
+}
+
+void attention_forward(float *out, float *scratch, const float *qkv, int B, int T, int C, int NH, int threads) {
+    // scratch: threads x attention_scratch(T, hs) floats. The OpenMP build of OpenBLAS runs each
+    // sgemm single-threaded inside the parallel region (no oversubscription).
     if (g_naive) { attention_forward_naive(out, qkv, B, T, C, NH); return; }
-    int hs = C / NH;
+    int hs = C / NH, nqb = (T + ATT_BQ - 1) / ATT_BQ;
+    size_t ld = 3 * (size_t)C;
     float scale = 1.0f / sqrtf((float)hs);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int bh = 0; bh < B * NH; bh++) {
-        int b = bh / NH, h = bh % NH;
-        float *s = scores + (size_t)omp_get_thread_num() * T * T;
-        const float *q = qkv + (size_t)b * T * 3 * C + h * hs;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, 3 * C, q + C, 3 * C, 0.0f, s, T);
-        softmax_rows(s, T);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, s, T, q + 2 * C, 3 * C, 0.0f,
-                    out + (size_t)b * T * C + h * hs, C);
+    for (int task = 0; task < B * NH * nqb; task++) {
+        int b = task / (NH * nqb), h = task / nqb % NH, q0 = task % nqb * ATT_BQ;
+        int nq = T - q0 < ATT_BQ ? T - q0 : ATT_BQ;
+        float *S = scratch + (size_t)omp_get_thread_num() * attention_scratch(T, hs), *mx = S + ATT_BQ * ATT_BK,
+              *l = mx + ATT_BQ;
+        const float *base = qkv + (size_t)b * T * ld + h * hs, *Q = base + (size_t)q0 * ld;
+        float *O = out + ((size_t)b * T + q0) * C + h * hs;
+        for (int k0 = 0; k0 < T; k0 += ATT_BK) {
+            int nk = T - k0 < ATT_BK ? T - k0 : ATT_BK;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, hs, scale, Q, (int)ld, base + C + k0 * ld,
+                        (int)ld, 0.0f, S, ATT_BK);
+            for (int i = 0; i < nq; i++) {
+                float *r = S + (size_t)i * ATT_BK, m = row_max(r, nk);
+                if (k0 == 0) {
+                    mx[i] = m;
+                    l[i] = exp_sum(r, nk, m);
+                } else {
+                    float m2 = m > mx[i] ? m : mx[i], corr = vexpf(mx[i] - m2), *o = O + (size_t)i * C;
+                    l[i] = l[i] * corr + exp_sum(r, nk, m2);
+                    mx[i] = m2;
+#pragma omp simd
+                    for (int d = 0; d < hs; d++) o[d] *= corr;
+                }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hs, nk, 1.0f, S, ATT_BK, base + 2 * C + k0 * ld,
+                        (int)ld, k0 ? 1.0f : 0.0f, O, C);
+        }
+        for (int i = 0; i < nq; i++) {
+            float inv = 1.0f / l[i], *o = O + (size_t)i * C;
+#pragma omp simd
+            for (int d = 0; d < hs; d++) o[d] *= inv;
+        }
     }
 }
 
@@ -372,7 +441,7 @@ static void plan(ViT *m, int B, int gh, int gw) {
     size_t hid = (size_t)c->hidden * (c->swiglu ? 2 : 1), K = 3 * (size_t)c->patch * c->patch;
     int threads = omp_get_max_threads();
     size_t sizes[] = {BT * D, BT * D, BT * 3 * D, BT * D, BT * D, BT * hid, (size_t)B * gh * gw * K,
-                      (size_t)threads * T * T, (1 + (size_t)gh * gw) * D};
+                      (size_t)threads * attention_scratch((int)T, c->width / c->heads), (1 + (size_t)gh * gw) * D};
     size_t n = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) n += (sizes[i] + 15) / 16 * 16;
     free(m->buf_arena);
@@ -392,20 +461,28 @@ static void block_forward(ViT *m, int l) {
     const ViTLayer *L = &m->w.layer[l];
     ViTActs *a = &m->a;
     int D = c->width, N = a->B * a->T, H = c->hidden;
+    double prof_t = g_prof_on ? cpu_now() : 0;
     layernorm_forward(a->ln, a->x, L->ln1_w, L->ln1_b, N, D, c->eps);
+    PROF(0);
     linear_forward(a->qkv, a->ln, L->qkv_w, L->qkv_b, N, D, 3 * D);
+    PROF(1);
     attention_forward(a->att, a->scores, a->qkv, a->B, a->T, D, c->heads, a->threads);
+    PROF(2);
     linear_forward(a->tmp, a->att, L->proj_w, L->proj_b, N, D, D);
     residual_forward(a->x, a->tmp, L->ls1, N, D);
+    PROF(3);
     layernorm_forward(a->ln, a->x, L->ln2_w, L->ln2_b, N, D, c->eps);
+    PROF(4);
     if (c->swiglu) {
         linear_forward(a->fc, a->ln, L->fc1_w, L->fc1_b, N, D, 2 * H);
         swiglu_forward(a->fc, a->fc, N, H);
     } else {
         linear_act_forward(a->fc, a->ln, L->fc1_w, L->fc1_b, N, D, H, c->act == ACT_QUICK_GELU ? 2 : 1);
     }
+    PROF(5);
     linear_forward(a->tmp, a->fc, L->fc2_w, L->fc2_b, N, H, D);
     residual_forward(a->x, a->tmp, L->ls2, N, D);
+    PROF(6);
 }
 
 int vit_forward(ViT *m, float *out, float *embed, const float *img, int B, int H, int W,

@@ -79,7 +79,7 @@ typedef struct {
     float *tmp;          // (B, T, D) out-projection / MLP output
     float *fc;           // (B, T, hidden) or (B, T, 2*hidden)
     float *col;          // (B*gh*gw, 3*P*P) im2col buffer
-    float *scores;       // (threads, T, T) per-thread attention scores
+    float *scores;       // (threads, attention_scratch) per-thread attention score tiles
     int threads;
     float *pos;          // (1 + gh*gw, D) position embedding at this grid
     size_t bytes;        // arena size
@@ -134,6 +134,11 @@ int vit_embed_dim(const ViT *m);             // width of vit_forward's embed
 // 1: linear, attention and activations use the naive references (libm, double sums); tests
 // compare whole forwards fast vs naive. Global, not thread-safe: for tests only.
 void vit_use_naive(int on);
+// Per-stage process CPU seconds of the blocks, summed since the last call (bench vit --profile):
+// copies them to out (VIT_NSTAGES values, may be NULL), resets, and turns recording on/off.
+#define VIT_NSTAGES 7
+extern const char *const VIT_STAGE[VIT_NSTAGES];
+void vit_profile(int on, double *out);
 
 // --- layers (outputs first, then inputs, then weights, then sizes) ----------------------
 void layernorm_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, float eps);
@@ -141,7 +146,9 @@ void linear_forward(float *out, const float *inp, const float *W, const float *b
 void linear_forward_naive(float *out, const float *inp, const float *W, const float *bias, int N, int C, int OC);
 // linear + activation fused per output tile: act 0 none, 1 GELU, 2 QuickGELU
 void linear_act_forward(float *out, const float *inp, const float *W, const float *bias, int N, int C, int OC, int act);
-void attention_forward(float *out, float *scores, const float *qkv, int B, int T, int C, int NH, int threads);
+// Tiled attention, online softmax (vit.c); scratch holds threads * attention_scratch(T, C / NH) floats.
+void attention_forward(float *out, float *scratch, const float *qkv, int B, int T, int C, int NH, int threads);
+size_t attention_scratch(int T, int hs);
 void attention_forward_naive(float *out, const float *qkv, int B, int T, int C, int NH);
 void gelu_forward(float *out, const float *inp, size_t N);        // A&S erf, as PyTorch's CPU kernel
 void quick_gelu_forward(float *out, const float *inp, size_t N);

@@ -10,6 +10,9 @@
 #include "bench.h"
 #include "cli.h"
 #include "err.h"
+#include "opts.h"
+
+char *openblas_get_corename(void);  // OpenBLAS extension
 
 double bench_now(void) {
     struct timespec t;
@@ -38,10 +41,16 @@ double bench_sgemm_gflops(int m, int n, int k, int threads) {
 }
 
 static int bench_sgemm(int argc, char **argv) {
-    (void)argc, (void)argv;
-    int t = omp_get_max_threads();
-    printf("sgemm 2048^3: 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s (BLAS: %s)\n",
-           bench_sgemm_gflops(2048, 2048, 2048, 1), t, bench_sgemm_gflops(2048, 2048, 2048, t),
+    const char *size = "2048";
+    Opt o[] = {{"size", 1, &size, "square sgemm side (2048)"}};
+    if (opts_parse("bench sgemm", argc, argv, 1, o, 1, NULL, 0) < 0) ad_die_user();
+    int n = atoi(size), t = omp_get_max_threads();
+    if (n < 1) {
+        ad_error("bench sgemm --size %s: expected a positive integer", size);
+        ad_die_user();
+    }
+    printf("sgemm %d^3: 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s (kernel %s; BLAS: %s)\n", n,
+           bench_sgemm_gflops(n, n, n, 1), t, bench_sgemm_gflops(n, n, n, t), openblas_get_corename(),
            openblas_get_config());
     return 0;
 }

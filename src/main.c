@@ -2,22 +2,24 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "blasguard.h"
 #include "cli.h"
 
 static const struct {
     const char *name;
     int (*fn)(int, char **);
     const char *help;
+    int gemm;  // runs GEMMs: the OpenBLAS kernel guard runs first (src/blasguard.h)
 } CMDS[] = {
-    {"run", cmd_run, "run experiments: run CONFIG.yaml [--set k=v]... [--out DIR] [--dry-run] [--quiet] [--shard i/n]"},
-    {"metrics", cmd_metrics, "image/pixel AUROC, AP, F1-max, AU-PRO from .npy files"},
-    {"features", cmd_features, "ViT (CLIP / DINOv2) features from safetensors weights"},
-    {"datasets", cmd_datasets, "datasets check --dataset NAME --root DIR"},
-    {"synth", cmd_synth, "write a synthetic dataset in MVTec AD layout"},
-    {"compare", cmd_compare, "compare RESULTS.csv PUBLISHED.csv: per-category and mean deltas"},
-    {"merge", cmd_merge, "merge shard results CSVs into one"},
-    {"bench", cmd_bench, "kernel and end-to-end benchmarks"},
-    {"params", cmd_params, "every config key of a method, backbone or dataset: params [NAME]"},
+    {"run", cmd_run, "run experiments: run CONFIG.yaml [--set k=v]... [--out DIR] [--dry-run] [--quiet] [--shard i/n]", 1},
+    {"metrics", cmd_metrics, "image/pixel AUROC, AP, F1-max, AU-PRO from .npy files", 0},
+    {"features", cmd_features, "ViT (CLIP / DINOv2) features from safetensors weights", 1},
+    {"datasets", cmd_datasets, "datasets check --dataset NAME --root DIR", 0},
+    {"synth", cmd_synth, "write a synthetic dataset in MVTec AD layout", 0},
+    {"compare", cmd_compare, "compare RESULTS.csv PUBLISHED.csv: per-category and mean deltas", 0},
+    {"merge", cmd_merge, "merge shard results CSVs into one", 0},
+    {"bench", cmd_bench, "kernel and end-to-end benchmarks", 1},
+    {"params", cmd_params, "every config key of a method, backbone or dataset: params [NAME]", 0},
 };
 
 static void usage(FILE *f) {
@@ -36,7 +38,10 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++)
-        if (!strcmp(argv[1], CMDS[i].name)) return CMDS[i].fn(argc, argv);
+        if (!strcmp(argv[1], CMDS[i].name)) {
+            if (CMDS[i].gemm) blas_guard(argv);  // before any GEMM: may re-exec with a better OpenBLAS core
+            return CMDS[i].fn(argc, argv);
+        }
     fprintf(stderr, "adbench: error: unknown command '%s'. Fix: run 'adbench --help' for the list.\n", argv[1]);
     return 1;
 }

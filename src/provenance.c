@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blasguard.h"
 #include "cli.h"
 #include "err.h"
 
@@ -83,5 +84,11 @@ void provenance_collect(Provenance *p) {
     const char *bc = openblas_get_config();
     snprintf(p->blas_config, sizeof p->blas_config, "%s", bc ? bc : "unknown");
     chomp(p->blas_config);
+    // The kernel actually used and why (the guard's choice), when the guard ran in this process.
+    const char *g = blas_guard_summary();
+    if (g) {
+        size_t n = strlen(p->blas_config);
+        snprintf(p->blas_config + n, sizeof p->blas_config - n, "; core %s", g);
+    }
     p->threads = omp_get_max_threads();
 }

@@ -5,7 +5,7 @@ typedef struct {
     char git_commit[64];    // `git rev-parse HEAD` in the binary's source tree (+"-dirty"), or "unknown"
     char version[16];       // ADBENCH_VERSION
     char cpu_model[128];    // /proc/cpuinfo "model name" (or "unknown")
-    char blas_config[256];  // openblas_get_config()
+    char blas_config[384];  // openblas_get_config() + "; core <the guard's summary>"
     int threads;            // omp_get_max_threads() after the config's threads: setting
 } Provenance;
 

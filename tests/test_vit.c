@@ -415,3 +415,25 @@ Test(vit, fast_exp_erf_accuracy) {
     cr_expect(vit_expf(-1000.0f) < 1e-37f && vit_expf(-1000.0f) >= 0.0f);
     cr_expect(isfinite(vit_expf(1000.0f)));
 }
+
+// The tiled online-softmax attention vs the naive double-precision reference, at a T that
+// crosses query and key tile edges (several partial tiles), and bit-identical for 1 vs 2
+// threads (fixed tiling, one thread per sgemm).
+Test(vit, tiled_attention_equals_naive_and_thread_independent) {
+    int B = 2, T = 1100, NH = 2, C = 128;
+    size_t nqkv = (size_t)B * T * 3 * C, no = (size_t)B * T * C;
+    float *qkv = malloc(sizeof(float) * nqkv), *ref = malloc(sizeof(float) * no);
+    float *o1 = malloc(sizeof(float) * no), *o2 = malloc(sizeof(float) * no);
+    for (size_t i = 0; i < nqkv; i++) qkv[i] = (float)sin(0.731 * (double)i + 0.1 * (double)(i % 7)) * 2.5f;
+    float *scr = malloc(sizeof(float) * 2 * attention_scratch(T, C / NH));
+    attention_forward_naive(ref, qkv, B, T, C, NH);
+    int nt = omp_get_max_threads();
+    omp_set_num_threads(1);  // as vit_forward passes it: threads = omp_get_max_threads()
+    attention_forward(o1, scr, qkv, B, T, C, NH, 1);
+    omp_set_num_threads(2);
+    attention_forward(o2, scr, qkv, B, T, C, NH, 2);
+    omp_set_num_threads(nt);
+    vit_test_check(o1, ref, (int64_t)no, "tiled vs naive attention");
+    cr_expect(!memcmp(o1, o2, sizeof(float) * no), "tiled attention: 1 and 2 threads differ");
+    free(qkv), free(ref), free(o1), free(o2), free(scr);
+}
