@@ -297,6 +297,12 @@ const float *vit_w(ViT *m, const char *name, int ndim, const int64_t *shape) {
     return st_get_f32(&m->st, name, ndim, shape);
 }
 
+int vit_check_dim(const ViT *m, const char *tensor, const char *what, int64_t v, int64_t lo, int64_t hi) {
+    if (v >= lo && v <= hi) return 0;
+    return ad_error("%s: tensor '%s': %s is %lld, expected %lld..%lld. Fix: use an intact CLIP or DINOv2 ViT checkpoint",
+                    m->st.path, tensor, what, (long long)v, (long long)lo, (long long)hi);
+}
+
 int vit_open(ViT *m, const char *path) {
     memset(m, 0, sizeof *m);
     if (st_open(&m->st, path)) return -1;
