@@ -130,7 +130,11 @@ typedef struct {
     yaml_parser_t parser;
     const char *file;
     Arena *arena;
+    int depth;  // open lists/maps: the parser (and render, grids) recurse once per level
 } Reader;
+
+// Configs nest a handful of levels; a hostile file nested 40,000 deep overflowed the stack.
+#define YAML_MAX_DEPTH 64
 
 static int yaml_fail(Reader *r) {
     yaml_parser_t *p = &r->parser;
@@ -217,7 +221,15 @@ static YNode *parse_after_start(Reader *r, yaml_event_t *start) {
 }
 
 static YNode *parse_node(Reader *r, yaml_event_t *ev) {
+    if ((ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT) && r->depth >= YAML_MAX_DEPTH) {
+        ad_error("%s:%d: lists/maps nested more than %d levels deep. Fix: a config needs a few levels; check for a runaway '[' or '{'",
+                 r->file, (int)ev->start_mark.line + 1, YAML_MAX_DEPTH);
+        yaml_event_delete(ev);
+        return NULL;
+    }
+    r->depth++;
     YNode *y = parse_after_start(r, ev);
+    r->depth--;
     yaml_event_delete(ev);
     return y;
 }
@@ -332,6 +344,19 @@ static int apply_set(Arena *a, YNode *root, const char *set) {
     char *path = ad_strdup(set);
     path[eq - set] = 0;
     const char *value = eq + 1;
+    // Every segment non-empty ('.', 'a..b', 'a.' used to be ignored silently), and no deeper
+    // than a YAML value may nest.
+    int n_seg = 1;
+    for (const char *p = path; *p; p++) n_seg += *p == '.';
+    if (path[0] == '.' || path[strlen(path) - 1] == '.' || strstr(path, "..")) {
+        free(path);
+        return ad_error("--set %s: the key has an empty part; expected dotted keys like methods.0.topmin_max", set);
+    }
+    if (n_seg > YAML_MAX_DEPTH) {
+        free(path);
+        return ad_error("--set %s: the key has %d parts, more than %d. Fix: a config needs a few levels", set, n_seg,
+                        YAML_MAX_DEPTH);
+    }
     YNode *val = parse_yaml(a, "--set", value, strlen(value));
     if (!val) {
         free(path);

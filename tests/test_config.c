@@ -320,3 +320,36 @@ Test(config, fnv1a64_reference_values) {
     cr_assert_eq(fnv1a64(FNV1A64_INIT, "a", 1), 0xaf63dc4c8601ec8cULL);
     cr_assert_eq(fnv1a64(FNV1A64_INIT, "foobar", 6), 0x85944171f73967e8ULL);
 }
+
+// Issue 12 item 2: 40,000 nested '[' overflowed the stack of the recursive parser, in a file
+// or in one --set value. A depth limit, with file and line.
+Test(config, deep_nesting_is_an_error_not_a_stack_overflow) {
+    size_t n = 40000;
+    char *deep = ad_malloc(2 * n + 16);
+    memset(deep, '[', n);
+    memset(deep + n, ']', n);
+    deep[2 * n] = 0;
+    char *text = ad_sprintf("%sextra: %s\n", BASE, deep);
+    expect_error(text, NULL, 0, "configs/x.yaml:19: lists/maps nested more than");
+    char *set = ad_sprintf("extra=%s", deep);
+    const char *sets[] = {set};
+    expect_error(BASE, sets, 1, "--set:1: lists/maps nested more than");
+    // block style, 70 levels of maps
+    char *blk = ad_strdup(BASE);
+    for (int i = 0; i < 70; i++) {
+        char *line = ad_sprintf("%*sk%d:\n", 2 * i, "", i);
+        char *t = ad_sprintf("%s%s", blk, line);
+        free(blk), free(line);
+        blk = t;
+    }
+    expect_error(blk, NULL, 0, "nested more than 64 levels");
+    free(blk), free(set), free(text), free(deep);
+}
+
+// Issue 12 item 21: `--set .=1` (and 'a..b', 'a.') was ignored silently.
+Test(config, set_with_empty_key_part_is_an_error) {
+    const char *s1[] = {".=1"}, *s2[] = {"seed..x=1"}, *s3[] = {"seed.=1"};
+    expect_error(BASE, s1, 1, "--set .=1: the key has an empty part");
+    expect_error(BASE, s2, 1, "empty part");
+    expect_error(BASE, s3, 1, "empty part");
+}
