@@ -770,11 +770,14 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     if (M->needs_train) {
         int k = mc->shots, first = 0;
         if (k > 0) {
-            first = V->seed * k;
-            if (first + k > C->n_train)
-                return ad_error("%s/%s: %s with shots %d and seed %d needs train images %d..%d, but the category has %d. "
+            // 64-bit: seed * shots overflowed an int (seed 1610612736, shots 4 read past train[]).
+            int64_t first64 = (int64_t)V->seed * k;
+            if (first64 + k > C->n_train)
+                return ad_error("%s/%s: %s with shots %d and seed %d needs train images %lld..%lld, but the category has %d. "
                                 "Fix: lower shots or seed",
-                                U->dsname, U->category, mc->name, k, V->seed, first, first + k - 1, C->n_train);
+                                U->dsname, U->category, mc->name, k, V->seed, (long long)first64,
+                                (long long)(first64 + k - 1), C->n_train);
+            first = (int)first64;
         } else {
             k = C->n_train;
         }

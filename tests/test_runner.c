@@ -548,3 +548,23 @@ Test(runner, demo_config_end_to_end, .timeout = 300) {
     rm_rf(dir);
     free(dir);
 }
+
+// Issue 12 item 3: seed * shots overflowed an int: seed 1610612736 with shots 4 read far
+// outside train[] (SIGSEGV); seed 1073741824 wrapped to 0 and silently used train[0..3].
+Test(runner, seed_times_shots_does_not_overflow) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    const char *seeds[] = {"1610612736", "1073741824"};
+    for (int i = 0; i < 2; i++) {
+        char *bad = ad_sprintf("datasets: [{name: synth, root: %s, categories: [woven2]}]\n"
+                               "backbone: {name: fakebb}\nmethods: [{name: fakefew, shots: 4}]\nseed: %s\ncache_dir: none\n",
+                               root, seeds[i]);
+        cr_assert_eq(run_text(bad, out, 0, 1), -1, "seed %s accepted", seeds[i]);
+        char *want = ad_sprintf("needs train images %lld..%lld, but the category has 4", atoll(seeds[i]) * 4,
+                                atoll(seeds[i]) * 4 + 3);
+        cr_assert(strstr(ad_last_error(), want), "%s", ad_last_error());
+        free(want), free(bad);
+    }
+    rm_rf(dir);
+    free(dir), free(root), free(out);
+}
