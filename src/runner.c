@@ -15,6 +15,7 @@
 #include "cache.h"
 #include "cli.h"
 #include "err.h"
+#include "fsutil.h"
 #include "image.h"
 #include "metrics.h"
 #include "progress.h"
@@ -150,16 +151,23 @@ static int synth_ensure(const DatasetConfig *d, const char *root) {
         }
     }
     free(parent);
-    char *tmp = ad_sprintf("%s.tmp.%d", root, (int)getpid());
+    // A fresh folder that this process created (mkdtemp): the only thing ever removed here,
+    // without a shell (the root is user text).
+    char *tmp = fs_mkdtemp(root);
+    if (!tmp) {
+        synth_free_names(&sc);
+        return -1;
+    }
     int rc = synth_write(&sc, tmp);
     synth_free_names(&sc);
     if (!rc && rename(tmp, root)) {
         if (!is_dir(root)) rc = ad_error("%s: cannot move the generated dataset into place (%s)", root, strerror(errno));
     }
     if (is_dir(tmp)) {
-        char *cmd = ad_sprintf("rm -rf '%s'", tmp);
-        if (system(cmd)) {}
-        free(cmd);
+        char keep[4096];
+        snprintf(keep, sizeof keep, "%s", ad_last_error());
+        fs_rm_tree(tmp);
+        ad_error("%s", keep);
     }
     free(tmp);
     return rc;

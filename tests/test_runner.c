@@ -568,3 +568,64 @@ Test(runner, seed_times_shots_does_not_overflow) {
     rm_rf(dir);
     free(dir), free(root), free(out);
 }
+
+// Issue 12 item 4: when generating a synth set failed, synth_ensure ran system("rm -rf '<root>.tmp'"):
+// a root with quotes ran commands and removed unrelated folders. Generation is made to fail
+// here by a root path so long that the category folders exceed PATH_MAX.
+static char *long_root(const char *dir, const char *last) {
+    char *p = ad_strdup(dir);
+    while (strlen(p) + 201 + strlen(last) < 4070) {
+        char *q = ad_sprintf("%s/%0200d", p, 0);
+        free(p);
+        p = q;
+    }
+    size_t pad = 4070 - strlen(p) - strlen(last) - 1;
+    char *q = ad_sprintf("%s/%0*d%s", p, (int)pad, 0, last);
+    free(p);
+    return q;
+}
+
+Test(runner, synth_cleanup_runs_no_shell) {
+    char *dir = make_tmpdir("runner");
+    char *pwned = ad_sprintf("%s/PWNED", dir), *victim = ad_sprintf("%s/victim", dir);
+    cr_assert_eq(mkdir(victim, 0777), 0);
+    setenv("ADB_PWNED", pwned, 1);
+    setenv("ADB_VICTIM", victim, 1);
+    const char *lasts[] = {"q'$(touch \"$ADB_PWNED\")'", "x' \"$ADB_VICTIM\" 'y"};
+    for (int i = 0; i < 2; i++) {
+        char *root = long_root(dir, lasts[i]);
+        char *text = ad_sprintf("datasets:\n  - name: synth\n    root: %s\n    synth: {size: 32, n_train: 2}\n"
+                                "backbone: {name: fakebb}\nmethods: [{name: fakezero}]\ncache_dir: none\n",
+                                root);
+        char *out = ad_sprintf("%s/out", dir);
+        cr_assert_eq(run_text(text, out, 0, 1), -1, "generation under a %zu-byte path should fail", strlen(root));
+        cr_expect(strstr(ad_last_error(), "datasets[0] (synth)"), "%s", ad_last_error());
+        // the temporary folder is gone
+        char *parent = ad_strdup(root);
+        *strrchr(parent, '/') = 0;
+        cr_expect_eq(count_tmp(parent), 0, "temporary folder left in %s", parent);
+        free(parent), free(out), free(text), free(root);
+    }
+    struct stat st;
+    cr_expect_neq(stat(pwned, &st), 0, "a command in the dataset root was run by a shell");
+    cr_expect_eq(stat(victim, &st), 0, "an unrelated folder was removed");
+    unsetenv("ADB_PWNED");
+    unsetenv("ADB_VICTIM");
+    rm_rf(dir);
+    free(dir), free(pwned), free(victim);
+}
+
+// Issue 12 item 4: no shell anywhere (system/popen took user paths: dataset roots, folders).
+Test(runner, no_shell_in_the_sources) {
+    glob_t g;
+    const char *pats[] = {"src/*.c", "src/*.cpp", "backbones/*.c", "methods/*.c", "datasets/*.c"};
+    for (int p = 0; p < 5; p++) glob(pats[p], p ? GLOB_APPEND : 0, NULL, &g);
+    cr_assert(g.gl_pathc > 20);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        char *text = slurp(g.gl_pathv[i], NULL);
+        cr_assert(text);
+        cr_expect(!strstr(text, "system(") && !strstr(text, "popen("), "%s calls a shell", g.gl_pathv[i]);
+        free(text);
+    }
+    globfree(&g);
+}
