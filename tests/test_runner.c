@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <glob.h>
 #include <math.h>
+#include <omp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -628,4 +629,36 @@ Test(runner, no_shell_in_the_sources) {
         free(text);
     }
     globfree(&g);
+}
+
+// Issue 12 item 5: an internal error on an OpenMP worker called exit(2), which ran library
+// destructors under the other threads (then a segfault). It must _exit after the message:
+// an atexit handler (standing for those destructors) must not run.
+static void atexit_marker(void) { fputs("ATEXIT-RAN\n", stdout), fflush(stdout); }
+Test(runner, internal_error_in_a_worker_thread_exits_at_once) {
+    int fd[2];
+    cr_assert_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    if (!pid) {
+        dup2(fd[1], 1), dup2(fd[1], 2);
+        atexit(atexit_marker);
+#pragma omp parallel num_threads(4)
+        {
+            if (omp_get_thread_num() == 1) AD_INTERNAL("planted failure");
+            for (volatile long i = 0; i < 200000000L; i = i + 1) {}
+        }
+        _exit(0);
+    }
+    close(fd[1]);
+    char buf[4096];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read(fd[0], buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)r;
+    buf[n] = 0;
+    close(fd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d: %s", st, buf);
+    cr_expect(strstr(buf, "internal error at tests/test_runner.c") && strstr(buf, "planted failure"), "%s", buf);
+    cr_expect(!strstr(buf, "ATEXIT-RAN"), "exit() ran the atexit handlers: %s", buf);
 }
