@@ -186,6 +186,80 @@ int check_complete(const char *path, Fmt fmt, const std::vector<unsigned char> &
     return 0;
 }
 
+// Width and height from the header bytes (PNG IHDR, JPEG SOFn, BMP, TIFF first IFD), in 64
+// bits (a BMP height of -2^31 must not be negated in an int). Returns 1 when found.
+int header_dims(const unsigned char *b, size_t n, Fmt fmt, int64_t *w, int64_t *h) {
+    if (fmt == FMT_PNG && n >= 24 && !memcmp(b + 12, "IHDR", 4)) {
+        *w = be32(b + 16), *h = be32(b + 20);
+        return 1;
+    }
+    if (fmt == FMT_BMP && n >= 26) {
+        int64_t ww = le32(b + 18), hh = le32(b + 22);
+        *w = ww, *h = hh < 0 ? -hh : hh;  // top-down BMP: negative height
+        return 1;
+    }
+    if (fmt == FMT_JPEG) {
+        size_t pos = 2;
+        while (pos + 4 <= n) {
+            if (b[pos] != 0xFF) return 0;
+            int m = b[pos + 1];
+            if (m == 0xFF) { pos++; continue; }  // fill byte
+            size_t len = (size_t)b[pos + 2] << 8 | b[pos + 3];
+            bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+            if (sof) {
+                if (pos + 9 > n) return 0;
+                *h = b[pos + 5] << 8 | b[pos + 6], *w = b[pos + 7] << 8 | b[pos + 8];
+                return 1;
+            }
+            if (m == 0xDA || m == 0xD9 || len < 2) return 0;
+            pos += 2 + len;
+        }
+        return 0;
+    }
+    if (fmt == FMT_TIFF && n >= 8) {
+        bool le = b[0] == 'I';
+        auto r16 = [&](size_t o) { return le ? (uint32_t)(b[o] | b[o + 1] << 8) : (uint32_t)(b[o] << 8 | b[o + 1]); };
+        auto r32 = [&](size_t o) { return le ? (r16(o) | r16(o + 2) << 16) : (r16(o) << 16 | r16(o + 2)); };
+        uint64_t off = r32(4);
+        if (off + 2 > n) return 0;
+        uint32_t cnt = r16((size_t)off);
+        int got = 0;
+        for (uint32_t i = 0; i < cnt && off + 2 + 12ull * (i + 1) <= n; i++) {
+            size_t e = (size_t)off + 2 + 12 * (size_t)i;
+            uint32_t tag = r16(e), typ = r16(e + 2), v = typ == 3 ? r16(e + 8) : r32(e + 8);
+            if (tag == 256) *w = v, got |= 1;
+            if (tag == 257) *h = v, got |= 2;
+        }
+        return got == 3;
+    }
+    return 0;
+}
+
+// Pixel-count limit, checked from the header before any decoding (as Pillow's
+// MAX_IMAGE_PIXELS): a 339-byte JPEG claiming 65000x65000 pixels must not reach the decoder.
+// ADBENCH_MAX_PIXELS overrides the default 2^28.
+uint64_t max_pixels() {
+    const char *e = getenv("ADBENCH_MAX_PIXELS");
+    if (e && *e) {
+        char *end;
+        unsigned long long v = strtoull(e, &end, 10);
+        if (!*end && v > 0) return v;
+    }
+    return 1ull << 28;
+}
+
+int check_pixels(const char *path, Fmt fmt, int64_t w, int64_t h) {
+    if (w <= 0 || h <= 0 || w > (1 << 30) || h > (1 << 30))
+        return ad_error("%s: expected a %s image with a positive size, found a header claiming %lldx%lld pixels. "
+                        "Fix: re-export the file", path, fmt_name(fmt), (long long)w, (long long)h);
+    uint64_t lim = max_pixels(), px = (uint64_t)w * (uint64_t)h;
+    if (px > lim)
+        return ad_error("%s: expected an image of at most %llu pixels, found a %s header claiming %lldx%lld = %llu "
+                        "pixels. Fix: downscale the image, or raise the limit with ADBENCH_MAX_PIXELS=N", path,
+                        (unsigned long long)lim, fmt_name(fmt), (long long)w, (long long)h, (unsigned long long)px);
+    return 0;
+}
+
 #ifdef AD_SILENT_JPEG
 struct JpegApi {
     struct jpeg_error_mgr *(*std_error)(struct jpeg_error_mgr *);
@@ -257,6 +331,12 @@ int jpeg_decode_silent(const unsigned char *buf, size_t n, unsigned char **pix, 
     created = 1;
     api.mem_src(&cinfo, buf, (unsigned long)n);
     api.read_header(&cinfo, TRUE);
+    if ((uint64_t)cinfo.image_width * cinfo.image_height > max_pixels() || !cinfo.image_width || !cinfo.image_height) {
+        snprintf(msg, msgcap, "header claims %ux%u pixels, more than the limit of %llu (ADBENCH_MAX_PIXELS)",
+                 cinfo.image_width, cinfo.image_height, (unsigned long long)max_pixels());
+        api.destroy(&cinfo);
+        return 1;
+    }
     if (cinfo.num_components != 1 && cinfo.num_components != 3) {
         api.destroy(&cinfo);
         return 2;
@@ -311,6 +391,8 @@ int decode(const char *path, cv::Mat &m, Fmt *fmt_out) {
                         "Fix: convert it to PNG", path, magic, buf.size());
     }
     if (check_complete(path, fmt, buf)) return -1;
+    int64_t hw = 0, hh = 0;
+    if (header_dims(buf.data(), buf.size(), fmt, &hw, &hh) && check_pixels(path, fmt, hw, hh)) return -1;
 #ifdef AD_SILENT_JPEG
     if (fmt == FMT_JPEG) {
         unsigned char *pix = NULL;
@@ -339,6 +421,7 @@ int decode(const char *path, cv::Mat &m, Fmt *fmt_out) {
         return ad_error("%s: expected a readable %s image, decoding failed (%s). Fix: re-export the file",
                         path, fmt_name(fmt), e.what());
     }
+    if (!m.empty() && check_pixels(path, fmt, m.cols, m.rows)) return -1;
     if (m.empty())
         return ad_error("%s: expected a readable %s image, found corrupt or unsupported image data. "
                         "Fix: re-export the file (8/16-bit gray, RGB or RGBA)", path, fmt_name(fmt));
@@ -469,9 +552,9 @@ int image_size(const char *path, int *w, int *h) {
         uint32_t ww = be32(b + 16), hh = be32(b + 20);
         if (ww > 0 && hh > 0 && ww < (1u << 30) && hh < (1u << 30)) { *w = (int)ww; *h = (int)hh; ok = 1; }
     } else if (fmt == FMT_BMP && n >= 26) {
-        int32_t ww = le32(b + 18), hh = le32(b + 22);
-        if (hh < 0) hh = -hh;  // top-down BMP
-        if (ww > 0 && hh > 0) { *w = ww; *h = hh; ok = 1; }
+        int64_t ww = 0, hh = 0;
+        header_dims(b, n, fmt, &ww, &hh);  // 64-bit: -(-2^31) overflowed an int
+        if (ww > 0 && hh > 0 && ww < (1 << 30) && hh < (1 << 30)) { *w = (int)ww; *h = (int)hh; ok = 1; }
     } else if (fmt == FMT_JPEG) {
         // Walk the marker segments up to the first SOFn.
         long pos = 2;
@@ -493,6 +576,7 @@ int image_size(const char *path, int *w, int *h) {
         }
     }
     fclose(f);
+    if (ok && check_pixels(path, fmt, *w, *h)) return -1;
     if (ok) return 0;
     cv::Mat m;
     if (decode(path, m, nullptr)) return -1;

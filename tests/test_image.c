@@ -611,3 +611,55 @@ Test(image, cv_linear_resize_agrees_with_half_pixel_bilinear) {
         free(in); free(a); free(b);
     }
 }
+
+// Issue 12 item 13: a JPEG of a few hundred bytes claiming 65000^2 pixels reached the decoder
+// (internal error, then SIGSEGV); 20000^2 decoded 1.2 GB. A pixel limit checked from the header.
+static char *jpeg_with_size(const char *dir, const char *name, int w, int h) {
+    size_t n;
+    char *jpg = slurp(G "dec_rgb.jpg", &n);
+    for (size_t i = 0; i + 9 < n; i++)
+        if ((unsigned char)jpg[i] == 0xFF && (unsigned char)jpg[i + 1] == 0xC0) {
+            jpg[i + 5] = (char)(h >> 8), jpg[i + 6] = (char)h, jpg[i + 7] = (char)(w >> 8), jpg[i + 8] = (char)w;
+            break;
+        }
+    char *p = ad_sprintf("%s/%s", dir, name);
+    write_bytes(p, jpg, n);
+    free(jpg);
+    return p;
+}
+
+Test(image, pixel_limit_checked_from_the_header) {
+    char *dir = make_tmpdir("image");
+    char *a = jpeg_with_size(dir, "huge.jpg", 65000, 65000), *b = jpeg_with_size(dir, "big.jpg", 20000, 20000);
+    expect_fail(a, "claiming 65000x65000 = 4225000000 pixels");
+    expect_fail(b, "at most 268435456 pixels");
+    int w, h;
+    cr_assert_eq(image_size(a, &w, &h), -1);
+    cr_assert(strstr(ad_last_error(), "ADBENCH_MAX_PIXELS"), "%s", ad_last_error());
+    // configurable
+    setenv("ADBENCH_MAX_PIXELS", "500", 1);
+    expect_fail(G "dec_rgb.jpg", "at most 500 pixels");
+    expect_fail(G "dec_rgb8.png", "at most 500 pixels");
+    expect_fail(G "dec_rgb.tif", "at most 500 pixels");
+    unsetenv("ADBENCH_MAX_PIXELS");
+    ImageU8 im;
+    cr_assert_eq(image_read_rgb8(G "dec_rgb.jpg", &im), 0, "%s", ad_last_error());
+    image_u8_free(&im);
+    rm_rf(dir);
+    free(a), free(b), free(dir);
+}
+
+// Issue 12 item 18: a BMP height of -2^31 was negated in an int (UB); it is a clear error.
+Test(image, bmp_height_int_min_is_an_error) {
+    size_t n;
+    char *bmp = slurp(G "dec_rgb.bmp", &n);
+    bmp[22] = 0, bmp[23] = 0, bmp[24] = 0, bmp[25] = (char)0x80;
+    char *dir = make_tmpdir("image"), *p = ad_sprintf("%s/neg.bmp", dir);
+    write_bytes(p, bmp, n);
+    int w, h;
+    cr_assert_eq(image_size(p, &w, &h), -1);
+    cr_assert(strstr(ad_last_error(), "x2147483648 pixels"), "%s", ad_last_error());
+    expect_fail(p, "2147483648");
+    rm_rf(dir);
+    free(bmp), free(p), free(dir);
+}
