@@ -353,3 +353,29 @@ Test(config, set_with_empty_key_part_is_an_error) {
     expect_error(BASE, s2, 1, "empty part");
     expect_error(BASE, s3, 1, "empty part");
 }
+
+// Issue 12 item 8: "4e1" / "0x20" were validated (and recorded) as 40 / 32 by strtod but the
+// backbone read 4 / 0 with strtol. One parser for validation and use; ints recorded as used.
+Test(config, numbers_are_read_as_validated) {
+    Params p = {BB_SPEC, 0, NULL, NULL};
+    cr_assert_eq(params_set(&p, "size", "4e1"), 0, "%s", ad_last_error());
+    cr_expect_eq(params_int(&p, "size"), 40);
+    cr_assert_eq(params_set(&p, "size", "0x20"), 0, "%s", ad_last_error());
+    cr_expect_eq(params_int(&p, "size"), 32);
+    cr_expect_str_eq(p.values[0], "32");
+    cr_assert_eq(params_set(&p, "layers", "[6e0, 0xC]"), 0, "%s", ad_last_error());
+    int l[4];
+    cr_assert_eq(params_int_list(&p, "layers", l, 4), 2);
+    cr_expect(l[0] == 6 && l[1] == 12, "%d %d", l[0], l[1]);
+    params_free(&p);
+    Params q = {MUSC_SPEC, 0, NULL, NULL};
+    cr_assert_eq(params_set(&q, "topmin_max", "0x1p-2"), 0, "%s", ad_last_error());
+    cr_expect_float_eq(params_double(&q, "topmin_max"), 0.25, 1e-15);
+    params_free(&q);
+    char *t = with_line(BASE, 8, "  size: 4e1");
+    Config c;
+    cr_assert_eq(config_load_string(&c, "x.yaml", t, NULL, 0, &REG), 0, "%s", ad_last_error());
+    cr_expect_eq(params_int(&c.variants[0].backbone.params, "size"), 40);
+    config_free(&c);
+    free(t);
+}
