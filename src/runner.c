@@ -991,7 +991,7 @@ static int run_unit(Run *R, int ui) {
     int *pend = ad_malloc((size_t)V->n_methods * sizeof *pend), np = 0;
     for (int m = 0; m < V->n_methods; m++) {
         const Job *J = job_at(R, U->v, m);
-        if (J->dup || find_row(R, J->id, U->dsname, U->category) >= 0) continue;
+        if (J->dup) continue;
         pend[np++] = m;
     }
     if (!np) {
@@ -1016,6 +1016,28 @@ static int run_unit(Run *R, int ui) {
         goto done;
     }
     split = split_hash_of(&C, U->root);
+    // Resume: a row is kept only when it was computed on the same split (the sample list);
+    // after the data or the dataset root changed it is stale and recomputed.
+    {
+        int kept = 0;
+        for (int k = 0; k < np; k++) {
+            const Job *J = job_at(R, U->v, pend[k]);
+            int r = find_row(R, J->id, U->dsname, U->category);
+            if (r >= 0 && !strcmp(table_get(&R->table, r, "split_hash"), split)) continue;
+            if (r >= 0) {
+                fprintf(stderr, "adbench: warning: %s: row %s %s/%s was computed on another split (split_hash %s, now %s): "
+                        "recomputing it\n", R->csv_path, J->id, U->dsname, U->category,
+                        table_get(&R->table, r, "split_hash"), split);
+                table_remove_row(&R->table, r);
+            }
+            pend[kept++] = pend[k];
+        }
+        np = kept;
+        if (!np) {
+            rc = 0;
+            goto done;
+        }
+    }
     if (ensure_backbone(R, V)) goto done;
     tf = ad_calloc((size_t)C.n_test, sizeof *tf);
     const char **paths = ad_malloc((size_t)C.n_test * sizeof *paths);

@@ -662,3 +662,43 @@ Test(runner, internal_error_in_a_worker_thread_exits_at_once) {
     cr_expect(strstr(buf, "internal error at tests/test_runner.c") && strstr(buf, "planted failure"), "%s", buf);
     cr_expect(!strstr(buf, "ATEXIT-RAN"), "exit() ran the atexit handlers: %s", buf);
 }
+
+// Issue 12 item 6: resume skipped a row on (job, dataset, category) alone: after the data
+// changed, the stale row stayed ("0 new rows", n_test 6 vs 7). It is recomputed when the
+// split_hash differs.
+Test(runner, resume_recomputes_rows_of_a_changed_split) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir), *csv = ad_sprintf("%s/results.csv", out);
+    char *text = config_text(root, "none", "");
+    cr_assert_eq(run_text(text, out, 0, 1), 0, "%s", ad_last_error());
+    Table a;
+    cr_assert_eq(table_read_csv(&a, csv), 0);
+    int r = find(&a, table_get(&a, 0, "job"), "synth", "woven0");
+    cr_assert(r >= 0);
+    char *n_before = ad_strdup(table_get(&a, r, "n_test")), *h_before = ad_strdup(table_get(&a, r, "split_hash"));
+    // one more normal test image in woven0
+    char *src = ad_sprintf("%s/woven0/test/good/000.png", root), *dst = ad_sprintf("%s/woven0/test/good/900.png", root);
+    size_t n;
+    char *png = slurp(src, &n);
+    cr_assert(png);
+    FILE *f = fopen(dst, "wb");
+    fwrite(png, 1, n, f);
+    fclose(f);
+    cr_assert_eq(run_text(text, out, 0, 1), 0, "%s", ad_last_error());
+    Table b;
+    cr_assert_eq(table_read_csv(&b, csv), 0);
+    int rows = 0;
+    for (int i = 0; i < b.n_rows; i++) rows += !strcmp(table_get(&b, i, "category"), "woven0");
+    cr_expect_eq(rows, 1, "one woven0 row, found %d", rows);
+    int q = find(&b, table_get(&a, 0, "job"), "synth", "woven0");
+    cr_assert(q >= 0);
+    cr_expect_eq(atoi(table_get(&b, q, "n_test")), atoi(n_before) + 1, "n_test %s, before %s", table_get(&b, q, "n_test"),
+                 n_before);
+    cr_expect_str_neq(table_get(&b, q, "split_hash"), h_before);
+    // the unchanged categories are resumed as they were
+    cr_expect_str_eq(table_get(&b, find(&b, table_get(&a, 0, "job"), "synth", "woven1"), "image_auroc"),
+                     table_get(&a, find(&a, table_get(&a, 0, "job"), "synth", "woven1"), "image_auroc"));
+    table_free(&a), table_free(&b);
+    rm_rf(dir);
+    free(dir), free(root), free(out), free(csv), free(text), free(n_before), free(h_before), free(src), free(dst), free(png);
+}
