@@ -94,7 +94,7 @@ test-asan:
 # build-fuzz/, one binary per harness. FUZZ_TIME=300 then runs each for that many seconds on
 # a scratch copy of its corpus (under nice), e.g. make fuzz FUZZ_TIME=300.
 HAVE_CLANG := $(shell command -v clang >/dev/null 2>&1 && command -v clang++ >/dev/null 2>&1 && echo yes)
-FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 fuzz:
 ifeq ($(HAVE_CLANG),yes)
 	$(MAKE) BUILD=build-fuzz CC=clang CXX=clang++ OPT=-O1 SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build-fuzz/libadbench.a

@@ -3,12 +3,14 @@
 #include "runner.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -354,6 +356,39 @@ static int write_results(Run *R) {
     sort_rows(R);
     results_add_means(&R->table, group_complete, R);
     return table_write_csv(&R->table, R->csv_path);
+}
+
+// Exclusive flock on "<csv>.lock" holding our pid; returns the fd (kept open for the run) or
+// -1 with ad_error naming the other process.
+static int lock_results(const char *csv) {
+    char *lp = ad_sprintf("%s.lock", csv);
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        ad_error("%s: cannot create the lock file (%s). Fix: check that the output folder is writable", lp, strerror(errno));
+        free(lp);
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        if (e == EWOULDBLOCK)
+            ad_error("%s: another adbench run (pid %s) is writing this results file; two runs into one folder would lose "
+                     "rows. Fix: wait for it to finish, or use another --out",
+                     csv, *pid ? pid : "unknown");
+        else
+            ad_error("%s: cannot lock %s (%s)", csv, lp, strerror(e));
+        close(fd);
+        free(lp);
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n) {}
+    free(lp);
+    return fd;
 }
 
 // Load an existing results file for resume; its columns must be a subset of ours.
@@ -1140,7 +1175,7 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     R.con = o->out ? o->out : stdout;
     R.mode = progress_mode(o->quiet);
     R.t0 = now_s();
-    int rc = -1;
+    int rc = -1, lock_fd = -1;
     if (o->shard_n > 1 && (o->shard_i < 0 || o->shard_i >= o->shard_n))
         return ad_error("--shard %d/%d: expected i/n with 0 <= i < n", o->shard_i, o->shard_n);
     // Output folder: one for the whole config.
@@ -1163,6 +1198,9 @@ int runner_run(const Config *cfg, const RunOptions *o) {
         goto done;
     }
     if (mkdirs(R.out_dir)) goto done;
+    // One writer per results file: two runs into one out_dir each read the CSV, added their
+    // rows and renamed, losing the other's. Shards write their own files and may run together.
+    if ((lock_fd = lock_results(R.csv_path)) < 0) goto done;
     char **cols;
     int ncols;
     build_columns(&R, &cols, &ncols);
@@ -1191,6 +1229,7 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     fprintf(stderr, "results: %s (%d new row%s)\n", R.csv_path, R.rows_new, R.rows_new == 1 ? "" : "s");
     rc = 0;
 done:
+    if (lock_fd >= 0) close(lock_fd);  // releases the flock
     close_backbone(&R);
     for (int u = 0; u < R.n_units; u++) free(R.units[u].category), free(R.units[u].root);
     free(R.units);

@@ -11,6 +11,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -701,4 +703,24 @@ Test(runner, resume_recomputes_rows_of_a_changed_split) {
     table_free(&a), table_free(&b);
     rm_rf(dir);
     free(dir), free(root), free(out), free(csv), free(text), free(n_before), free(h_before), free(src), free(dst), free(png);
+}
+
+// Issue 12 item 7: two runs into one out_dir each printed "1 new row" and one's rows were
+// lost. The results file is locked; the second run is refused naming the first one's pid.
+Test(runner, second_run_into_a_locked_folder_is_refused) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir), *lock = ad_sprintf("%s/results.csv.lock", out);
+    cr_assert_eq(mkdir(out, 0777), 0);
+    int fd = open(lock, O_RDWR | O_CREAT, 0666);
+    cr_assert(fd >= 0);
+    cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+    cr_assert_eq(write(fd, "424242\n", 7), 7);
+    char *text = config_text(root, "none", "");
+    cr_assert_eq(run_text(text, out, 0, 1), -1, "a second writer was let in");
+    cr_expect(strstr(ad_last_error(), "another adbench run (pid 424242)") && strstr(ad_last_error(), "results.csv"), "%s",
+              ad_last_error());
+    close(fd);  // the first run ends: the folder is free again
+    cr_assert_eq(run_text(text, out, 0, 1), 0, "%s", ad_last_error());
+    rm_rf(dir);
+    free(dir), free(root), free(out), free(lock), free(text);
 }
