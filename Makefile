@@ -100,8 +100,10 @@ ifeq ($(HAVE_CLANG),yes)
 	$(MAKE) BUILD=build-fuzz CC=clang CXX=clang++ OPT=-O1 SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build-fuzz/libadbench.a
 	@for h in $(FUZZ_NAMES); do \
 	  echo "clang -fsanitize=fuzzer tests/fuzz/fuzz_$$h.c -> build-fuzz/fuzz_$$h"; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fopenmp $(INCLUDES) -Itests/fuzz $(PKG_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer \
-	    tests/fuzz/fuzz_$$h.c tests/fuzz/fuzz_util.c build-fuzz/libadbench.a $(LIBS) -o build-fuzz/fuzz_$$h || exit 1; \
+	  for f in fuzz_$$h fuzz_util; do clang -std=c11 -D_GNU_SOURCE -g -O1 -fopenmp $(INCLUDES) -Itests/fuzz $(PKG_CFLAGS) \
+	    $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c tests/fuzz/$$f.c -o build-fuzz/$$f.o || exit 1; done; \
+	  clang++ $(FUZZ_SAN) -fsanitize=fuzzer build-fuzz/fuzz_$$h.o build-fuzz/fuzz_util.o build-fuzz/libadbench.a \
+	    $(LIBS) -o build-fuzz/fuzz_$$h || exit 1; \
 	done
 ifneq ($(FUZZ_TIME),)
 	@for h in $(FUZZ_NAMES); do \

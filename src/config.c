@@ -151,6 +151,44 @@ static int next_event(Reader *r, yaml_event_t *ev) {
 
 static YNode *parse_node(Reader *r, yaml_event_t *ev);
 
+// Keys seen in the map being parsed: open addressing over indexes into y->keys (the
+// duplicate check was a linear scan per key: a 100,000-key map took 43 s).
+typedef struct {
+    int *slot;  // index + 1, 0 = empty
+    size_t cap;
+} KeySet;
+
+static size_t key_hash(const char *k) {
+    uint64_t h = 1469598103934665603ULL;
+    for (; *k; k++) h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+static int keyset_has(const KeySet *ks, const YNode *y, const char *key) {
+    if (!ks->cap) return 0;
+    for (size_t i = key_hash(key) & (ks->cap - 1); ks->slot[i]; i = (i + 1) & (ks->cap - 1))
+        if (!strcmp(y->keys[ks->slot[i] - 1], key)) return 1;
+    return 0;
+}
+
+static void keyset_add(KeySet *ks, const YNode *y, int idx) {
+    if ((size_t)(idx + 1) * 2 > ks->cap) {  // grow and rehash
+        size_t cap = ks->cap ? ks->cap * 2 : 16;
+        while ((size_t)(idx + 1) * 2 > cap) cap *= 2;
+        free(ks->slot);
+        ks->slot = ad_calloc(cap, sizeof *ks->slot);
+        ks->cap = cap;
+        for (int j = 0; j < idx; j++) {
+            size_t i = key_hash(y->keys[j]) & (cap - 1);
+            while (ks->slot[i]) i = (i + 1) & (cap - 1);
+            ks->slot[i] = j + 1;
+        }
+    }
+    size_t i = key_hash(y->keys[idx]) & (ks->cap - 1);
+    while (ks->slot[i]) i = (i + 1) & (ks->cap - 1);
+    ks->slot[i] = idx + 1;
+}
+
 static YNode *parse_after_start(Reader *r, yaml_event_t *start) {
     int line = (int)start->start_mark.line + 1;
     if (start->type == YAML_SCALAR_EVENT) {
@@ -181,9 +219,13 @@ static YNode *parse_after_start(Reader *r, yaml_event_t *start) {
     }
     if (start->type == YAML_MAPPING_START_EVENT) {
         YNode *y = ynew(r->arena, YN_MAP, line, r->file);
+        KeySet ks = {0};
         for (;;) {
             yaml_event_t ev;
-            if (next_event(r, &ev)) return NULL;
+            if (next_event(r, &ev)) {
+                free(ks.slot);
+                return NULL;
+            }
             if (ev.type == YAML_MAPPING_END_EVENT) {
                 yaml_event_delete(&ev);
                 break;
@@ -196,24 +238,29 @@ static YNode *parse_after_start(Reader *r, yaml_event_t *start) {
             }
             char *key = ad_strdup((const char *)ev.data.scalar.value);
             yaml_event_delete(&ev);
-            if (ymap_get(y, key, NULL)) {
+            if (keyset_has(&ks, y, key)) {
                 ad_error("%s:%d: duplicate key '%s'. Fix: keep one of them", r->file, kline, key);
                 free(key);
+                free(ks.slot);
                 return NULL;
             }
             yaml_event_t vev;
             if (next_event(r, &vev)) {
                 free(key);
+                free(ks.slot);
                 return NULL;
             }
             YNode *kid = parse_node(r, &vev);
             if (!kid) {
                 free(key);
+                free(ks.slot);
                 return NULL;
             }
             ypush(r->arena, y, key, kline, kid);
+            keyset_add(&ks, y, y->n - 1);
             free(key);
         }
+        free(ks.slot);
         return y;
     }
     ad_error("%s:%d: unexpected YAML event", r->file, line);

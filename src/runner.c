@@ -506,6 +506,12 @@ static void make_jobs(Run *R) {
     for (int v = 0; v < cfg->n_variants; v++)
         if (cfg->variants[v].n_methods > R->max_m) R->max_m = cfg->variants[v].n_methods;
     R->job_of = ad_malloc((size_t)(cfg->n_variants * R->max_m + 1) * sizeof *R->job_of);
+    // De-duplication through an open-addressing set of job-id hashes (was O(n^2): 65,536
+    // variants took minutes).
+    size_t total = 0, cap = 16, n_alloc = 0;
+    for (int v = 0; v < cfg->n_variants; v++) total += (size_t)cfg->variants[v].n_methods;
+    while (cap < 2 * total) cap *= 2;
+    uint64_t *seen = ad_calloc(cap, sizeof *seen);  // 0 = empty slot (48-bit ids are stored + 1)
     for (int v = 0; v < cfg->n_variants; v++)
         for (int m = 0; m < cfg->variants[v].n_methods; m++) {
             Job J = {v, m, NULL, {0}, 0};
@@ -518,12 +524,25 @@ static void make_jobs(Run *R) {
                 h = fnv1a64(h, "\n", 1);
             }
             J.id = ad_sprintf("%012llx", (unsigned long long)(h >> 16));  // 48 bits: short in tables
-            for (int k = 0; k < R->n_jobs; k++)
-                if (!strcmp(R->jobs[k].id, J.id)) J.dup = 1;
-            R->jobs = ad_realloc(R->jobs, (size_t)(R->n_jobs + 1) * sizeof *R->jobs);
+            uint64_t key = (h >> 16) + 1;  // the id is these 48 bits
+            for (size_t i = (size_t)(key * 0x9e3779b97f4a7c15ULL) & (cap - 1);; i = (i + 1) & (cap - 1)) {
+                if (!seen[i]) {
+                    seen[i] = key;
+                    break;
+                }
+                if (seen[i] == key) {
+                    J.dup = 1;
+                    break;
+                }
+            }
+            if ((size_t)R->n_jobs == n_alloc) {
+                n_alloc = n_alloc ? 2 * n_alloc : 64;
+                R->jobs = ad_realloc(R->jobs, n_alloc * sizeof *R->jobs);
+            }
             R->job_of[v * R->max_m + m] = R->n_jobs;
             R->jobs[R->n_jobs++] = J;
         }
+    free(seen);
 }
 
 // ---------------------------------------------------------------------------------------
