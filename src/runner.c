@@ -726,6 +726,20 @@ static int evaluate(const Variant *V, const Unit *U, const Category *C, const Me
             break;
         }
         if (V->eval.resized) {
+            // The same check as native: a mask of another size than its image is a damaged
+            // tree, not something to resize (it was scored under resized:S).
+            int iw, ih;
+            if (image_size(s->path, &iw, &ih)) {
+                rc = -1;
+                image_u8_free(&m);
+                break;
+            }
+            if (m.w != iw || m.h != ih) {
+                rc = ad_error("%s: mask is %dx%d but its image %s is %dx%d. Fix: the dataset tree is damaged", s->mask_path,
+                              m.w, m.h, s->path, iw, ih);
+                image_u8_free(&m);
+                break;
+            }
             ImageU8 r = {0};
             pil_resize_u8(&r, &m, W[i], H[i], RESAMPLE_BILINEAR);
             memcpy(masks[i], r.data, np);

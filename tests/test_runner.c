@@ -757,3 +757,25 @@ Test(runner, dry_run_of_65536_variants_is_fast, .timeout = 200) {
     rm_rf(dir);
     free(dir), free(cfg), free(text), free(args), free(e);
 }
+
+// Issue 12 item 10: a 16x16 mask of a 32x32 image was resized and scored under resized:S
+// (native already refused it). The same size check in every protocol.
+Test(runner, mask_of_another_size_is_refused_under_resized) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    char *pat = ad_sprintf("%s/woven0/ground_truth/*/*.png", root);
+    glob_t g;
+    cr_assert_eq(glob(pat, 0, NULL, &g), 0, "no masks under %s", pat);
+    ImageU8 m = {16, 16, 1, calloc(256, 1)};
+    for (int i = 0; i < 256; i++) m.data[i] = i % 3 ? 0 : 255;
+    cr_assert_eq(image_write_png(g.gl_pathv[0], &m), 0, "%s", ad_last_error());
+    image_u8_free(&m);
+    char *text = config_text(root, "none", "");  // resized:32
+    cr_assert_eq(run_text(text, out, 0, 1), -1, "a 16x16 mask of a 32x32 image was scored");
+    cr_expect(strstr(ad_last_error(), g.gl_pathv[0]) && strstr(ad_last_error(), "mask is 16x16") &&
+                  strstr(ad_last_error(), "is 32x32"),
+              "%s", ad_last_error());
+    globfree(&g);
+    rm_rf(dir);
+    free(dir), free(root), free(out), free(pat), free(text);
+}
