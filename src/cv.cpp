@@ -34,6 +34,7 @@
 
 extern "C" {
 #include "err.h"
+#include "fsutil.h"
 #include "image.h"
 }
 
@@ -452,7 +453,9 @@ int check_dims(const ImageU8 *img, const char *path, const char *what) {
 
 int write_bytes(const char *path, const std::vector<unsigned char> &enc) {
     // Write to a temporary name, then rename: never a partial file at `path`.
-    std::string tmp = std::string(path) + ".tmp";
+    char *tmpc = fs_tmp_name(path);  // pid + random suffix: concurrent writers never collide
+    std::string tmp = tmpc;
+    free(tmpc);
     FILE *f = fopen(tmp.c_str(), "wb");
     if (!f)
         return ad_error("%s: expected a writable location for a PNG file, cannot create it (%s). "

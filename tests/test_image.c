@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
+#include "fsutil.h"
 #include "image.h"
 #include "npy.h"
 #include "util_test.h"
@@ -662,4 +664,18 @@ Test(image, bmp_height_int_min_is_an_error) {
     expect_fail(p, "2147483648");
     rm_rf(dir);
     free(bmp), free(p), free(dir);
+}
+
+// Issue 12 item 24: fixed "<path>.tmp" names (PNG writer, CoDeGraph diagnostics, synth
+// manifest) collided between concurrent runs. Temporary names carry the pid and a random part.
+Test(image, temporary_names_are_unique_per_process_and_call) {
+    char *a = fs_tmp_name("/x/y.png"), *b = fs_tmp_name("/x/y.png");
+    char *pid = ad_sprintf(".tmp.%d.", (int)getpid());
+    cr_expect(strstr(a, pid) && strstr(b, pid), "%s %s", a, b);
+    cr_expect_str_neq(a, b);
+    free(a), free(b), free(pid);
+    char *code = slurp("src/cv.cpp", NULL), *cg = slurp("methods/codegraph.c", NULL), *sy = slurp("datasets/synth.c", NULL);
+    cr_assert(code && cg && sy);
+    cr_expect(!strstr(code, "\".tmp\"") && !strstr(cg, "\"%s.tmp\"") && !strstr(sy, "\"%s.tmp\""), "a fixed .tmp name is left");
+    free(code), free(cg), free(sy);
 }
