@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "err.h"
@@ -966,6 +967,16 @@ static int validate_variant(const Ctx *c, const YNode *root, Variant *v) {
     const YNode *y;
     if ((y = ymap_get(root, "seed", NULL)) && parse_int(y, "seed", 0, 2147483647L, &v->seed)) return -1;
     if ((y = ymap_get(root, "threads", NULL)) && parse_int(y, "threads", 0, 4096, &v->threads)) return -1;
+    // More threads than CPUs gains nothing and, under an address-space limit, OpenBLAS hung
+    // allocating per-thread buffers for threads >= 64: capped at the CPU count, with a warning.
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu > 0 && v->threads > ncpu) {
+        static int warned;
+        if (!warned++)
+            fprintf(stderr, "adbench: warning: %s:%d: threads: %d is more than the %ld CPUs of this machine; using %ld\n",
+                    y->file, y->line, v->threads, ncpu, ncpu);
+        v->threads = (int)ncpu;
+    }
     if ((y = ymap_get(root, "save_maps", NULL)) && parse_bool(y, "save_maps", &v->save_maps)) return -1;
     if ((y = ymap_get(root, "cache_dir", NULL))) {
         const char *s = NULL;

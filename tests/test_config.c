@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "config.h"
@@ -397,4 +398,18 @@ Test(config, map_of_100000_keys_parses_fast) {
     snprintf(text + m, cap - m, "  k77777: 1\n");
     expect_error(text, NULL, 0, "configs/x.yaml:100003: duplicate key 'k77777'");
     free(text);
+}
+
+// Issue 12 item 16: threads >= 64 under an address-space limit hung inside OpenBLAS. The value
+// is capped at the CPU count (with a warning); out-of-range values are still errors.
+Test(config, threads_capped_at_the_cpu_count) {
+    char *t = ad_sprintf("%sthreads: 4096\n", BASE);
+    Config c;
+    cr_assert_eq(config_load_string(&c, "x.yaml", t, NULL, 0, &REG), 0, "%s", ad_last_error());
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    cr_expect_eq(c.variants[0].threads, (int)(ncpu < 4096 ? ncpu : 4096));
+    config_free(&c);
+    char *u = ad_sprintf("%sthreads: 5000\n", BASE);
+    expect_error(u, NULL, 0, "threads");
+    free(t), free(u);
 }
