@@ -12,10 +12,11 @@
 
 #include "config.h"  // fnv1a64
 #include "err.h"
+#include "fsutil.h"
 #include "image.h"
 
 #define CACHE_MAGIC "ADBFEAT1"
-#define CACHE_VERSION 1u
+#define CACHE_VERSION 2u  // 2: payload checksum in the header
 #define HEADER_BYTES 64
 
 typedef struct {
@@ -24,7 +25,8 @@ typedef struct {
     int32_t n_layers, gh, gw, dim, embed_dim;
     uint32_t pad;
     uint64_t content_hash, key_hash;
-} CacheHeader;  // 56 bytes, padded to HEADER_BYTES on disk
+    uint64_t payload_hash;  // checksum of the float payload, checked on every map
+} CacheHeader;  // 64 bytes = HEADER_BYTES
 
 typedef struct {
     float *patch;  // the key: Features.patch handed out
@@ -126,8 +128,35 @@ static char *entry_path(const FeatureCache *c, uint64_t h, double deg) {
     return ad_sprintf("%s/%016llx-r%g.feat", c->dir, (unsigned long long)h, deg);
 }
 
+// Floats the header announces, overflow-checked (crafted dimensions wrapped the size check).
+// 0 when they overflow or are not positive.
 static size_t payload_floats(const CacheHeader *hd) {
-    return (size_t)hd->n_layers * (size_t)hd->gh * (size_t)hd->gw * (size_t)hd->dim + (size_t)hd->embed_dim;
+    if (hd->n_layers <= 0 || hd->gh <= 0 || hd->gw <= 0 || hd->dim <= 0 || hd->embed_dim < 0) return 0;
+    size_t n = (size_t)hd->n_layers, t;
+    if (__builtin_mul_overflow(n, (size_t)hd->gh, &n) || __builtin_mul_overflow(n, (size_t)hd->gw, &n) ||
+        __builtin_mul_overflow(n, (size_t)hd->dim, &n) || __builtin_add_overflow(n, (size_t)hd->embed_dim, &n) ||
+        __builtin_mul_overflow(n, (size_t)4, &t) || t > SIZE_MAX - HEADER_BYTES)
+        return 0;
+    return n;
+}
+
+// FNV-1a over 64-bit words (then the tail bytes), continued from h: fast enough to check
+// every entry on map. Checksum = over the patch floats, then the embedding floats.
+static uint64_t hash_cont(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * 1099511628211ULL;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++) h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+static uint64_t payload_hash(const float *patch, size_t n_patch, const float *embed, size_t n_embed) {
+    uint64_t h = hash_cont(1469598103934665603ULL, patch, 4 * n_patch);
+    return n_embed ? hash_cont(h, embed, 4 * n_embed) : h;
 }
 
 // Map an entry; 1 = hit, 0 = missing or invalid (caller re-extracts).
@@ -144,11 +173,20 @@ static int try_map(FeatureCache *c, const char *path, uint64_t h, Features *out)
     if (base == MAP_FAILED) return 0;
     CacheHeader hd;
     memcpy(&hd, base, sizeof hd);
-    int ok = !memcmp(hd.magic, CACHE_MAGIC, 8) && hd.version == CACHE_VERSION && hd.header_bytes == HEADER_BYTES &&
-             hd.content_hash == h && hd.key_hash == c->key_hash && hd.n_layers > 0 && hd.gh > 0 && hd.gw > 0 &&
-             hd.dim > 0 && hd.embed_dim >= 0 &&
-             (size_t)st.st_size == HEADER_BYTES + 4 * payload_floats(&hd);
-    if (!ok) {
+    size_t nf = payload_floats(&hd);
+    const char *why = NULL;
+    if (memcmp(hd.magic, CACHE_MAGIC, 8) || hd.version != CACHE_VERSION || hd.header_bytes != HEADER_BYTES)
+        why = "not a feature-cache entry of this adbench version";
+    else if (hd.content_hash != h || hd.key_hash != c->key_hash)
+        why = "its header belongs to another image or backbone";
+    else if (!nf || (uint64_t)st.st_size != HEADER_BYTES + 4 * (uint64_t)nf)
+        why = "its size does not match the dimensions in its header";
+    else if (payload_hash((const float *)(const void *)((const char *)base + HEADER_BYTES), nf - (size_t)hd.embed_dim,
+                          (const float *)(const void *)((const char *)base + HEADER_BYTES) + nf - (size_t)hd.embed_dim,
+                          (size_t)hd.embed_dim) != hd.payload_hash)
+        why = "checksum mismatch: the features were altered after they were written";
+    if (why) {
+        fprintf(stderr, "adbench: warning: %s: damaged feature-cache entry (%s); extracting the image again\n", path, why);
         munmap(base, (size_t)st.st_size);
         return 0;
     }
@@ -174,9 +212,10 @@ static int write_entry(FeatureCache *c, const char *path, uint64_t h, const Feat
     hd.n_layers = f->n_layers, hd.gh = f->gh, hd.gw = f->gw, hd.dim = f->dim, hd.embed_dim = f->embed_dim;
     hd.content_hash = h;
     hd.key_hash = c->key_hash;
+    hd.payload_hash = payload_hash(f->patch, (size_t)f->n_layers * f->gh * f->gw * f->dim, f->embed, (size_t)f->embed_dim);
     unsigned char head[HEADER_BYTES] = {0};
     memcpy(head, &hd, sizeof hd);
-    char *tmp = ad_sprintf("%s.tmp.%d", path, (int)getpid());
+    char *tmp = fs_tmp_name(path);
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
         int rc = ad_error("%s: cannot write cache entry (%s). Fix: check cache_dir permissions and free space", tmp,
@@ -223,8 +262,9 @@ static int extract(FeatureCache *c, const char *image_path, double deg, Features
     image_rotate_u8(&rot, &im, deg);
     image_u8_free(&im);
     const char *td = getenv("TMPDIR");
-    char *tmp = c->dir ? ad_sprintf("%s/rot.%d.png", c->dir, (int)getpid())
-                       : ad_sprintf("%s/adbench-rot.%d.png", td ? td : "/tmp", (int)getpid());
+    char *base = c->dir ? ad_sprintf("%s/rot", c->dir) : ad_sprintf("%s/adbench-rot", td ? td : "/tmp");
+    char *tmp0 = fs_tmp_name(base), *tmp = ad_sprintf("%s.png", tmp0);  // unique per thread and process
+    free(base), free(tmp0);
     int rc = image_write_png(tmp, &rot);
     image_u8_free(&rot);
     if (!rc) rc = c->drv->extract(c->bb, tmp, out);

@@ -8,7 +8,8 @@
 // File: 64-byte header (magic "ADBFEAT1", version, n_layers, gh, gw, dim, embed_dim, content
 // hash, key hash), then float32 patch [n_layers][gh*gw][dim], then float32 embed[embed_dim],
 // host byte order. Written to a temp file and renamed (atomic); a truncated or foreign file
-// is treated as a miss and rewritten.
+// is treated as a miss and rewritten; an entry whose checksum or size does not match its header
+// is a miss too, with a warning naming the file.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

@@ -2,7 +2,9 @@
 // atomic writes (no temp files), and the no-cache mode. The backbone is a test double that
 // derives features from the file's bytes and counts its calls.
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -219,4 +221,70 @@ Test(cache, unwritable_dir_is_a_clear_error) {
     FeatureCache *c = cache_open("/proc/adbench-cache", &FAKE, &bb);
     cr_assert_null(c);
     cr_assert(strstr(ad_last_error(), "cannot create folder"), "%s", ad_last_error());
+}
+
+// Issue 12 item 9: an entry altered between runs (same size) gave other metrics silently, and
+// crafted dimensions wrapped the size check. Each entry carries a checksum of its payload,
+// checked on map; the size check is overflow-safe; a bad entry is a miss with a warning.
+Test(cache, altered_or_crafted_entry_is_a_miss_with_a_warning, .init = cr_redirect_stderr) {
+    char *dir = make_tmpdir("cache");
+    char *img = ad_sprintf("%s/a.bin", dir), *cdir = ad_sprintf("%s/c", dir);
+    write_text(img, "pixels");
+    Backbone bb = {"fake|k"};
+    FeatureCache *c = cache_open(cdir, &FAKE, &bb);
+    Features f;
+    int hit;
+    cr_assert_eq(cache_get(c, img, &f, &hit), 0);
+    cache_release(c, &f);
+    uint64_t h;
+    cr_assert_eq(file_content_hash(img, &h), 0);
+    uint64_t kh = fnv1a64(FNV1A64_INIT, "fake|k", 6);
+    char *entry = ad_sprintf("%s/%016llx/%016llx.feat", cdir, (unsigned long long)kh, (unsigned long long)h);
+    size_t len;
+    char *bytes = slurp(entry, &len);
+    cr_assert(bytes && len > 72);
+    // 1. one payload float changed, size unchanged
+    bytes[64 + 4] ^= 0x40;
+    FILE *fp = fopen(entry, "wb");
+    fwrite(bytes, 1, len, fp);
+    fclose(fp);
+    g_calls = 0;
+    cr_assert_eq(cache_get(c, img, &f, &hit), 0);
+    cr_expect_eq(hit, 0, "an altered entry was used");
+    cr_expect_eq(g_calls, 1);
+    cache_release(c, &f);
+    // 2. crafted dimensions whose product wraps to the real payload size
+    char *good = slurp(entry, &len);
+    int32_t dims[5];
+    memcpy(dims, good + 16, sizeof dims);  // n_layers, gh, gw, dim, embed_dim
+    int64_t floats = (int64_t)(len - 64) / 4;
+    // n_layers * gh * gw * dim = floats - embed_dim  (mod 2^64) with huge factors
+    dims[0] = 65536, dims[1] = 65536, dims[2] = 65536, dims[3] = 65536;  // 2^64 -> 0
+    dims[4] = (int32_t)floats;
+    memcpy(good + 16, dims, sizeof dims);
+    fp = fopen(entry, "wb");
+    fwrite(good, 1, len, fp);
+    fclose(fp);
+    g_calls = 0;
+    cr_assert_eq(cache_get(c, img, &f, &hit), 0);
+    cr_expect_eq(hit, 0, "crafted dimensions were mapped");
+    cr_expect(f.n_layers > 0 && f.n_layers < 65536, "n_layers %d", f.n_layers);
+    cache_release(c, &f);
+    cache_close(c);
+    fflush(stderr);
+    char *err = NULL;
+    size_t n = 0;
+    FILE *ef = cr_get_redirected_stderr();
+    char chunk[4096];
+    size_t k;
+    while ((k = fread(chunk, 1, sizeof chunk, ef)) > 0) {
+        err = realloc(err, n + k + 1);
+        memcpy(err + n, chunk, k);
+        n += k;
+        err[n] = 0;
+    }
+    cr_expect(err && strstr(err, entry) && strstr(err, "checksum mismatch"), "%s", err ? err : "(no warning)");
+    free(err), free(bytes), free(good), free(entry);
+    rm_rf(dir);
+    free(dir), free(img), free(cdir);
 }
