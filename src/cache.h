@@ -6,7 +6,7 @@
 // its 64-bit FNV-1a in hex; one file per image <dir>/<K>/<H>.feat (rotated references:
 // <H>-r<deg>.feat), H = FNV-1a 64 of the image file's bytes, so editing an image misses.
 // File: 64-byte header (magic "ADBFEAT1", version, n_layers, gh, gw, dim, embed_dim, content
-// hash, key hash), then float32 patch [n_layers][gh*gw][dim], then float32 embed[embed_dim],
+// hash, key hash, payload checksum), then float32 patch [n_layers][gh*gw][dim], then float32 embed[embed_dim],
 // host byte order. Written to a temp file and renamed (atomic); a truncated or foreign file
 // is treated as a miss and rewritten; an entry whose checksum or size does not match its header
 // is a miss too, with a warning naming the file.
