@@ -315,7 +315,7 @@ int jpeg_decode_silent(const unsigned char *buf, size_t n, unsigned char **pix, 
     if (!api.ok) return 2;
     struct jpeg_decompress_struct cinfo;
     SilentJpegErr err;
-    unsigned char *volatile out = NULL;
+    unsigned char *volatile out = NULL, *volatile row4 = NULL;
     volatile int created = 0;
     memset(&cinfo, 0, sizeof cinfo);
     cinfo.err = api.std_error(&err.pub);
@@ -326,6 +326,7 @@ int jpeg_decode_silent(const unsigned char *buf, size_t n, unsigned char **pix, 
         snprintf(msg, msgcap, "%s", err.msg);
         if (created) api.destroy(&cinfo);
         free(out);
+        free(row4);
         return 1;
     }
     api.create(&cinfo, JPEG_LIB_VERSION, sizeof cinfo);
@@ -338,18 +339,34 @@ int jpeg_decode_silent(const unsigned char *buf, size_t n, unsigned char **pix, 
         api.destroy(&cinfo);
         return 1;
     }
-    if (cinfo.num_components != 1 && cinfo.num_components != 3) {
+    if (cinfo.num_components != 1 && cinfo.num_components != 3 && cinfo.num_components != 4) {
         api.destroy(&cinfo);
         return 2;
     }
-    cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_EXT_BGR;
+    // CMYK / YCCK (4 components) too: libjpeg gives CMYK, converted to BGR with OpenCV's own
+    // formula (icvCvt_CMYK2BGR_8u_C4C3R), so the pixels are OpenCV's and nothing reaches stderr.
+    bool cmyk = cinfo.num_components == 4;
+    cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : cmyk ? JCS_CMYK : JCS_EXT_BGR;
     api.start(&cinfo);
-    int ww = (int)cinfo.output_width, hh = (int)cinfo.output_height, cc = cinfo.output_components;
+    int ww = (int)cinfo.output_width, hh = (int)cinfo.output_height, cc = cmyk ? 3 : cinfo.output_components;
     out = (unsigned char *)ad_malloc((size_t)ww * hh * cc);
+    if (cmyk) row4 = (unsigned char *)ad_malloc((size_t)ww * 4);
     while (cinfo.output_scanline < cinfo.output_height) {
-        JSAMPROW row = out + (size_t)cinfo.output_scanline * ww * cc;
+        size_t y = cinfo.output_scanline;
+        JSAMPROW row = cmyk ? row4 : out + y * ww * cc;
         if (api.read_scanlines(&cinfo, &row, 1) != 1) break;
+        if (cmyk) {
+            unsigned char *d = out + y * ww * 3;
+            for (int x = 0; x < ww; x++) {
+                int c = row4[4 * x], m = row4[4 * x + 1], yy = row4[4 * x + 2], k = row4[4 * x + 3];
+                d[3 * x + 2] = (unsigned char)(k - ((255 - c) * k >> 8));
+                d[3 * x + 1] = (unsigned char)(k - ((255 - m) * k >> 8));
+                d[3 * x + 0] = (unsigned char)(k - ((255 - yy) * k >> 8));
+            }
+        }
     }
+    free(row4);
+    row4 = NULL;
     api.finish(&cinfo);
     api.destroy(&cinfo);
     *pix = out;

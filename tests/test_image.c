@@ -679,3 +679,31 @@ Test(image, temporary_names_are_unique_per_process_and_call) {
     cr_expect(!strstr(code, "\".tmp\"") && !strstr(cg, "\"%s.tmp\"") && !strstr(sy, "\"%s.tmp\""), "a fixed .tmp name is left");
     free(code), free(cg), free(sy);
 }
+
+// Issue 12 item 20: a damaged CMYK JPEG printed a libjpeg warning on stderr (CMYK went to
+// OpenCV's decoder). The silent decoder handles every colour space; CMYK pixels equal OpenCV's
+// (golden dec_cmyk_jpg.rgb8.npy decoded by OpenCV 4.6; file made with libjpeg, JCS_CMYK).
+Test(image, damaged_cmyk_jpeg_is_silent_and_decodes_like_opencv, .init = cr_redirect_stderr) {
+    ImageU8 im;
+    cr_assert_eq(image_read_rgb8(G "dec_cmyk.jpg", &im), 0, "%s", ad_last_error());
+    NpyArray ref = load(G "dec_cmyk_jpg.rgb8.npy");
+    cr_assert_eq(ref.count, (size_t)im.w * im.h * 3);
+    cr_expect(!memcmp(ref.data, im.data, ref.count), "CMYK pixels differ from OpenCV's");
+    npy_free(&ref);
+    image_u8_free(&im);
+    size_t n;
+    char *jpg = slurp(G "dec_cmyk.jpg", &n);
+    size_t sos = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        if ((unsigned char)jpg[i] == 0xFF && (unsigned char)jpg[i + 1] == 0xDA) sos = i;
+    cr_assert(sos > 0 && sos + 40 < n);
+    for (size_t k = sos + 18; k < sos + 24; k++) jpg[k] ^= 0x37;  // "Corrupt JPEG data: premature end"
+    char *dir = make_tmpdir("image"), *p = ad_sprintf("%s/damaged_cmyk.jpg", dir);
+    write_bytes(p, jpg, n);
+    if (!image_read_rgb8(p, &im)) image_u8_free(&im);
+    if (!mask_read(p, &im)) image_u8_free(&im);
+    fflush(stderr);
+    cr_assert_stderr_eq_str("", "libjpeg warnings leaked to stderr");
+    rm_rf(dir);
+    free(p), free(dir), free(jpg);
+}
