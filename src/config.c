@@ -235,6 +235,7 @@ static YNode *parse_after_start(Reader *r, yaml_event_t *start) {
             if (ev.type != YAML_SCALAR_EVENT) {
                 yaml_event_delete(&ev);
                 ad_error("%s:%d: expected a plain key (name: value), found a list or map used as a key", r->file, kline);
+                free(ks.slot);
                 return NULL;
             }
             char *key = ad_strdup((const char *)ev.data.scalar.value);
