@@ -75,6 +75,14 @@ static int write_atomic(const SynthConfig *c, const char *out) {
             free(d);
         }
     }
+    if (!rc && !exists) {  // the folders above --out, as synth_write(out) made them
+        char *up = ad_strdup(parent), *slash = strrchr(up, '/');
+        if (slash && slash != up) {
+            *slash = 0;
+            rc = fs_mkdirs(up);
+        }
+        free(up);
+    }
     char *tmp = rc ? NULL : fs_mkdtemp(parent);
     if (!tmp) {
         free(parent);

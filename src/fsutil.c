@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,4 +53,22 @@ char *fs_mkdtemp(const char *base) {
         return NULL;
     }
     return t;
+}
+
+int fs_mkdirs(const char *path) {
+    char *p = ad_strdup(path);
+    int rc = 0;
+    for (char *s = p + 1;; s++) {
+        if (*s && *s != '/') continue;
+        char c = *s;
+        *s = 0;
+        if (mkdir(p, 0777) && errno != EEXIST) {
+            rc = ad_error("%s: cannot create folder (%s). Fix: check the path and permissions", p, strerror(errno));
+            break;
+        }
+        *s = c;
+        if (!c) break;
+    }
+    free(p);
+    return rc;
 }

@@ -11,3 +11,5 @@ char *fs_tmp_name(const char *base);
 // mkdtemp("<base>.tmp.<pid>.XXXXXX"): a fresh folder that this process created (malloc'd
 // path), or NULL with ad_error.
 char *fs_mkdtemp(const char *base);
+// mkdir -p path (0777 & umask). 0, or -1 with ad_error naming the folder.
+int fs_mkdirs(const char *path);

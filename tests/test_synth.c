@@ -455,6 +455,10 @@ Test(synth, failed_write_leaves_no_partial_set) {
     char *man = ad_sprintf("%s/synth_manifest.json", out);
     cr_expect_eq(stat(man, &st), 0);
     free(o), free(e);
+    // a --out whose parent folders do not exist yet
+    char *args2 = ad_sprintf("synth --out '%s/new/sub/set' %s", dir, opts);
+    cr_assert_eq(run_adbench(args2, &o, &e), 0, "%s", e);
+    free(o), free(e), free(args2);
     rm_rf(dir);
     free(dir), free(out), free(cmd), free(lst), free(args), free(man);
 }
