@@ -30,6 +30,7 @@
 #include <exception>
 #include <iostream>
 #include <mutex>
+#include <string>
 #include <vector>
 
 extern "C" {
@@ -81,6 +82,17 @@ uint32_t crc32_png(const unsigned char *p, size_t n) {
     uint32_t c = 0xFFFFFFFFu;
     for (size_t i = 0; i < n; i++) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
     return c ^ 0xFFFFFFFFu;
+}
+
+// OpenCV's exception text is multi-line and carries its source paths
+// ("OpenCV(4.6.0) /build/.../loadsave.cpp:77: error: (-215:Assertion failed) ... in function 'x'\n"):
+// keep only the description (e.err), on one line.
+std::string cv_text(const cv::Exception &e) {
+    std::string t = e.err.empty() ? std::string(e.what()) : e.err;
+    for (char &ch : t)
+        if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+    while (!t.empty() && t.back() == ' ') t.pop_back();
+    return t;
 }
 
 enum Fmt { FMT_UNKNOWN, FMT_PNG, FMT_JPEG, FMT_BMP, FMT_TIFF };
@@ -434,7 +446,7 @@ int decode(const char *path, cv::Mat &m, Fmt *fmt_out) {
         m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
     } catch (const cv::Exception &e) {
         return ad_error("%s: expected a readable %s image, OpenCV failed to decode it (%s). "
-                        "Fix: re-export the file", path, fmt_name(fmt), e.what());
+                        "Fix: re-export the file", path, fmt_name(fmt), cv_text(e).c_str());
     } catch (const std::exception &e) {
         return ad_error("%s: expected a readable %s image, decoding failed (%s). Fix: re-export the file",
                         path, fmt_name(fmt), e.what());
@@ -494,7 +506,7 @@ int encode_png(const char *path, const cv::Mat &m) {
         if (!cv::imencode(".png", m, enc))
             return ad_error("%s: expected OpenCV to encode a PNG, it refused. Fix: report this", path);
     } catch (const cv::Exception &e) {
-        return ad_error("%s: expected OpenCV to encode a PNG, it failed (%s)", path, e.what());
+        return ad_error("%s: expected OpenCV to encode a PNG, it failed (%s)", path, cv_text(e).c_str());
     }
     return write_bytes(path, enc);
 }
@@ -753,7 +765,7 @@ int image_write_overlay_png(const char *path, const ImageU8 *img, const float *m
         cv::addWeighted(base, 0.5, heat, 0.5, 0.0, out);
         return encode_png(path, out);
     } catch (const cv::Exception &e) {
-        return ad_error("%s: expected to render a heatmap overlay, OpenCV failed (%s)", path, e.what());
+        return ad_error("%s: expected to render a heatmap overlay, OpenCV failed (%s)", path, cv_text(e).c_str());
     }
 }
 
@@ -771,7 +783,7 @@ void image_rotate_u8(ImageU8 *out, const ImageU8 *in, double deg) {
         cv::warpAffine(src, d, rot, cv::Size(in->w, in->h), cv::INTER_LINEAR, cv::BORDER_REFLECT_101);
         AD_ASSERT(d.data == dst);
     } catch (const cv::Exception &e) {
-        AD_INTERNAL("cv::warpAffine failed: %s", e.what());
+        AD_INTERNAL("cv::warpAffine failed: %s", cv_text(e).c_str());
     }
     out->w = in->w;
     out->h = in->h;
@@ -789,7 +801,7 @@ void image_resize_linear_cv(float *out, int oh, int ow, const float *in, int ih,
         cv::resize(src, dst, cv::Size(ow, oh), 0, 0, cv::INTER_LINEAR);
         AD_ASSERT(dst.data == (uchar *)out);
     } catch (const cv::Exception &e) {
-        AD_INTERNAL("cv::resize failed: %s", e.what());
+        AD_INTERNAL("cv::resize failed: %s", cv_text(e).c_str());
     }
 }
 

@@ -99,7 +99,7 @@ static void on_row(int c, void *data) {
         st->header_done = 1;
     } else if (st->n != st->t->n_cols) {
         st->bad = st->line;
-        ad_error("%s:%d: expected %d fields (as in the header), found %d. Fix: the file is damaged; rerun or restore it",
+        ad_error("%s:%d: expected %d fields (as in the header), found %d. Fix: the file is damaged; restore it from a copy, or move it away (a rerun recomputes every row; rerunning onto it fails the same way)",
                  st->path, st->line, st->t->n_cols, st->n);
     } else {
         table_add_row(st->t, (const char *const *)st->fields);

@@ -611,7 +611,8 @@ static int extract_all(Run *R, const char *const *paths, const double *deg, int 
         if (rc) {
             for (int k = 0; k < i; k++) cache_release(R->cache, &out[k]);
             if (pg.mode == 2) fprintf(stderr, "\n");
-            return ad_error_prefix("%s", paths[i]);
+            // the image path once: decode errors already name it
+            return strstr(ad_last_error(), paths[i]) ? -1 : ad_error_prefix("%s", paths[i]);
         }
         t = now_s() - t;
         st->total_s += t;

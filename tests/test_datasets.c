@@ -827,3 +827,20 @@ Test(datasets, odd_entries_are_named_in_a_warning) {
     rm_rf(root);
     free(root), free(dang), free(loop), free(fifo);
 }
+
+// Issue 12 item 19: `datasets check` said "every image readable" after reading headers only.
+// It says what was checked.
+Test(datasets, check_says_what_was_checked) {
+    char *root = make_tmpdir("ds-what");
+    mvtec_fixture(root);
+    char *out, *err, *args = ad_sprintf("datasets check --dataset mvtec --root '%s'", root);
+    cr_assert_eq(run_adbench(args, &out, &err), 0, "%s", err);
+    cr_expect(strstr(out, "every image header read") && !strstr(out, "every image readable"), "%s", out);
+    free(out), free(err);
+    char *args2 = ad_sprintf("%s --decode", args);
+    cr_assert_eq(run_adbench(args2, &out, &err), 0, "%s", err);
+    cr_expect(strstr(out, "every image decoded"), "%s", out);
+    free(out), free(err), free(args), free(args2);
+    rm_rf(root);
+    free(root);
+}

@@ -263,3 +263,16 @@ Test(results, utf8_bom_is_stripped) {
     rm_rf(dir);
     free(dir), free(p);
 }
+
+// Issue 12 item 19: "rerun" was the advice for a damaged results CSV, and a rerun onto it fails
+// the same way. The advice is to restore it or move it away.
+Test(results, damaged_csv_advice_does_not_say_rerun) {
+    char *dir = make_tmpdir("results"), *p = ad_sprintf("%s/r.csv", dir);
+    write_text(p, "job,dataset,category\na,b,c\nx,y\n");
+    Table t;
+    cr_assert_eq(table_read_csv(&t, p), -1);
+    cr_expect(strstr(ad_last_error(), "move it away") && !strstr(ad_last_error(), "rerun or restore"), "%s",
+              ad_last_error());
+    rm_rf(dir);
+    free(dir), free(p);
+}

@@ -779,3 +779,18 @@ Test(runner, mask_of_another_size_is_refused_under_resized) {
     rm_rf(dir);
     free(dir), free(root), free(out), free(pat), free(text);
 }
+
+// Issue 12 item 19: an unreadable image was named twice ("<path>: <path>: expected ...").
+Test(runner, unreadable_image_is_named_once) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    char *img = ad_sprintf("%s/woven1/test/good/000.png", root);
+    write_text(img, "garbage");
+    char *text = config_text(root, "none", "");
+    cr_assert_eq(run_text(text, out, 0, 1), -1);
+    const char *e = ad_last_error(), *first = strstr(e, img);
+    cr_assert(first, "%s", e);
+    cr_expect(!strstr(first + strlen(img), img), "path printed twice: %s", e);
+    rm_rf(dir);
+    free(dir), free(root), free(out), free(img), free(text);
+}
