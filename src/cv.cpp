@@ -89,6 +89,8 @@ uint32_t crc32_png(const unsigned char *p, size_t n) {
 // keep only the description (e.err), on one line.
 std::string cv_text(const cv::Exception &e) {
     std::string t = e.err.empty() ? std::string(e.what()) : e.err;
+    if (!e.err.empty() && e.code == cv::Error::StsAssert) t = "OpenCV assertion failed: " + t;
+    if (!e.err.empty() && !e.func.empty()) t += " in " + e.func;
     for (char &ch : t)
         if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
     while (!t.empty() && t.back() == ' ') t.pop_back();

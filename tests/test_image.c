@@ -707,3 +707,17 @@ Test(image, damaged_cmyk_jpeg_is_silent_and_decodes_like_opencv, .init = cr_redi
     rm_rf(dir);
     free(p), free(dir), free(jpg);
 }
+
+// Issue 12 item 19: OpenCV's exception text went into messages with its newline and its source
+// paths ("OpenCV(4.6.0) ./modules/imgcodecs/src/loadsave.cpp:998: error: ...\n").
+Test(image, opencv_errors_are_one_line_without_source_paths, .init = cr_redirect_stderr) {
+    char *dir = make_tmpdir("image"), *p = ad_sprintf("%s/tall.png", dir);
+    ImageU8 tall = {1, 1200000, 1, calloc(1200000, 1)};  // beyond libpng's height limit
+    cr_assert_eq(image_write_png(p, &tall), -1);
+    const char *e = ad_last_error();
+    cr_expect(strstr(e, p) && strstr(e, "imencode"), "%s", e);
+    cr_expect(!strchr(e, '\n') && !strstr(e, ".cpp") && !strstr(e, "modules/"), "%s", e);
+    image_u8_free(&tall);
+    rm_rf(dir);
+    free(dir), free(p);
+}
