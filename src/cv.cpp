@@ -492,7 +492,8 @@ int write_bytes(const char *path, const std::vector<unsigned char> &enc) {
         return ad_error("%s: expected a writable location for a PNG file, cannot create it (%s). "
                         "Fix: create the folder or choose another --out", path, strerror(errno));
     size_t w = fwrite(enc.data(), 1, enc.size(), f);
-    int bad = (w != enc.size()) | (fclose(f) != 0);
+    int bad = w != enc.size();
+    bad |= fclose(f) != 0;  // always closed
     if (bad || rename(tmp.c_str(), path) != 0) {
         int e = errno;
         remove(tmp.c_str());
