@@ -53,6 +53,7 @@ typedef struct YNode {
     int *key_lines;
     struct YNode **kids;  // map values / sequence items
     int slot[3];          // arena slots of kids/keys/key_lines (-1: not yet tracked)
+    int cap;              // allocated entries of kids/keys/key_lines (grown by doubling)
 } YNode;
 
 typedef struct {
@@ -96,14 +97,21 @@ static void arena_track(Arena *a, int *slot, void *p) {
 
 static void ypush(Arena *a, YNode *parent, const char *key, int key_line, YNode *kid) {
     int n = parent->n + 1;
-    parent->kids = ad_realloc(parent->kids, (size_t)n * sizeof *parent->kids);
-    arena_track(a, &parent->slot[0], parent->kids);
+    if (n > parent->cap) {  // doubling: one realloc per key made a 100,000-key map quadratic
+        int cap = parent->cap > parent->n ? parent->cap : parent->n;
+        cap = cap < 4 ? 4 : 2 * cap;
+        parent->kids = ad_realloc(parent->kids, (size_t)cap * sizeof *parent->kids);
+        arena_track(a, &parent->slot[0], parent->kids);
+        if (parent->type == YN_MAP) {
+            parent->keys = ad_realloc(parent->keys, (size_t)cap * sizeof *parent->keys);
+            arena_track(a, &parent->slot[1], parent->keys);
+            parent->key_lines = ad_realloc(parent->key_lines, (size_t)cap * sizeof *parent->key_lines);
+            arena_track(a, &parent->slot[2], parent->key_lines);
+        }
+        parent->cap = cap;
+    }
     parent->kids[n - 1] = kid;
     if (parent->type == YN_MAP) {
-        parent->keys = ad_realloc(parent->keys, (size_t)n * sizeof *parent->keys);
-        arena_track(a, &parent->slot[1], parent->keys);
-        parent->key_lines = ad_realloc(parent->key_lines, (size_t)n * sizeof *parent->key_lines);
-        arena_track(a, &parent->slot[2], parent->key_lines);
         parent->keys[n - 1] = astrdup(a, key);
         parent->key_lines[n - 1] = key_line;
     }
@@ -473,8 +481,11 @@ typedef struct {
 } Expansion;
 
 static void exp_push(Arena *a, Expansion *e, YNode *y, const char *label) {
-    e->nodes = ad_realloc(e->nodes, (size_t)(e->n + 1) * sizeof *e->nodes);
-    e->labels = ad_realloc(e->labels, (size_t)(e->n + 1) * sizeof *e->labels);
+    if (!e->n || !(e->n & (e->n - 1))) {  // capacity: the next power of two (e->n only grows here)
+        size_t cap = e->n ? 2 * (size_t)e->n : 1;
+        e->nodes = ad_realloc(e->nodes, cap * sizeof *e->nodes);
+        e->labels = ad_realloc(e->labels, cap * sizeof *e->labels);
+    }
     e->nodes[e->n] = y;
     e->labels[e->n] = astrdup(a, label);
     e->n++;

@@ -490,7 +490,8 @@ static int list_units(Run *R) {
                 }
             }
             for (int i = 0; i < n; i++) {
-                R->units = ad_realloc(R->units, (size_t)(R->n_units + 1) * sizeof *R->units);
+                if (!R->n_units || !(R->n_units & (R->n_units - 1)))  // doubling (capacity: next power of two)
+                    R->units = ad_realloc(R->units, (R->n_units ? 2 * (size_t)R->n_units : 1) * sizeof *R->units);
                 R->units[R->n_units++] = (Unit){v, d, cats[i], ad, D->name, ad_strdup(root)};
             }
             free(cats);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -727,7 +728,7 @@ Test(runner, second_run_into_a_locked_folder_is_refused) {
 
 // Issue 12 item 14: job de-duplication compared every job with every earlier one: --dry-run
 // of 65,536 variants took 26 s here (266 s in the report). Hashed now: about 2 s.
-Test(runner, dry_run_of_65536_variants_is_fast, .timeout = 200) {
+Test(runner, dry_run_of_65536_variants_is_fast, .timeout = 600) {
     char *dir = make_tmpdir("runner"), *cfg = ad_sprintf("%s/big.yaml", dir);
     char grids[4][256];
     for (int k = 0; k < 4; k++) {
@@ -744,16 +745,18 @@ Test(runner, dry_run_of_65536_variants_is_fast, .timeout = 200) {
                             grids[0], grids[1], grids[2], grids[3]);
     write_text(cfg, text);
     char *args = ad_sprintf("run %s --dry-run > %s/out.txt", cfg, dir);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    // CPU time of the child (the machine may be shared: wall time is not the program's)
+    struct rusage r0, r1;
+    getrusage(RUSAGE_CHILDREN, &r0);
     char *e;
     int rc = run_adbench(args, NULL, &e);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    getrusage(RUSAGE_CHILDREN, &r1);
+    double s = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+               1e-6 * (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec - r0.ru_stime.tv_usec);
     cr_assert_eq(rc, 0, "%s", e);
     double limit = strstr(adbench_bin(), "asan") ? 60 : 15;
-    cr_expect(s < limit, "dry run of 65,536 variants took %.1f s (limit %.0f s)", s, limit);
-    cr_log_info("dry run of 65,536 variants: %.2f s", s);
+    cr_expect(s < limit, "dry run of 65,536 variants took %.1f s of CPU (limit %.0f s)", s, limit);
+    cr_log_info("dry run of 65,536 variants: %.2f s of CPU", s);
     rm_rf(dir);
     free(dir), free(cfg), free(text), free(args), free(e);
 }
