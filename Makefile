@@ -44,15 +44,20 @@ LDFLAGS  += $(SAN)
 LIB_C   = $(filter-out src/main.c, $(wildcard src/*.c backbones/*.c methods/*.c datasets/*.c))
 LIB_CXX = $(wildcard src/*.cpp)
 LIB_OBJ = $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cpp=$(BUILD)/%.o)
-TEST_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/test_*.c tests/util_*.c))
+# The fuzz harnesses are compiled into the test binary too (-DFUZZ_REPLAY renames their
+# LLVMFuzzerTestOneInput), so `make test` replays tests/fuzz/corpus/ through them.
+FUZZ_NAMES = npy safetensors config image vit_forward
+FUZZ_SRC = $(FUZZ_NAMES:%=tests/fuzz/fuzz_%.c)
+TEST_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/test_*.c tests/util_*.c) $(FUZZ_SRC) tests/fuzz/fuzz_util.c)
 
-.PHONY: all test test-asan bench clean help demo reproduce-mvtec reproduce-visa reproduce-rad reproduce-btad
+.PHONY: all test test-asan fuzz bench clean help demo reproduce-mvtec reproduce-visa reproduce-rad reproduce-btad
 all: $(BUILD)/adbench
 
 help:
 	@echo "make            build $(BUILD)/adbench"
 	@echo "make test       build and run the test suite (Criterion)"
 	@echo "make test-asan  the same suite under AddressSanitizer + UBSan (build-asan/)"
+	@echo "make fuzz       libFuzzer harnesses tests/fuzz/ with clang (build-fuzz/fuzz_*); FUZZ_TIME=s runs each"
 	@echo "make bench      kernel and end-to-end benchmarks (ratios to sgemm peak / PyTorch)"
 	@echo "make demo       run configs/demo.yaml offline"
 	@echo "make reproduce-mvtec (visa, btad, rad)  paper configs on one dataset (weights + data needed)"
@@ -73,6 +78,8 @@ $(BUILD)/libadbench.a: $(LIB_OBJ)
 $(BUILD)/adbench: $(BUILD)/src/main.o $(BUILD)/libadbench.a
 	$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
+$(BUILD)/tests/fuzz/%.o: CFLAGS += -DFUZZ_REPLAY -Itests/fuzz
+
 $(BUILD)/test_adbench: $(TEST_OBJ) $(BUILD)/libadbench.a
 	$(CC) $(LDFLAGS) $^ $(LIBS) -lcriterion -o $@
 
@@ -82,6 +89,32 @@ test: $(BUILD)/adbench $(BUILD)/test_adbench
 
 test-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+# libFuzzer harnesses (tests/fuzz/): the library rebuilt with clang and ASan + UBSan in
+# build-fuzz/, one binary per harness. FUZZ_TIME=300 then runs each for that many seconds on
+# a scratch copy of its corpus (under nice), e.g. make fuzz FUZZ_TIME=300.
+HAVE_CLANG := $(shell command -v clang >/dev/null 2>&1 && command -v clang++ >/dev/null 2>&1 && echo yes)
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+fuzz:
+ifeq ($(HAVE_CLANG),yes)
+	$(MAKE) BUILD=build-fuzz CC=clang CXX=clang++ OPT=-O1 SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build-fuzz/libadbench.a
+	@for h in $(FUZZ_NAMES); do \
+	  echo "clang -fsanitize=fuzzer tests/fuzz/fuzz_$$h.c -> build-fuzz/fuzz_$$h"; \
+	  for f in fuzz_$$h fuzz_util; do clang -std=c11 -D_GNU_SOURCE -g -O1 -fopenmp $(INCLUDES) -Itests/fuzz $(PKG_CFLAGS) \
+	    $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c tests/fuzz/$$f.c -o build-fuzz/$$f.o || exit 1; done; \
+	  clang++ $(FUZZ_SAN) -fsanitize=fuzzer build-fuzz/fuzz_$$h.o build-fuzz/fuzz_util.o build-fuzz/libadbench.a \
+	    $(LIBS) -o build-fuzz/fuzz_$$h || exit 1; \
+	done
+ifneq ($(FUZZ_TIME),)
+	@for h in $(FUZZ_NAMES); do \
+	  mkdir -p build-fuzz/corpus/$$h && cp -n tests/fuzz/corpus/$$h/* build-fuzz/corpus/$$h/ 2>/dev/null; \
+	  nice -n 19 ./build-fuzz/fuzz_$$h -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -timeout=20 \
+	    -artifact_prefix=build-fuzz/crash-$$h- build-fuzz/corpus/$$h || exit 1; \
+	done
+endif
+else
+	@echo "make fuzz: clang (with libFuzzer) not found; the harnesses still run on their corpus in make test"
+endif
 
 # Benchmarks print ratios (to OpenBLAS sgemm peak and PyTorch, measured in the same run).
 bench: $(BUILD)/adbench

@@ -88,6 +88,10 @@ static int load_with(ViT *m, const ClipNames *t, const char *prefix) {
                         st->path, pw->name, st_shape_str(sb, sizeof sb, pw->ndim, pw->shape));
     ViTConfig *c = &m->cfg;
     int64_t D = pw->shape[0], P = pw->shape[2];
+    // Every dimension read from the file is bounded (width 0 or patch 0 once divided by zero).
+    if (vit_check_dim(m, pw->name, "width (shape[0])", D, 64, 16384) ||
+        vit_check_dim(m, pw->name, "patch size (shape[2])", P, 1, 1024))
+        return -1;
     c->family = VIT_CLIP;
     c->scheme = t->scheme;
     c->width = (int)D, c->heads = (int)(D / 64), c->patch = (int)P;
@@ -105,10 +109,12 @@ static int load_with(ViT *m, const ClipNames *t, const char *prefix) {
     if ((int64_t)M * M + 1 != pe->shape[0])
         return ad_error("%s: tensor '%s': expected M*M + 1 rows (class + square grid), found %lld. Fix: use a CLIP ViT checkpoint",
                         st->path, pe->name, (long long)pe->shape[0]);
+    if (vit_check_dim(m, pe->name, "position grid side M", M, 1, 1024)) return -1;
     c->grid = M;
     const StTensor *fc1 = st_find(st, N(t->fc1_w, prefix, 0));
     if (!fc1 || fc1->ndim != 2)
         return ad_error("%s: missing or malformed tensor '%s'. Fix: use a complete CLIP vision tower", st->path, N(t->fc1_w, prefix, 0));
+    if (vit_check_dim(m, fc1->name, "MLP hidden width (shape[0])", fc1->shape[0], 1, 262144)) return -1;
     c->hidden = (int)fc1->shape[0];
     int64_t Hd = c->hidden;
 
@@ -156,6 +162,7 @@ static int load_with(ViT *m, const ClipNames *t, const char *prefix) {
             return ad_error("%s: tensor '%s': expected shape %s, found %s. Fix: re-convert the checkpoint", st->path, pj->name,
                             t->proj_linear ? "(E, width)" : "(width, E)", st_shape_str(sb, sizeof sb, pj->ndim, pj->shape));
         int64_t E = pj->shape[t->proj_linear ? 0 : 1];
+        if (vit_check_dim(m, pj->name, "projection width", E, 1, 16384)) return -1;
         const float *p = t->proj_linear ? VIT_W(m, pj->name, E, D) : VIT_W(m, pj->name, D, E);
         if (!p) return -1;
         if (t->proj_linear) {

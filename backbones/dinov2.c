@@ -88,6 +88,10 @@ static int load_with(ViT *m, const DinoNames *t) {
                         st->path, pw->name, st_shape_str(sb, sizeof sb, pw->ndim, pw->shape));
     ViTConfig *c = &m->cfg;
     int64_t D = pw->shape[0], P = pw->shape[2];
+    // Every dimension read from the file is bounded (width 0 or patch 0 once divided by zero).
+    if (vit_check_dim(m, pw->name, "width (shape[0])", D, 64, 16384) ||
+        vit_check_dim(m, pw->name, "patch size (shape[2])", P, 1, 1024))
+        return -1;
     c->family = VIT_DINOV2;
     c->scheme = t->scheme;
     c->width = (int)D, c->heads = (int)(D / 64), c->patch = (int)P;
@@ -104,11 +108,13 @@ static int load_with(ViT *m, const DinoNames *t) {
     if ((int64_t)M * M + 1 != pe->shape[1])
         return ad_error("%s: tensor '%s': expected M*M + 1 positions (class + square grid), found %lld. Fix: use a DINOv2 checkpoint",
                         st->path, pe->name, (long long)pe->shape[1]);
+    if (vit_check_dim(m, pe->name, "position grid side M", M, 1, 1024)) return -1;
     c->grid = M;
     const StTensor *rg = st_find(st, t->reg);
     if (rg && (rg->ndim != 3 || rg->shape[0] != 1 || rg->shape[2] != D))
         return ad_error("%s: tensor '%s': expected shape (1, R, %lld), found %s. Fix: re-convert the checkpoint", st->path, rg->name,
                         (long long)D, st_shape_str(sb, sizeof sb, rg->ndim, rg->shape));
+    if (rg && vit_check_dim(m, rg->name, "register count (shape[1])", rg->shape[1], 0, 256)) return -1;
     c->n_reg = rg ? (int)rg->shape[1] : 0;
     c->pos_resize = c->n_reg ? t->pos_reg : t->pos_plain;
     c->swiglu = st_has(st, N(t->w12_w, 0));
@@ -118,6 +124,7 @@ static int load_with(ViT *m, const DinoNames *t) {
                         N(c->swiglu ? t->w12_w : t->fc1_w, 0));
     // SwiGLU: w12 holds [x1; x2], each `hidden` rows; hidden = (int(4D * 2/3) + 7) // 8 * 8
     // in both the official SwiGLUFFNFused and HF Dinov2SwiGLUFFN (4096 for ViT-g, D = 1536).
+    if (vit_check_dim(m, f1->name, "MLP hidden width (shape[0])", f1->shape[0], 1, 262144)) return -1;
     c->hidden = (int)(c->swiglu ? f1->shape[0] / 2 : f1->shape[0]);
     int64_t Hd = c->hidden;
 

@@ -18,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdint.h>
+#include <unistd.h>
+
 #include "backbone.h"
 #include "err.h"
 #include "image.h"
@@ -48,7 +51,7 @@ static Backbone *open_(const Params *p) {
     int ns = params_int_list(p, "scales", sc, 64);
     const char *e = params_str(p, "embed");
     if (ns > 16) {
-        ad_error("backbone 'pixel': parameter 'scales': expected at most 16 scales, found %d", ns);
+        ad_error("parameter 'scales': expected at most 16 scales, found %d", ns);
         free(b);
         return NULL;
     }
@@ -58,15 +61,32 @@ static Backbone *open_(const Params *p) {
     else if (!strcmp(e, "thumb")) b->embed = EMBED_THUMB;
     else if (!strcmp(e, "none")) b->embed = EMBED_NONE;
     else {
-        ad_error("backbone 'pixel': parameter 'embed': expected mean, thumb or none, found '%s'", e);
+        ad_error("parameter 'embed': expected mean, thumb or none, found '%s'", e);
         free(b);
         return NULL;
     }
     if (b->patch > b->size) {
-        ad_error("backbone 'pixel': parameter 'patch' = %d exceeds 'size' = %d. Fix: use a smaller patch or a larger size",
+        ad_error("parameter 'patch' = %d exceeds 'size' = %d. Fix: use a smaller patch or a larger size",
                  b->patch, b->size);
         free(b);
         return NULL;
+    }
+    // Memory from the config, before any extraction: size 4096, patch 64, stride 1 (each in
+    // range) asked for 800 GB per image. Refused with the figure when one image's features
+    // exceed the machine's memory.
+    {
+        int64_t g = (b->size - b->patch) / b->stride + 1, dim = 3 * (int64_t)b->patch * b->patch;
+        double bytes = (double)ns * (double)g * (double)g * (double)dim * 4.0;
+        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+        double ram = pages > 0 && psz > 0 ? (double)pages * (double)psz : 64e9;
+        if (bytes > ram / 2) {
+            ad_error("size %d, patch %d, stride %d, %d scale%s give a %lldx%lld grid of %lld-dim features: %.1f GB per "
+                     "image, more than half of this machine's %.1f GB. Fix: use a larger stride, a smaller patch or size",
+                     b->size, b->patch, b->stride, ns, ns == 1 ? "" : "s", (long long)g, (long long)g, (long long)dim,
+                     bytes / 1e9, ram / 1e9);
+            free(b);
+            return NULL;
+        }
     }
     char sbuf[160] = "";
     for (int t = 0; t < ns; t++) {

@@ -62,7 +62,10 @@ static inline float vexpf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    // NaN input: n is NaN and (int32_t)n undefined (then a left shift of a negative value); use
+    // 0 for the exponent, the result stays NaN through p. Unsigned shift: never UB.
+    float ne = n == n ? n : 0.0f;
+    uint32_t bits = (uint32_t)((int32_t)ne + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);  // 2^n, built in the exponent field
     return p * scale;
@@ -366,6 +369,12 @@ const float *vit_w(ViT *m, const char *name, int ndim, const int64_t *shape) {
     return st_get_f32(&m->st, name, ndim, shape);
 }
 
+int vit_check_dim(const ViT *m, const char *tensor, const char *what, int64_t v, int64_t lo, int64_t hi) {
+    if (v >= lo && v <= hi) return 0;
+    return ad_error("%s: tensor '%s': %s is %lld, expected %lld..%lld. Fix: use an intact CLIP or DINOv2 ViT checkpoint",
+                    m->st.path, tensor, what, (long long)v, (long long)lo, (long long)hi);
+}
+
 int vit_open(ViT *m, const char *path) {
     memset(m, 0, sizeof *m);
     if (st_open(&m->st, path)) return -1;
@@ -524,6 +533,14 @@ int vit_forward(ViT *m, float *out, float *embed, const float *img, int B, int H
             if (taps[i] != l + 1 || !out) continue;
             if (norm) layernorm_forward(out + i * BTD, a->x, m->w.norm_w, m->w.norm_b, B * T, D, c->eps);
             else memcpy(out + i * BTD, a->x, BTD * sizeof(float));
+            // NaN weights, or activations overflowing float32, must not become features.
+            const float *o = out + i * BTD;
+            for (size_t k = 0; k < BTD; k++)
+                if (!isfinite(o[k]))
+                    return ad_error("%s: layer %d (1-based block) produced a non-finite value (%s) at token %zu: the "
+                                    "weights are damaged or their activations overflow float32. Fix: re-convert the "
+                                    "checkpoint (scripts/convert_weights.py)",
+                                    m->st.path, l + 1, isnan(o[k]) ? "NaN" : "Inf", (k % ((size_t)T * D)) / (size_t)D);
         }
     }
     if (embed) {
@@ -543,6 +560,13 @@ int vit_forward(ViT *m, float *out, float *embed, const float *img, int B, int H
                 float inv = (float)(1.0 / fmax(sqrt(ss), 1e-12));  // F.normalize's eps
                 for (int i = 0; i < E; i++) e[i] *= inv;
             }
+            for (int i = 0; i < E; i++)
+                if (!isfinite(e[i])) {
+                    free(cls);
+                    return ad_error("%s: the image embedding (final norm%s) has a non-finite value: the weights are "
+                                    "damaged or overflow float32. Fix: re-convert the checkpoint",
+                                    m->st.path, m->w.proj ? " + projection" : "");
+                }
         }
         free(cls);
     }

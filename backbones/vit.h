@@ -108,6 +108,8 @@ const float *vit_fuse3(ViT *m, const float *q, const float *k, const float *v, s
 // The tensor as float32 with exactly this shape (NULL + ad_error naming tensor and file).
 // VIT_W(m, name, d0, d1, ...) spells the shape inline.
 const float *vit_w(ViT *m, const char *name, int ndim, const int64_t *shape);
+// Checks a dimension read from the file: lo <= v <= hi, else ad_error naming file and tensor.
+int vit_check_dim(const ViT *m, const char *tensor, const char *what, int64_t v, int64_t lo, int64_t hi);
 #define VIT_W(m, name, ...) \
     vit_w(m, name, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
 // Fill out (1 + gh*gw, D) with the position embedding resized to gh x gw per cfg.pos_resize.

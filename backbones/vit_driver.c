@@ -212,7 +212,7 @@ static int extract_(Backbone *b, const char *image_path, Features *out) {
     free(img);
     if (r) {
         free(tok), free(emb);
-        return ad_error_prefix("%s", image_path);
+        return strstr(ad_last_error(), image_path) ? -1 : ad_error_prefix("%s", image_path);
     }
     out->n_layers = b->n_taps, out->gh = gh, out->gw = gw, out->dim = D;
     out->patch = ad_malloc((size_t)b->n_taps * G * D * sizeof(float));

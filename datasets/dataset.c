@@ -3,6 +3,7 @@
 #include "dataset.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,21 @@ int ds_list(const char *dir, int want_dirs, char ***names, int *n) {
         if (e->d_name[0] == '.') continue;
         char *p = ds_join(dir, e->d_name);
         int ok = want_dirs ? ds_is_dir(p) : ds_is_file(p);
+        if (!ok) {
+            // Not silently: a dangling symlink, a symlink loop, a FIFO/socket/device is named.
+            struct stat st, lst;
+            if (stat(p, &st)) {
+                int err = errno;
+                if (!lstat(p, &lst) && S_ISLNK(lst.st_mode))
+                    ds_warn("%s: skipped: %s. Fix: repair or remove the link", p,
+                            err == ELOOP ? "a symlink loop" : "a dangling symlink (its target does not exist)");
+                else
+                    ds_warn("%s: skipped: cannot stat it (%s)", p, strerror(err));
+            } else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+                ds_warn("%s: skipped: not a regular file (%s). Fix: replace it by the image file", p,
+                        S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+            }
+        }
         free(p);
         if (!ok) continue;
         if (*n == cap) {
@@ -262,7 +278,7 @@ static int pair_defect(const MvtecLike *spec, const char *tdir, const char *gdir
     int nm;
     if (list_images(spec, gdir, &masks, &nm)) return -1;
     char **mstem = ad_malloc((size_t)(nm ? nm : 1) * sizeof *mstem);
-    char *used = ad_calloc((size_t)(nm ? nm : 1), 1);
+    int *used = ad_calloc((size_t)(nm ? nm : 1), sizeof *used);  // 1 + index of the image paired with it
     for (int j = 0; j < nm; j++) mstem[j] = ds_stem(masks[j]);
     int rc = 0;
     for (int i = 0; i < ni && !rc; i++) {
@@ -282,8 +298,12 @@ static int pair_defect(const MvtecLike *spec, const char *tdir, const char *gdir
                           "file stem) or remove the image",
                           tdir, imgs[i], gdir, s, p->suffix, p->ext ? p->ext : "png");
         }
+        if (!rc && used[hit])  // 000.png and 000.jpg: both would be scored against one mask
+            rc = ad_error("%s: test images %s/%s and %s/%s both match the mask %s/%s (same file stem): ambiguous. Fix: "
+                          "keep only one of the two images",
+                          tdir, tdir, imgs[used[hit] - 1], tdir, imgs[i], gdir, masks[hit]);
         if (!rc) {
-            used[hit] = 1;
+            used[hit] = i + 1;
             vec_add(out, ds_join(tdir, imgs[i]), ds_join(gdir, masks[hit]), 1, defect);
         }
         free(s);

@@ -25,6 +25,7 @@
 
 #include "dataset.h"
 #include "err.h"
+#include "fsutil.h"
 
 static const char *const SHAPE_NAMES[SHAPE_COUNT] = {"scratch", "blob", "hole", "stain", "patch"};
 static const SynthShape DEFAULT_CYCLE[5] = {SHAPE_PATCH, SHAPE_BLOB, SHAPE_SCRATCH, SHAPE_STAIN, SHAPE_HOLE};
@@ -609,7 +610,7 @@ int synth_write(const SynthConfig *c, const char *out_dir) {
     }
     if (!rc) {
         char *txt = cJSON_Print(root);
-        char *tmp = ad_sprintf("%s.tmp", manifest);
+        char *tmp = fs_tmp_name(manifest);
         FILE *f = fopen(tmp, "w");
         if (!f || fputs(txt, f) < 0 || fputc('\n', f) < 0 || fclose(f) || rename(tmp, manifest))
             rc = ad_error("%s: cannot write the manifest (%s). Fix: check free space and permissions", manifest,

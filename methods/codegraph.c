@@ -13,6 +13,7 @@
 #include "burnout.h"
 #include "codegraph.h"
 #include "err.h"
+#include "fsutil.h"
 #include "graph.h"
 #include "knn.h"
 #include "method.h"
@@ -183,6 +184,7 @@ struct CodegraphDiag {
     const char *const *defect;
     FILE *f[D_N];
     char *path[D_N];
+    char *tmp[D_N];  // path.tmp.<pid>.<random>: concurrent runs never share a temporary file
 };
 
 static char *safe_name(const char *s) {
@@ -198,17 +200,15 @@ CodegraphDiag *codegraph_diag_open(const char *dir, const char *category, const 
     char *cat = safe_name(category);
     for (int t = 0; t < D_N; t++) {
         g->path[t] = ad_sprintf("%s/codegraph_%s_%s.csv", dir, cat, DIAG_NAME[t]);
-        char *tmp = ad_sprintf("%s.tmp", g->path[t]);
+        char *tmp = g->tmp[t] = fs_tmp_name(g->path[t]);
         g->f[t] = fopen(tmp, "w");
         if (!g->f[t]) {
             ad_error("%s: cannot write the CoDeGraph diagnostics. Fix: make the output folder writable "
                      "(or set diagnostics: false)", tmp);
-            free(tmp);
             free(cat);
             codegraph_diag_close(g, 0);
             return NULL;
         }
-        free(tmp);
         fprintf(g->f[t], "%s\n", DIAG_HEAD[t]);
     }
     free(cat);
@@ -220,7 +220,7 @@ int codegraph_diag_close(CodegraphDiag *g, int ok) {
     int rc = 0;
     for (int t = 0; t < D_N; t++) {
         if (!g->path[t]) continue;
-        char *tmp = ad_sprintf("%s.tmp", g->path[t]);
+        char *tmp = g->tmp[t];
         if (g->f[t] && fclose(g->f[t]) && ok && !rc)
             rc = ad_error("%s: write failed. Fix: check free disk space", tmp);
         if (g->f[t] && ok && !rc && rename(tmp, g->path[t]))

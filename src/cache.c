@@ -12,10 +12,11 @@
 
 #include "config.h"  // fnv1a64
 #include "err.h"
+#include "fsutil.h"
 #include "image.h"
 
 #define CACHE_MAGIC "ADBFEAT1"
-#define CACHE_VERSION 2u  // 2: per-layer shape table after the header (CNN layers differ)
+#define CACHE_VERSION 3u  // 2: payload checksum; 3: + per-layer shape table (CNN layers differ)
 #define HEADER_BYTES 64
 
 typedef struct {
@@ -24,7 +25,8 @@ typedef struct {
     int32_t n_layers, gh, gw, dim, embed_dim;
     uint32_t pad;
     uint64_t content_hash, key_hash;
-} CacheHeader;  // 56 bytes, padded to HEADER_BYTES on disk
+    uint64_t payload_hash;  // checksum of the float payload, checked on every map
+} CacheHeader;  // 64 bytes = HEADER_BYTES
 
 typedef struct {
     float *patch;  // the key: Features.patch handed out
@@ -130,6 +132,25 @@ static char *entry_path(const FeatureCache *c, uint64_t h, double deg) {
 // (the payload stays 64-byte aligned).
 static size_t table_bytes(int n_layers) { return ((size_t)n_layers * 12 + 63) / 64 * 64; }
 
+// FNV-1a over 64-bit words (then the tail bytes), continued from h: fast enough to check
+// every entry on map. Checksum = over the patch floats, then the embedding floats.
+static uint64_t hash_cont(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * 1099511628211ULL;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++) h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+static uint64_t payload_hash(const float *patch, size_t n_patch, const float *embed, size_t n_embed) {
+    uint64_t h = hash_cont(1469598103934665603ULL, patch, 4 * n_patch);
+    return n_embed ? hash_cont(h, embed, 4 * n_embed) : h;
+}
+
 // Map an entry; 1 = hit, 0 = missing or invalid (caller re-extracts).
 static int try_map(FeatureCache *c, const char *path, uint64_t h, Features *out) {
     int fd = open(path, O_RDONLY);
@@ -144,24 +165,39 @@ static int try_map(FeatureCache *c, const char *path, uint64_t h, Features *out)
     if (base == MAP_FAILED) return 0;
     CacheHeader hd;
     memcpy(&hd, base, sizeof hd);
-    int ok = !memcmp(hd.magic, CACHE_MAGIC, 8) && hd.version == CACHE_VERSION && hd.content_hash == h &&
-             hd.key_hash == c->key_hash && hd.n_layers > 0 && hd.n_layers <= FEAT_MAX_LAYERS && hd.embed_dim >= 0 &&
-             hd.header_bytes == HEADER_BYTES + table_bytes(hd.n_layers) && (size_t)st.st_size >= hd.header_bytes;
+    const char *why = NULL;
     Features f = {0};
-    if (ok) {
-        f.n_layers = hd.n_layers;
-        const int32_t *tab = (const int32_t *)((const char *)base + HEADER_BYTES);
+    size_t need = 0;
+    if (memcmp(hd.magic, CACHE_MAGIC, 8) || hd.version != CACHE_VERSION || hd.n_layers <= 0 ||
+        hd.n_layers > FEAT_MAX_LAYERS || hd.embed_dim < 0 || hd.header_bytes != HEADER_BYTES + table_bytes(hd.n_layers) ||
+        (size_t)st.st_size < hd.header_bytes)
+        why = "not a feature-cache entry of this adbench version";
+    else if (hd.content_hash != h || hd.key_hash != c->key_hash)
+        why = "its header belongs to another image or backbone";
+    else {
         // Overflow-safe size check: every count is bounded by the file size before it is used.
-        size_t avail = ((size_t)st.st_size - hd.header_bytes) / 4, need = (size_t)hd.embed_dim;
+        f.n_layers = hd.n_layers;
+        const int32_t *tab = (const int32_t *)(const void *)((const char *)base + HEADER_BYTES);
+        size_t avail = ((size_t)st.st_size - hd.header_bytes) / 4;
+        need = (size_t)hd.embed_dim;
+        int ok = need <= avail;
         for (int l = 0; l < hd.n_layers && ok; l++) {
             LayerShape ls = {tab[3 * l], tab[3 * l + 1], tab[3 * l + 2]};
             ok = ls.gh > 0 && ls.gw > 0 && ls.dim > 0 && (size_t)ls.gh * ls.gw <= avail &&
                  (size_t)ls.dim <= avail / ((size_t)ls.gh * ls.gw) && layer_floats(&ls) <= avail - need;
             if (ok) need += layer_floats(&ls), f.layer[l] = ls;
         }
-        ok = ok && need == avail && (size_t)st.st_size == hd.header_bytes + 4 * need && !features_fill_layers(&f);
+        if (!ok || need != avail || (size_t)st.st_size != hd.header_bytes + 4 * need || features_fill_layers(&f))
+            why = "its size does not match the dimensions in its header";
+        else {
+            const float *pl = (const float *)(const void *)((const char *)base + hd.header_bytes);
+            size_t np = need - (size_t)hd.embed_dim;
+            if (payload_hash(pl, np, pl + np, (size_t)hd.embed_dim) != hd.payload_hash)
+                why = "checksum mismatch: the features were altered after they were written";
+        }
     }
-    if (!ok) {
+    if (why) {
+        fprintf(stderr, "adbench: warning: %s: damaged feature-cache entry (%s); extracting the image again\n", path, why);
         munmap(base, (size_t)st.st_size);
         return 0;
     }
@@ -187,13 +223,14 @@ static int write_entry(FeatureCache *c, const char *path, uint64_t h, const Feat
     hd.n_layers = f->n_layers, hd.gh = f->gh, hd.gw = f->gw, hd.dim = f->dim, hd.embed_dim = f->embed_dim;
     hd.content_hash = h;
     hd.key_hash = c->key_hash;
+    hd.payload_hash = payload_hash(f->patch, layers_floats(f->layer, f->n_layers), f->embed, (size_t)f->embed_dim);
     unsigned char head[HEADER_BYTES + FEAT_MAX_LAYERS * 12 + 64] = {0};
     memcpy(head, &hd, sizeof hd);
     for (int l = 0; l < f->n_layers; l++) {
         int32_t t[3] = {f->layer[l].gh, f->layer[l].gw, f->layer[l].dim};
         memcpy(head + HEADER_BYTES + 12 * l, t, sizeof t);
     }
-    char *tmp = ad_sprintf("%s.tmp.%d", path, (int)getpid());
+    char *tmp = fs_tmp_name(path);
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
         int rc = ad_error("%s: cannot write cache entry (%s). Fix: check cache_dir permissions and free space", tmp,
@@ -239,8 +276,9 @@ static int extract(FeatureCache *c, const char *image_path, double deg, Features
     image_rotate_u8(&rot, &im, deg);
     image_u8_free(&im);
     const char *td = getenv("TMPDIR");
-    char *tmp = c->dir ? ad_sprintf("%s/rot.%d.png", c->dir, (int)getpid())
-                       : ad_sprintf("%s/adbench-rot.%d.png", td ? td : "/tmp", (int)getpid());
+    char *base = c->dir ? ad_sprintf("%s/rot", c->dir) : ad_sprintf("%s/adbench-rot", td ? td : "/tmp");
+    char *tmp0 = fs_tmp_name(base), *tmp = ad_sprintf("%s.png", tmp0);  // unique per thread and process
+    free(base), free(tmp0);
     int rc = image_write_png(tmp, &rot);
     image_u8_free(&rot);
     if (!rc) rc = c->drv->extract(c->bb, tmp, out);

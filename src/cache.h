@@ -5,11 +5,13 @@
 // Layout (src/cache.c): <dir>/<K>/key.txt holds the backbone's full cache_key() string, K =
 // its 64-bit FNV-1a in hex; one file per image <dir>/<K>/<H>.feat (rotated references:
 // <H>-r<deg>.feat), H = FNV-1a 64 of the image file's bytes, so editing an image misses.
-// File: 64-byte header (magic "ADBFEAT1", version 2, header bytes, n_layers, gh, gw, dim,
-// embed_dim, content hash, key hash), then each layer's (gh, gw, dim) as int32, padded to a
-// multiple of 64 bytes, then float32 patch (layer after layer, [gh_l*gw_l][dim_l]), then float32
-// embed[embed_dim], host byte order. Version-1 entries are misses (re-extracted). Written to a temp file and renamed (atomic); a truncated or foreign file
-// is treated as a miss and rewritten.
+// File: 64-byte header (magic "ADBFEAT1", version 3, header bytes, n_layers, gh, gw, dim,
+// embed_dim, content hash, key hash, payload checksum), then each layer's (gh, gw, dim) as
+// int32, padded to a multiple of 64 bytes, then float32 patch (layer after layer,
+// [gh_l*gw_l][dim_l]), then float32 embed[embed_dim], host byte order. Written to a temp file
+// and renamed (atomic); a truncated, foreign or older-version file is a miss and rewritten; an
+// entry whose checksum or size does not match its header is a miss too, with a warning naming
+// the file.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

@@ -80,8 +80,10 @@ static int check(const char *dataset, const char *root, const char *only, int fu
     }
     if (!rc) {
         printf("%-20s %7ld %9ld %14ld\n", "total", t_train, t_good, t_def);
-        printf("ok: %d categor%s, %ld images, every image readable and every mask paired and of its image's size\n",
-               n, n == 1 ? "y" : "ies", t_train + t_good + t_def);
+        // Say what was checked: without --decode only the headers were read.
+        printf("ok: %d categor%s, %ld images, %s, every mask paired and of its image's size\n", n, n == 1 ? "y" : "ies",
+               t_train + t_good + t_def,
+               full ? "every image decoded" : "every image header read (sizes only; --decode decodes every image)");
     }
     string_list_free(names, n);
     return rc;

@@ -23,9 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "err.h"
+#include "fsutil.h"
 #include "opts.h"
 #include "synth.h"
 
@@ -46,6 +48,66 @@ static int parse_double(const char *opt, const char *s, double *out) {
     if (errno || *e || e == s) return ad_error("--%s: expected a number, found '%s'", opt, s);
     *out = v;
     return 0;
+}
+
+// The set is written into a fresh temporary folder next to --out and moved into place only
+// when complete (a full disk used to leave a partial set that the next synth refused to
+// overwrite). A new --out is one rename; into an existing folder the categories are renamed
+// in, the manifest last. On failure only the temporary folder (ours) is removed.
+static int write_atomic(const SynthConfig *c, const char *out) {
+    char *parent = ad_strdup(out);
+    size_t len = strlen(parent);
+    while (len > 1 && parent[len - 1] == '/') parent[--len] = 0;
+    struct stat st;
+    int exists = !stat(parent, &st), rc = 0;
+    char name[128];
+    if (exists) {  // refuse before generating anything: a previous set, or one of its categories
+        char *m = ad_sprintf("%s/synth_manifest.json", parent);
+        if (!lstat(m, &st))
+            rc = ad_error("%s: already exists; adbench synth does not overwrite a previous set. Fix: choose an empty "
+                          "--out or delete the old set", m);
+        free(m);
+        for (int k = 0; k < c->n_categories && !rc; k++) {
+            char *d = ad_sprintf("%s/%s", parent, synth_category_name(c, k, name, sizeof name));
+            if (!lstat(d, &st))
+                rc = ad_error("%s: already exists; adbench synth does not overwrite it. Fix: choose an empty --out or "
+                              "delete the old category", d);
+            free(d);
+        }
+    }
+    if (!rc && !exists) {  // the folders above --out, as synth_write(out) made them
+        char *up = ad_strdup(parent), *slash = strrchr(up, '/');
+        if (slash && slash != up) {
+            *slash = 0;
+            rc = fs_mkdirs(up);
+        }
+        free(up);
+    }
+    char *tmp = rc ? NULL : fs_mkdtemp(parent);
+    if (!tmp) {
+        free(parent);
+        return -1;
+    }
+    rc = synth_write(c, tmp);
+    if (!rc && !exists) {
+        if (rename(tmp, parent)) rc = ad_error("%s: cannot move the generated set into place (%s)", out, strerror(errno));
+    } else if (!rc) {
+        for (int k = 0; k <= c->n_categories && !rc; k++) {  // categories, then the manifest
+            const char *nm = k < c->n_categories ? synth_category_name(c, k, name, sizeof name) : "synth_manifest.json";
+            char *a = ad_sprintf("%s/%s", tmp, nm), *b = ad_sprintf("%s/%s", parent, nm);
+            if (rename(a, b)) rc = ad_error("%s: cannot move %s into place (%s)", b, a, strerror(errno));
+            free(a), free(b);
+        }
+    }
+    if (!stat(tmp, &st)) {
+        char keep[4096];
+        snprintf(keep, sizeof keep, "%s", ad_last_error());
+        fs_rm_tree(tmp);
+        ad_error("%s", keep);
+    }
+    free(tmp);
+    free(parent);
+    return rc;
 }
 
 int cmd_synth(int argc, char **argv) {
@@ -145,7 +207,7 @@ int cmd_synth(int argc, char **argv) {
     if (!rc && scale) rc = parse_double("defect-scale", scale, &c.defect_scale);
     if (!rc && contrast) rc = parse_double("contrast", contrast, &c.contrast);
     if (!rc && align && !(rc = parse_int("align", align, 1, 4096, &v))) c.align = (int)v;
-    if (!rc) rc = synth_write(&c, out);
+    if (!rc) rc = write_atomic(&c, out);
     if (!rc) {
         int n_test = c.n_good + c.n_unique;
         for (int t = 0; t < c.n_consistent; t++) n_test += c.consistent[t].m;

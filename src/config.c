@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "err.h"
@@ -52,6 +53,7 @@ typedef struct YNode {
     int *key_lines;
     struct YNode **kids;  // map values / sequence items
     int slot[3];          // arena slots of kids/keys/key_lines (-1: not yet tracked)
+    int cap;              // allocated entries of kids/keys/key_lines (grown by doubling)
 } YNode;
 
 typedef struct {
@@ -95,14 +97,21 @@ static void arena_track(Arena *a, int *slot, void *p) {
 
 static void ypush(Arena *a, YNode *parent, const char *key, int key_line, YNode *kid) {
     int n = parent->n + 1;
-    parent->kids = ad_realloc(parent->kids, (size_t)n * sizeof *parent->kids);
-    arena_track(a, &parent->slot[0], parent->kids);
+    if (n > parent->cap) {  // doubling: one realloc per key made a 100,000-key map quadratic
+        int cap = parent->cap > parent->n ? parent->cap : parent->n;
+        cap = cap < 4 ? 4 : 2 * cap;
+        parent->kids = ad_realloc(parent->kids, (size_t)cap * sizeof *parent->kids);
+        arena_track(a, &parent->slot[0], parent->kids);
+        if (parent->type == YN_MAP) {
+            parent->keys = ad_realloc(parent->keys, (size_t)cap * sizeof *parent->keys);
+            arena_track(a, &parent->slot[1], parent->keys);
+            parent->key_lines = ad_realloc(parent->key_lines, (size_t)cap * sizeof *parent->key_lines);
+            arena_track(a, &parent->slot[2], parent->key_lines);
+        }
+        parent->cap = cap;
+    }
     parent->kids[n - 1] = kid;
     if (parent->type == YN_MAP) {
-        parent->keys = ad_realloc(parent->keys, (size_t)n * sizeof *parent->keys);
-        arena_track(a, &parent->slot[1], parent->keys);
-        parent->key_lines = ad_realloc(parent->key_lines, (size_t)n * sizeof *parent->key_lines);
-        arena_track(a, &parent->slot[2], parent->key_lines);
         parent->keys[n - 1] = astrdup(a, key);
         parent->key_lines[n - 1] = key_line;
     }
@@ -130,7 +139,11 @@ typedef struct {
     yaml_parser_t parser;
     const char *file;
     Arena *arena;
+    int depth;  // open lists/maps: the parser (and render, grids) recurse once per level
 } Reader;
+
+// Configs nest a handful of levels; a hostile file nested 40,000 deep overflowed the stack.
+#define YAML_MAX_DEPTH 64
 
 static int yaml_fail(Reader *r) {
     yaml_parser_t *p = &r->parser;
@@ -146,6 +159,44 @@ static int next_event(Reader *r, yaml_event_t *ev) {
 }
 
 static YNode *parse_node(Reader *r, yaml_event_t *ev);
+
+// Keys seen in the map being parsed: open addressing over indexes into y->keys (the
+// duplicate check was a linear scan per key: a 100,000-key map took 43 s).
+typedef struct {
+    int *slot;  // index + 1, 0 = empty
+    size_t cap;
+} KeySet;
+
+static size_t key_hash(const char *k) {
+    uint64_t h = 1469598103934665603ULL;
+    for (; *k; k++) h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+static int keyset_has(const KeySet *ks, const YNode *y, const char *key) {
+    if (!ks->cap) return 0;
+    for (size_t i = key_hash(key) & (ks->cap - 1); ks->slot[i]; i = (i + 1) & (ks->cap - 1))
+        if (!strcmp(y->keys[ks->slot[i] - 1], key)) return 1;
+    return 0;
+}
+
+static void keyset_add(KeySet *ks, const YNode *y, int idx) {
+    if ((size_t)(idx + 1) * 2 > ks->cap) {  // grow and rehash
+        size_t cap = ks->cap ? ks->cap * 2 : 16;
+        while ((size_t)(idx + 1) * 2 > cap) cap *= 2;
+        free(ks->slot);
+        ks->slot = ad_calloc(cap, sizeof *ks->slot);
+        ks->cap = cap;
+        for (int j = 0; j < idx; j++) {
+            size_t i = key_hash(y->keys[j]) & (cap - 1);
+            while (ks->slot[i]) i = (i + 1) & (cap - 1);
+            ks->slot[i] = j + 1;
+        }
+    }
+    size_t i = key_hash(y->keys[idx]) & (ks->cap - 1);
+    while (ks->slot[i]) i = (i + 1) & (ks->cap - 1);
+    ks->slot[i] = idx + 1;
+}
 
 static YNode *parse_after_start(Reader *r, yaml_event_t *start) {
     int line = (int)start->start_mark.line + 1;
@@ -177,9 +228,13 @@ static YNode *parse_after_start(Reader *r, yaml_event_t *start) {
     }
     if (start->type == YAML_MAPPING_START_EVENT) {
         YNode *y = ynew(r->arena, YN_MAP, line, r->file);
+        KeySet ks = {0};
         for (;;) {
             yaml_event_t ev;
-            if (next_event(r, &ev)) return NULL;
+            if (next_event(r, &ev)) {
+                free(ks.slot);
+                return NULL;
+            }
             if (ev.type == YAML_MAPPING_END_EVENT) {
                 yaml_event_delete(&ev);
                 break;
@@ -188,28 +243,34 @@ static YNode *parse_after_start(Reader *r, yaml_event_t *start) {
             if (ev.type != YAML_SCALAR_EVENT) {
                 yaml_event_delete(&ev);
                 ad_error("%s:%d: expected a plain key (name: value), found a list or map used as a key", r->file, kline);
+                free(ks.slot);
                 return NULL;
             }
             char *key = ad_strdup((const char *)ev.data.scalar.value);
             yaml_event_delete(&ev);
-            if (ymap_get(y, key, NULL)) {
+            if (keyset_has(&ks, y, key)) {
                 ad_error("%s:%d: duplicate key '%s'. Fix: keep one of them", r->file, kline, key);
                 free(key);
+                free(ks.slot);
                 return NULL;
             }
             yaml_event_t vev;
             if (next_event(r, &vev)) {
                 free(key);
+                free(ks.slot);
                 return NULL;
             }
             YNode *kid = parse_node(r, &vev);
             if (!kid) {
                 free(key);
+                free(ks.slot);
                 return NULL;
             }
             ypush(r->arena, y, key, kline, kid);
+            keyset_add(&ks, y, y->n - 1);
             free(key);
         }
+        free(ks.slot);
         return y;
     }
     ad_error("%s:%d: unexpected YAML event", r->file, line);
@@ -217,7 +278,15 @@ static YNode *parse_after_start(Reader *r, yaml_event_t *start) {
 }
 
 static YNode *parse_node(Reader *r, yaml_event_t *ev) {
+    if ((ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT) && r->depth >= YAML_MAX_DEPTH) {
+        ad_error("%s:%d: lists/maps nested more than %d levels deep. Fix: a config needs a few levels; check for a runaway '[' or '{'",
+                 r->file, (int)ev->start_mark.line + 1, YAML_MAX_DEPTH);
+        yaml_event_delete(ev);
+        return NULL;
+    }
+    r->depth++;
     YNode *y = parse_after_start(r, ev);
+    r->depth--;
     yaml_event_delete(ev);
     return y;
 }
@@ -332,6 +401,19 @@ static int apply_set(Arena *a, YNode *root, const char *set) {
     char *path = ad_strdup(set);
     path[eq - set] = 0;
     const char *value = eq + 1;
+    // Every segment non-empty ('.', 'a..b', 'a.' used to be ignored silently), and no deeper
+    // than a YAML value may nest.
+    int n_seg = 1;
+    for (const char *p = path; *p; p++) n_seg += *p == '.';
+    if (path[0] == '.' || path[strlen(path) - 1] == '.' || strstr(path, "..")) {
+        free(path);
+        return ad_error("--set %s: the key has an empty part; expected dotted keys like methods.0.topmin_max", set);
+    }
+    if (n_seg > YAML_MAX_DEPTH) {
+        free(path);
+        return ad_error("--set %s: the key has %d parts, more than %d. Fix: a config needs a few levels", set, n_seg,
+                        YAML_MAX_DEPTH);
+    }
     YNode *val = parse_yaml(a, "--set", value, strlen(value));
     if (!val) {
         free(path);
@@ -399,8 +481,11 @@ typedef struct {
 } Expansion;
 
 static void exp_push(Arena *a, Expansion *e, YNode *y, const char *label) {
-    e->nodes = ad_realloc(e->nodes, (size_t)(e->n + 1) * sizeof *e->nodes);
-    e->labels = ad_realloc(e->labels, (size_t)(e->n + 1) * sizeof *e->labels);
+    if (!e->n || !(e->n & (e->n - 1))) {  // capacity: the next power of two (e->n only grows here)
+        size_t cap = e->n ? 2 * (size_t)e->n : 1;
+        e->nodes = ad_realloc(e->nodes, cap * sizeof *e->nodes);
+        e->labels = ad_realloc(e->labels, cap * sizeof *e->labels);
+    }
     e->nodes[e->n] = y;
     e->labels[e->n] = astrdup(a, label);
     e->n++;
@@ -923,6 +1008,16 @@ static int validate_variant(const Ctx *c, const YNode *root, Variant *v) {
     const YNode *y;
     if ((y = ymap_get(root, "seed", NULL)) && parse_int(y, "seed", 0, 2147483647L, &v->seed)) return -1;
     if ((y = ymap_get(root, "threads", NULL)) && parse_int(y, "threads", 0, 4096, &v->threads)) return -1;
+    // More threads than CPUs gains nothing and, under an address-space limit, OpenBLAS hung
+    // allocating per-thread buffers for threads >= 64: capped at the CPU count, with a warning.
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu > 0 && v->threads > ncpu) {
+        static int warned;
+        if (!warned++)
+            fprintf(stderr, "adbench: warning: %s:%d: threads: %d is more than the %ld CPUs of this machine; using %ld\n",
+                    y->file, y->line, v->threads, ncpu, ncpu);
+        v->threads = (int)ncpu;
+    }
     if ((y = ymap_get(root, "save_maps", NULL)) && parse_bool(y, "save_maps", &v->save_maps)) return -1;
     if ((y = ymap_get(root, "cache_dir", NULL))) {
         const char *s = NULL;

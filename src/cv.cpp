@@ -30,10 +30,12 @@
 #include <exception>
 #include <iostream>
 #include <mutex>
+#include <string>
 #include <vector>
 
 extern "C" {
 #include "err.h"
+#include "fsutil.h"
 #include "image.h"
 }
 
@@ -80,6 +82,19 @@ uint32_t crc32_png(const unsigned char *p, size_t n) {
     uint32_t c = 0xFFFFFFFFu;
     for (size_t i = 0; i < n; i++) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
     return c ^ 0xFFFFFFFFu;
+}
+
+// OpenCV's exception text is multi-line and carries its source paths
+// ("OpenCV(4.6.0) /build/.../loadsave.cpp:77: error: (-215:Assertion failed) ... in function 'x'\n"):
+// keep only the description (e.err), on one line.
+std::string cv_text(const cv::Exception &e) {
+    std::string t = e.err.empty() ? std::string(e.what()) : e.err;
+    if (!e.err.empty() && e.code == cv::Error::StsAssert) t = "OpenCV assertion failed: " + t;
+    if (!e.err.empty() && !e.func.empty()) t += " in " + e.func;
+    for (char &ch : t)
+        if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+    while (!t.empty() && t.back() == ' ') t.pop_back();
+    return t;
 }
 
 enum Fmt { FMT_UNKNOWN, FMT_PNG, FMT_JPEG, FMT_BMP, FMT_TIFF };
@@ -186,6 +201,80 @@ int check_complete(const char *path, Fmt fmt, const std::vector<unsigned char> &
     return 0;
 }
 
+// Width and height from the header bytes (PNG IHDR, JPEG SOFn, BMP, TIFF first IFD), in 64
+// bits (a BMP height of -2^31 must not be negated in an int). Returns 1 when found.
+int header_dims(const unsigned char *b, size_t n, Fmt fmt, int64_t *w, int64_t *h) {
+    if (fmt == FMT_PNG && n >= 24 && !memcmp(b + 12, "IHDR", 4)) {
+        *w = be32(b + 16), *h = be32(b + 20);
+        return 1;
+    }
+    if (fmt == FMT_BMP && n >= 26) {
+        int64_t ww = le32(b + 18), hh = le32(b + 22);
+        *w = ww, *h = hh < 0 ? -hh : hh;  // top-down BMP: negative height
+        return 1;
+    }
+    if (fmt == FMT_JPEG) {
+        size_t pos = 2;
+        while (pos + 4 <= n) {
+            if (b[pos] != 0xFF) return 0;
+            int m = b[pos + 1];
+            if (m == 0xFF) { pos++; continue; }  // fill byte
+            size_t len = (size_t)b[pos + 2] << 8 | b[pos + 3];
+            bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+            if (sof) {
+                if (pos + 9 > n) return 0;
+                *h = b[pos + 5] << 8 | b[pos + 6], *w = b[pos + 7] << 8 | b[pos + 8];
+                return 1;
+            }
+            if (m == 0xDA || m == 0xD9 || len < 2) return 0;
+            pos += 2 + len;
+        }
+        return 0;
+    }
+    if (fmt == FMT_TIFF && n >= 8) {
+        bool le = b[0] == 'I';
+        auto r16 = [&](size_t o) { return le ? (uint32_t)(b[o] | b[o + 1] << 8) : (uint32_t)(b[o] << 8 | b[o + 1]); };
+        auto r32 = [&](size_t o) { return le ? (r16(o) | r16(o + 2) << 16) : (r16(o) << 16 | r16(o + 2)); };
+        uint64_t off = r32(4);
+        if (off + 2 > n) return 0;
+        uint32_t cnt = r16((size_t)off);
+        int got = 0;
+        for (uint32_t i = 0; i < cnt && off + 2 + 12ull * (i + 1) <= n; i++) {
+            size_t e = (size_t)off + 2 + 12 * (size_t)i;
+            uint32_t tag = r16(e), typ = r16(e + 2), v = typ == 3 ? r16(e + 8) : r32(e + 8);
+            if (tag == 256) *w = v, got |= 1;
+            if (tag == 257) *h = v, got |= 2;
+        }
+        return got == 3;
+    }
+    return 0;
+}
+
+// Pixel-count limit, checked from the header before any decoding (as Pillow's
+// MAX_IMAGE_PIXELS): a 339-byte JPEG claiming 65000x65000 pixels must not reach the decoder.
+// ADBENCH_MAX_PIXELS overrides the default 2^28.
+uint64_t max_pixels() {
+    const char *e = getenv("ADBENCH_MAX_PIXELS");
+    if (e && *e) {
+        char *end;
+        unsigned long long v = strtoull(e, &end, 10);
+        if (!*end && v > 0) return v;
+    }
+    return 1ull << 28;
+}
+
+int check_pixels(const char *path, Fmt fmt, int64_t w, int64_t h) {
+    if (w <= 0 || h <= 0 || w > (1 << 30) || h > (1 << 30))
+        return ad_error("%s: expected a %s image with a positive size, found a header claiming %lldx%lld pixels. "
+                        "Fix: re-export the file", path, fmt_name(fmt), (long long)w, (long long)h);
+    uint64_t lim = max_pixels(), px = (uint64_t)w * (uint64_t)h;
+    if (px > lim)
+        return ad_error("%s: expected an image of at most %llu pixels, found a %s header claiming %lldx%lld = %llu "
+                        "pixels. Fix: downscale the image, or raise the limit with ADBENCH_MAX_PIXELS=N", path,
+                        (unsigned long long)lim, fmt_name(fmt), (long long)w, (long long)h, (unsigned long long)px);
+    return 0;
+}
+
 #ifdef AD_SILENT_JPEG
 struct JpegApi {
     struct jpeg_error_mgr *(*std_error)(struct jpeg_error_mgr *);
@@ -240,7 +329,7 @@ int jpeg_decode_silent(const unsigned char *buf, size_t n, unsigned char **pix, 
     if (!api.ok) return 2;
     struct jpeg_decompress_struct cinfo;
     SilentJpegErr err;
-    unsigned char *volatile out = NULL;
+    unsigned char *volatile out = NULL, *volatile row4 = NULL;
     volatile int created = 0;
     memset(&cinfo, 0, sizeof cinfo);
     cinfo.err = api.std_error(&err.pub);
@@ -251,24 +340,47 @@ int jpeg_decode_silent(const unsigned char *buf, size_t n, unsigned char **pix, 
         snprintf(msg, msgcap, "%s", err.msg);
         if (created) api.destroy(&cinfo);
         free(out);
+        free(row4);
         return 1;
     }
     api.create(&cinfo, JPEG_LIB_VERSION, sizeof cinfo);
     created = 1;
     api.mem_src(&cinfo, buf, (unsigned long)n);
     api.read_header(&cinfo, TRUE);
-    if (cinfo.num_components != 1 && cinfo.num_components != 3) {
+    if ((uint64_t)cinfo.image_width * cinfo.image_height > max_pixels() || !cinfo.image_width || !cinfo.image_height) {
+        snprintf(msg, msgcap, "header claims %ux%u pixels, more than the limit of %llu (ADBENCH_MAX_PIXELS)",
+                 cinfo.image_width, cinfo.image_height, (unsigned long long)max_pixels());
+        api.destroy(&cinfo);
+        return 1;
+    }
+    if (cinfo.num_components != 1 && cinfo.num_components != 3 && cinfo.num_components != 4) {
         api.destroy(&cinfo);
         return 2;
     }
-    cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_EXT_BGR;
+    // CMYK / YCCK (4 components) too: libjpeg gives CMYK, converted to BGR with OpenCV's own
+    // formula (icvCvt_CMYK2BGR_8u_C4C3R), so the pixels are OpenCV's and nothing reaches stderr.
+    bool cmyk = cinfo.num_components == 4;
+    cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : cmyk ? JCS_CMYK : JCS_EXT_BGR;
     api.start(&cinfo);
-    int ww = (int)cinfo.output_width, hh = (int)cinfo.output_height, cc = cinfo.output_components;
+    int ww = (int)cinfo.output_width, hh = (int)cinfo.output_height, cc = cmyk ? 3 : cinfo.output_components;
     out = (unsigned char *)ad_malloc((size_t)ww * hh * cc);
+    if (cmyk) row4 = (unsigned char *)ad_malloc((size_t)ww * 4);
     while (cinfo.output_scanline < cinfo.output_height) {
-        JSAMPROW row = out + (size_t)cinfo.output_scanline * ww * cc;
+        size_t y = cinfo.output_scanline;
+        JSAMPROW row = cmyk ? row4 : out + y * ww * cc;
         if (api.read_scanlines(&cinfo, &row, 1) != 1) break;
+        if (cmyk) {
+            unsigned char *d = out + y * ww * 3;
+            for (int x = 0; x < ww; x++) {
+                int c = row4[4 * x], m = row4[4 * x + 1], yy = row4[4 * x + 2], k = row4[4 * x + 3];
+                d[3 * x + 2] = (unsigned char)(k - ((255 - c) * k >> 8));
+                d[3 * x + 1] = (unsigned char)(k - ((255 - m) * k >> 8));
+                d[3 * x + 0] = (unsigned char)(k - ((255 - yy) * k >> 8));
+            }
+        }
     }
+    free(row4);
+    row4 = NULL;
     api.finish(&cinfo);
     api.destroy(&cinfo);
     *pix = out;
@@ -311,6 +423,8 @@ int decode(const char *path, cv::Mat &m, Fmt *fmt_out) {
                         "Fix: convert it to PNG", path, magic, buf.size());
     }
     if (check_complete(path, fmt, buf)) return -1;
+    int64_t hw = 0, hh = 0;
+    if (header_dims(buf.data(), buf.size(), fmt, &hw, &hh) && check_pixels(path, fmt, hw, hh)) return -1;
 #ifdef AD_SILENT_JPEG
     if (fmt == FMT_JPEG) {
         unsigned char *pix = NULL;
@@ -334,11 +448,12 @@ int decode(const char *path, cv::Mat &m, Fmt *fmt_out) {
         m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
     } catch (const cv::Exception &e) {
         return ad_error("%s: expected a readable %s image, OpenCV failed to decode it (%s). "
-                        "Fix: re-export the file", path, fmt_name(fmt), e.what());
+                        "Fix: re-export the file", path, fmt_name(fmt), cv_text(e).c_str());
     } catch (const std::exception &e) {
         return ad_error("%s: expected a readable %s image, decoding failed (%s). Fix: re-export the file",
                         path, fmt_name(fmt), e.what());
     }
+    if (!m.empty() && check_pixels(path, fmt, m.cols, m.rows)) return -1;
     if (m.empty())
         return ad_error("%s: expected a readable %s image, found corrupt or unsupported image data. "
                         "Fix: re-export the file (8/16-bit gray, RGB or RGBA)", path, fmt_name(fmt));
@@ -369,13 +484,16 @@ int check_dims(const ImageU8 *img, const char *path, const char *what) {
 
 int write_bytes(const char *path, const std::vector<unsigned char> &enc) {
     // Write to a temporary name, then rename: never a partial file at `path`.
-    std::string tmp = std::string(path) + ".tmp";
+    char *tmpc = fs_tmp_name(path);  // pid + random suffix: concurrent writers never collide
+    std::string tmp = tmpc;
+    free(tmpc);
     FILE *f = fopen(tmp.c_str(), "wb");
     if (!f)
         return ad_error("%s: expected a writable location for a PNG file, cannot create it (%s). "
                         "Fix: create the folder or choose another --out", path, strerror(errno));
     size_t w = fwrite(enc.data(), 1, enc.size(), f);
-    int bad = (w != enc.size()) | (fclose(f) != 0);
+    int bad = w != enc.size();
+    bad |= fclose(f) != 0;  // always closed
     if (bad || rename(tmp.c_str(), path) != 0) {
         int e = errno;
         remove(tmp.c_str());
@@ -391,7 +509,7 @@ int encode_png(const char *path, const cv::Mat &m) {
         if (!cv::imencode(".png", m, enc))
             return ad_error("%s: expected OpenCV to encode a PNG, it refused. Fix: report this", path);
     } catch (const cv::Exception &e) {
-        return ad_error("%s: expected OpenCV to encode a PNG, it failed (%s)", path, e.what());
+        return ad_error("%s: expected OpenCV to encode a PNG, it failed (%s)", path, cv_text(e).c_str());
     }
     return write_bytes(path, enc);
 }
@@ -469,9 +587,9 @@ int image_size(const char *path, int *w, int *h) {
         uint32_t ww = be32(b + 16), hh = be32(b + 20);
         if (ww > 0 && hh > 0 && ww < (1u << 30) && hh < (1u << 30)) { *w = (int)ww; *h = (int)hh; ok = 1; }
     } else if (fmt == FMT_BMP && n >= 26) {
-        int32_t ww = le32(b + 18), hh = le32(b + 22);
-        if (hh < 0) hh = -hh;  // top-down BMP
-        if (ww > 0 && hh > 0) { *w = ww; *h = hh; ok = 1; }
+        int64_t ww = 0, hh = 0;
+        header_dims(b, n, fmt, &ww, &hh);  // 64-bit: -(-2^31) overflowed an int
+        if (ww > 0 && hh > 0 && ww < (1 << 30) && hh < (1 << 30)) { *w = (int)ww; *h = (int)hh; ok = 1; }
     } else if (fmt == FMT_JPEG) {
         // Walk the marker segments up to the first SOFn.
         long pos = 2;
@@ -493,6 +611,7 @@ int image_size(const char *path, int *w, int *h) {
         }
     }
     fclose(f);
+    if (ok && check_pixels(path, fmt, *w, *h)) return -1;
     if (ok) return 0;
     cv::Mat m;
     if (decode(path, m, nullptr)) return -1;
@@ -649,7 +768,7 @@ int image_write_overlay_png(const char *path, const ImageU8 *img, const float *m
         cv::addWeighted(base, 0.5, heat, 0.5, 0.0, out);
         return encode_png(path, out);
     } catch (const cv::Exception &e) {
-        return ad_error("%s: expected to render a heatmap overlay, OpenCV failed (%s)", path, e.what());
+        return ad_error("%s: expected to render a heatmap overlay, OpenCV failed (%s)", path, cv_text(e).c_str());
     }
 }
 
@@ -667,7 +786,7 @@ void image_rotate_u8(ImageU8 *out, const ImageU8 *in, double deg) {
         cv::warpAffine(src, d, rot, cv::Size(in->w, in->h), cv::INTER_LINEAR, cv::BORDER_REFLECT_101);
         AD_ASSERT(d.data == dst);
     } catch (const cv::Exception &e) {
-        AD_INTERNAL("cv::warpAffine failed: %s", e.what());
+        AD_INTERNAL("cv::warpAffine failed: %s", cv_text(e).c_str());
     }
     out->w = in->w;
     out->h = in->h;
@@ -685,7 +804,7 @@ void image_resize_linear_cv(float *out, int oh, int ow, const float *in, int ih,
         cv::resize(src, dst, cv::Size(ow, oh), 0, 0, cv::INTER_LINEAR);
         AD_ASSERT(dst.data == (uchar *)out);
     } catch (const cv::Exception &e) {
-        AD_INTERNAL("cv::resize failed: %s", e.what());
+        AD_INTERNAL("cv::resize failed: %s", cv_text(e).c_str());
     }
 }
 

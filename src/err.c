@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static _Thread_local char g_msg[4096];
 
@@ -42,7 +43,10 @@ void ad_internal(const char *file, int line, const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, "\nThis is a bug in adbench; please report it with the command line.\n");
-    exit(2);
+    // _exit, not exit: this may run on an OpenMP worker thread, and exit() would run library
+    // destructors (OpenBLAS, libstdc++) under the threads still working, then crash.
+    fflush(stderr);
+    _exit(2);
 }
 
 void *ad_malloc(size_t n) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "err.h"
 
@@ -112,7 +113,27 @@ int npy_read(const char *path, NpyArray *out) {
     if (fread(hdr, 1, hlen, fp) != hlen) { ad_error("%s: truncated .npy header", path); goto done; }
     hdr[hlen] = 0;
     if (parse_header(path, hdr, out)) goto done;
-    size_t nbytes = out->count * npy_dtype_size(out->dtype);
+    // Overflow-checked byte count, compared with what the file holds before allocating
+    // (shape (2^61,) int64 wrapped to 0 bytes; 6.7e12 elements were allocated first).
+    size_t esz = npy_dtype_size(out->dtype);
+    if (out->count > SIZE_MAX / esz) {
+        ad_error("%s: .npy shape holds %zu elements of %zu bytes: the byte count overflows. Fix: re-create the file", path,
+                 out->count, esz);
+        goto done;
+    }
+    size_t nbytes = out->count * esz;
+    struct stat sb;
+    long pos = ftell(fp);
+    if (fstat(fileno(fp), &sb) || pos < 0) {
+        ad_error("%s: cannot stat (%s)", path, strerror(errno));
+        goto done;
+    }
+    size_t avail = (uint64_t)sb.st_size > (uint64_t)pos ? (size_t)((uint64_t)sb.st_size - (uint64_t)pos) : 0;
+    if (nbytes > avail) {
+        ad_error("%s: truncated .npy data: expected %zu bytes for %zu %s values, found %zu. Fix: re-create the file",
+                 path, nbytes, out->count, npy_dtype_name(out->dtype), avail);
+        goto done;
+    }
     out->data = ad_malloc(nbytes);
     size_t got = fread(out->data, 1, nbytes, fp);
     if (got != nbytes) {

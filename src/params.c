@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,9 +50,22 @@ static int parse_number(const char *v, double *out, int want_int) {
     double d = strtod(v, &end);
     while (*end == ' ') end++;
     if (errno || end == v || *end || !isfinite(d)) return -1;
-    if (want_int && d != floor(d)) return -1;
+    if (want_int && (d != floor(d) || d < -2147483648.0 || d > 2147483647.0)) return -1;
     *out = d;
     return 0;
+}
+
+// The one number parser, for validation and use alike: "4e1" and "0x20" were validated as 40
+// and 32 by strtod but read as 4 and 0 by strtol.
+static double use_number(const char *key, const char *v, int want_int) {
+    double d;
+    if (parse_number(v, &d, want_int)) AD_INTERNAL("parameter '%s': unvalidated value '%s'", key, v);
+    return d;
+}
+static int use_int(const char *key, const char *v) {
+    double d = use_number(key, v, 1);
+    if (d < -2147483648.0 || d > 2147483647.0) AD_INTERNAL("parameter '%s': value '%s' exceeds int", key, v);
+    return (int)d;
 }
 
 static int check_range(const ParamSpec *s, double d, const char *v) {
@@ -123,6 +137,11 @@ int params_set(Params *p, const char *key, const char *value) {
                         near ? "'?" : "");
     }
     if (params_validate_value(s, value)) return -1;
+    char canon[32];
+    if (s->type == PT_INT) {  // recorded as it is used: 4e1 -> 40, 0x20 -> 32
+        snprintf(canon, sizeof canon, "%d", use_int(key, value));
+        value = canon;
+    }
     for (int i = 0; i < p->n; i++)
         if (!strcmp(p->keys[i], key)) {
             free(p->values[i]);
@@ -154,8 +173,8 @@ static const char *raw(const Params *p, const char *key, ParamType t) {
     return s->def;
 }
 
-double params_double(const Params *p, const char *key) { return strtod(raw(p, key, PT_DOUBLE), NULL); }
-int params_int(const Params *p, const char *key) { return (int)strtol(raw(p, key, PT_INT), NULL, 10); }
+double params_double(const Params *p, const char *key) { return use_number(key, raw(p, key, PT_DOUBLE), 0); }
+int params_int(const Params *p, const char *key) { return use_int(key, raw(p, key, PT_INT)); }
 int params_bool(const Params *p, const char *key) {
     const char *v = raw(p, key, PT_BOOL);
     return !strcmp(v, "true") || !strcmp(v, "1");
@@ -166,13 +185,13 @@ int params_int_list(const Params *p, const char *key, int *out, int max) {
     char items[64][64];
     int n = list_elements(raw(p, key, PT_INT_LIST), items, 64);
     if (n > max) AD_INTERNAL("parameter '%s': list longer than %d", key, max);
-    for (int i = 0; i < n; i++) out[i] = (int)strtol(items[i], NULL, 10);
+    for (int i = 0; i < n; i++) out[i] = use_int(key, items[i]);
     return n;
 }
 int params_double_list(const Params *p, const char *key, double *out, int max) {
     char items[64][64];
     int n = list_elements(raw(p, key, PT_DOUBLE_LIST), items, 64);
     if (n > max) AD_INTERNAL("parameter '%s': list longer than %d", key, max);
-    for (int i = 0; i < n; i++) out[i] = strtod(items[i], NULL);
+    for (int i = 0; i < n; i++) out[i] = use_number(key, items[i], 0);
     return n;
 }

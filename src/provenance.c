@@ -1,12 +1,18 @@
 // Provenance of a run: commit, version, CPU, BLAS, threads.
 #include "provenance.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "blasguard.h"
 #include "cli.h"
@@ -19,14 +25,41 @@ static void chomp(char *s) {
     while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ')) s[--n] = 0;
 }
 
-// First line of a shell command's stdout, or "" on failure.
-static void first_line(const char *cmd, char *out, size_t n) {
+// Runs argv (no shell: the folder is user text) with stdin/stderr on /dev/null; the first line
+// of its stdout into out ("" on failure). Returns the exit status, or -1.
+static int run_first_line(char *const argv[], char *out, size_t n) {
     out[0] = 0;
-    FILE *f = popen(cmd, "r");
-    if (!f) return;
-    if (!fgets(out, (int)n, f)) out[0] = 0;
-    if (pclose(f) != 0) out[0] = 0;
+    int fd[2];
+    if (pipe(fd)) return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fd[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fd[0]);
+    posix_spawn_file_actions_addclose(&fa, fd[1]);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fd[1]);
+    if (rc) {
+        close(fd[0]);
+        return -1;
+    }
+    FILE *f = fdopen(fd[0], "r");
+    if (f) {
+        if (!fgets(out, (int)n, f)) out[0] = 0;
+        char sink[256];
+        while (fgets(sink, sizeof sink, f)) {}
+        fclose(f);
+    } else {
+        close(fd[0]);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
     chomp(out);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static void git_commit(char *out, size_t n) {
@@ -38,18 +71,15 @@ static void git_commit(char *out, size_t n) {
         char *slash = strrchr(exe, '/');
         if (slash) *slash = 0;
     }
-    const char *dirs[2] = {exe, "."};
+    char *dirs[2] = {exe, "."};
     for (int i = 0; i < 2; i++) {
         if (!*dirs[i]) continue;
-        char *cmd = ad_sprintf("git -C '%s' rev-parse HEAD 2>/dev/null", dirs[i]);
-        first_line(cmd, out, n);
-        free(cmd);
+        char *rev[] = {"git", "-C", dirs[i], "rev-parse", "HEAD", NULL};
+        if (run_first_line(rev, out, n) != 0) out[0] = 0;
         if (strlen(out) == 40) {
             char dirty[8];
-            cmd = ad_sprintf("git -C '%s' diff --quiet HEAD -- 2>/dev/null || echo dirty", dirs[i]);
-            first_line(cmd, dirty, sizeof dirty);
-            free(cmd);
-            if (!strcmp(dirty, "dirty")) strncat(out, "-dirty", n - strlen(out) - 1);
+            char *diff[] = {"git", "-C", dirs[i], "diff", "--quiet", "HEAD", "--", NULL};
+            if (run_first_line(diff, dirty, sizeof dirty) != 0) strncat(out, "-dirty", n - strlen(out) - 1);
             return;
         }
     }

@@ -11,6 +11,7 @@
 
 #include "config.h"  // fnv1a64
 #include "err.h"
+#include "fsutil.h"
 
 const char *const RESULT_METRICS[8] = {"image_auroc", "image_ap",    "image_f1max", "pixel_auroc",
                                        "pixel_ap",    "pixel_f1max", "pixel_aupro", "pixel_aupro_musc"};
@@ -98,7 +99,7 @@ static void on_row(int c, void *data) {
         st->header_done = 1;
     } else if (st->n != st->t->n_cols) {
         st->bad = st->line;
-        ad_error("%s:%d: expected %d fields (as in the header), found %d. Fix: the file is damaged; rerun or restore it",
+        ad_error("%s:%d: expected %d fields (as in the header), found %d. Fix: the file is damaged; restore it from a copy, or move it away (a rerun recomputes every row; rerunning onto it fails the same way)",
                  st->path, st->line, st->t->n_cols, st->n);
     } else {
         table_add_row(st->t, (const char *const *)st->fields);
@@ -118,8 +119,13 @@ int table_read_csv(Table *t, const char *path) {
     char buf[1 << 16];
     size_t n;
     int rc = 0;
+    int first = 1;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        if (csv_parse(&p, buf, n, on_field, on_row, &st) != n) {
+        size_t skip = 0;
+        // A UTF-8 byte-order mark (spreadsheets write one) is not part of the first column name.
+        if (first && n >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) skip = 3;
+        first = 0;
+        if (csv_parse(&p, buf + skip, n - skip, on_field, on_row, &st) != n - skip) {
             rc = ad_error("%s: not a valid CSV file (%s)", path, csv_strerror(csv_error(&p)));
             break;
         }
@@ -145,7 +151,7 @@ static int write_field(FILE *f, const char *s) {
 }
 
 int table_write_csv(const Table *t, const char *path) {
-    char *tmp = ad_sprintf("%s.tmp.%d", path, (int)getpid());
+    char *tmp = fs_tmp_name(path);  // pid + random: unique between concurrent writers
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         int rc = ad_error("%s: cannot write (%s). Fix: check that the output folder exists and is writable", tmp,

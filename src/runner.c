@@ -3,18 +3,21 @@
 #include "runner.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cache.h"
 #include "cli.h"
 #include "err.h"
+#include "fsutil.h"
 #include "image.h"
 #include "metrics.h"
 #include "preprocess.h"  // resize_center_crop_u8
@@ -151,16 +154,23 @@ static int synth_ensure(const DatasetConfig *d, const char *root) {
         }
     }
     free(parent);
-    char *tmp = ad_sprintf("%s.tmp.%d", root, (int)getpid());
+    // A fresh folder that this process created (mkdtemp): the only thing ever removed here,
+    // without a shell (the root is user text).
+    char *tmp = fs_mkdtemp(root);
+    if (!tmp) {
+        synth_free_names(&sc);
+        return -1;
+    }
     int rc = synth_write(&sc, tmp);
     synth_free_names(&sc);
     if (!rc && rename(tmp, root)) {
         if (!is_dir(root)) rc = ad_error("%s: cannot move the generated dataset into place (%s)", root, strerror(errno));
     }
     if (is_dir(tmp)) {
-        char *cmd = ad_sprintf("rm -rf '%s'", tmp);
-        if (system(cmd)) {}
-        free(cmd);
+        char keep[4096];
+        snprintf(keep, sizeof keep, "%s", ad_last_error());
+        fs_rm_tree(tmp);
+        ad_error("%s", keep);
     }
     free(tmp);
     return rc;
@@ -349,6 +359,39 @@ static int write_results(Run *R) {
     return table_write_csv(&R->table, R->csv_path);
 }
 
+// Exclusive flock on "<csv>.lock" holding our pid; returns the fd (kept open for the run) or
+// -1 with ad_error naming the other process.
+static int lock_results(const char *csv) {
+    char *lp = ad_sprintf("%s.lock", csv);
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        ad_error("%s: cannot create the lock file (%s). Fix: check that the output folder is writable", lp, strerror(errno));
+        free(lp);
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        if (e == EWOULDBLOCK)
+            ad_error("%s: another adbench run (pid %s) is writing this results file; two runs into one folder would lose "
+                     "rows. Fix: wait for it to finish, or use another --out",
+                     csv, *pid ? pid : "unknown");
+        else
+            ad_error("%s: cannot lock %s (%s)", csv, lp, strerror(e));
+        close(fd);
+        free(lp);
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n) {}
+    free(lp);
+    return fd;
+}
+
 // Load an existing results file for resume; its columns must be a subset of ours.
 static int load_existing(Run *R) {
     if (access(R->csv_path, F_OK)) return 0;
@@ -448,7 +491,8 @@ static int list_units(Run *R) {
                 }
             }
             for (int i = 0; i < n; i++) {
-                R->units = ad_realloc(R->units, (size_t)(R->n_units + 1) * sizeof *R->units);
+                if (!R->n_units || !(R->n_units & (R->n_units - 1)))  // doubling (capacity: next power of two)
+                    R->units = ad_realloc(R->units, (R->n_units ? 2 * (size_t)R->n_units : 1) * sizeof *R->units);
                 R->units[R->n_units++] = (Unit){v, d, cats[i], ad, D->name, ad_strdup(root)};
             }
             free(cats);
@@ -464,6 +508,12 @@ static void make_jobs(Run *R) {
     for (int v = 0; v < cfg->n_variants; v++)
         if (cfg->variants[v].n_methods > R->max_m) R->max_m = cfg->variants[v].n_methods;
     R->job_of = ad_malloc((size_t)(cfg->n_variants * R->max_m + 1) * sizeof *R->job_of);
+    // De-duplication through an open-addressing set of job-id hashes (was O(n^2): 65,536
+    // variants took minutes).
+    size_t total = 0, cap = 16, n_alloc = 0;
+    for (int v = 0; v < cfg->n_variants; v++) total += (size_t)cfg->variants[v].n_methods;
+    while (cap < 2 * total) cap *= 2;
+    uint64_t *seen = ad_calloc(cap, sizeof *seen);  // 0 = empty slot (48-bit ids are stored + 1)
     for (int v = 0; v < cfg->n_variants; v++)
         for (int m = 0; m < cfg->variants[v].n_methods; m++) {
             Job J = {v, m, NULL, {0}, 0};
@@ -482,12 +532,25 @@ static void make_jobs(Run *R) {
                 h = fnv1a64(h, "\n", 1);
             }
             J.id = ad_sprintf("%012llx", (unsigned long long)(h >> 16));  // 48 bits: short in tables
-            for (int k = 0; k < R->n_jobs; k++)
-                if (!strcmp(R->jobs[k].id, J.id)) J.dup = 1;
-            R->jobs = ad_realloc(R->jobs, (size_t)(R->n_jobs + 1) * sizeof *R->jobs);
+            uint64_t key = (h >> 16) + 1;  // the id is these 48 bits
+            for (size_t i = (size_t)(key * 0x9e3779b97f4a7c15ULL) & (cap - 1);; i = (i + 1) & (cap - 1)) {
+                if (!seen[i]) {
+                    seen[i] = key;
+                    break;
+                }
+                if (seen[i] == key) {
+                    J.dup = 1;
+                    break;
+                }
+            }
+            if ((size_t)R->n_jobs == n_alloc) {
+                n_alloc = n_alloc ? 2 * n_alloc : 64;
+                R->jobs = ad_realloc(R->jobs, n_alloc * sizeof *R->jobs);
+            }
             R->job_of[v * R->max_m + m] = R->n_jobs;
             R->jobs[R->n_jobs++] = J;
         }
+    free(seen);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -556,7 +619,8 @@ static int extract_all(Run *R, const char *const *paths, const double *deg, int 
         if (rc) {
             for (int k = 0; k < i; k++) cache_release(R->cache, &out[k]);
             if (pg.mode == 2) fprintf(stderr, "\n");
-            return ad_error_prefix("%s", paths[i]);
+            // the image path once: decode errors already name it
+            return strstr(ad_last_error(), paths[i]) ? -1 : ad_error_prefix("%s", paths[i]);
         }
         t = now_s() - t;
         st->total_s += t;
@@ -675,23 +739,26 @@ static int evaluate(const Variant *V, const Unit *U, const Category *C, const Me
             rc = -1;
             break;
         }
-        if (V->eval.crop_resize) {  // patchcore-inspection: Resize(R) + CenterCrop(S), bilinear
+        if (V->eval.resized) {
+            // The same check as native: a mask of another size than its image is a damaged
+            // tree, not something to resize (it was scored under resized:S).
             int iw, ih;
-            if (image_size(s->path, &iw, &ih) || ((m.w != iw || m.h != ih) &&
-                                                   ad_error("%s: mask is %dx%d but its image %s is %dx%d. Fix: the "
-                                                            "dataset tree is damaged",
-                                                            s->mask_path, m.w, m.h, s->path, iw, ih))) {
+            if (image_size(s->path, &iw, &ih)) {
                 rc = -1;
                 image_u8_free(&m);
                 break;
             }
+            if (m.w != iw || m.h != ih) {
+                rc = ad_error("%s: mask is %dx%d but its image %s is %dx%d. Fix: the dataset tree is damaged", s->mask_path,
+                              m.w, m.h, s->path, iw, ih);
+                image_u8_free(&m);
+                break;
+            }
             ImageU8 r = {0};
-            resize_center_crop_u8(&r, &m, V->eval.crop_resize, W[i], RESAMPLE_BILINEAR);
-            memcpy(masks[i], r.data, np);
-            image_u8_free(&r);
-        } else if (V->eval.resized) {
-            ImageU8 r = {0};
-            pil_resize_u8(&r, &m, W[i], H[i], RESAMPLE_BILINEAR);
+            if (V->eval.crop_resize)  // patchcore-inspection: Resize(R) + CenterCrop(S), bilinear
+                resize_center_crop_u8(&r, &m, V->eval.crop_resize, W[i], RESAMPLE_BILINEAR);
+            else
+                pil_resize_u8(&r, &m, W[i], H[i], RESAMPLE_BILINEAR);
             memcpy(masks[i], r.data, np);
             image_u8_free(&r);
         } else {
@@ -796,11 +863,14 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     if (M->needs_train) {
         int k = mc->shots, first = 0;
         if (k > 0) {
-            first = V->seed * k;
-            if (first + k > C->n_train)
-                return ad_error("%s/%s: %s with shots %d and seed %d needs train images %d..%d, but the category has %d. "
+            // 64-bit: seed * shots overflowed an int (seed 1610612736, shots 4 read past train[]).
+            int64_t first64 = (int64_t)V->seed * k;
+            if (first64 + k > C->n_train)
+                return ad_error("%s/%s: %s with shots %d and seed %d needs train images %lld..%lld, but the category has %d. "
                                 "Fix: lower shots or seed",
-                                U->dsname, U->category, mc->name, k, V->seed, first, first + k - 1, C->n_train);
+                                U->dsname, U->category, mc->name, k, V->seed, (long long)first64,
+                                (long long)(first64 + k - 1), C->n_train);
+            first = (int)first64;
         } else {
             k = C->n_train;
         }
@@ -1021,7 +1091,7 @@ static int run_unit(Run *R, int ui) {
     int *pend = ad_malloc((size_t)V->n_methods * sizeof *pend), np = 0;
     for (int m = 0; m < V->n_methods; m++) {
         const Job *J = job_at(R, U->v, m);
-        if (J->dup || find_row(R, J->id, U->dsname, U->category) >= 0) continue;
+        if (J->dup) continue;
         pend[np++] = m;
     }
     if (!np) {
@@ -1046,6 +1116,28 @@ static int run_unit(Run *R, int ui) {
         goto done;
     }
     split = split_hash_of(&C, U->root);
+    // Resume: a row is kept only when it was computed on the same split (the sample list);
+    // after the data or the dataset root changed it is stale and recomputed.
+    {
+        int kept = 0;
+        for (int k = 0; k < np; k++) {
+            const Job *J = job_at(R, U->v, pend[k]);
+            int r = find_row(R, J->id, U->dsname, U->category);
+            if (r >= 0 && !strcmp(table_get(&R->table, r, "split_hash"), split)) continue;
+            if (r >= 0) {
+                fprintf(stderr, "adbench: warning: %s: row %s %s/%s was computed on another split (split_hash %s, now %s): "
+                        "recomputing it\n", R->csv_path, J->id, U->dsname, U->category,
+                        table_get(&R->table, r, "split_hash"), split);
+                table_remove_row(&R->table, r);
+            }
+            pend[kept++] = pend[k];
+        }
+        np = kept;
+        if (!np) {
+            rc = 0;
+            goto done;
+        }
+    }
     if (ensure_backbone(R, V)) goto done;
     tf = ad_calloc((size_t)C.n_test, sizeof *tf);
     const char **paths = ad_malloc((size_t)C.n_test * sizeof *paths);
@@ -1148,7 +1240,7 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     R.con = o->out ? o->out : stdout;
     R.mode = progress_mode(o->quiet);
     R.t0 = now_s();
-    int rc = -1;
+    int rc = -1, lock_fd = -1;
     if (o->shard_n > 1 && (o->shard_i < 0 || o->shard_i >= o->shard_n))
         return ad_error("--shard %d/%d: expected i/n with 0 <= i < n", o->shard_i, o->shard_n);
     // Output folder: one for the whole config.
@@ -1171,6 +1263,9 @@ int runner_run(const Config *cfg, const RunOptions *o) {
         goto done;
     }
     if (mkdirs(R.out_dir)) goto done;
+    // One writer per results file: two runs into one out_dir each read the CSV, added their
+    // rows and renamed, losing the other's. Shards write their own files and may run together.
+    if ((lock_fd = lock_results(R.csv_path)) < 0) goto done;
     char **cols;
     int ncols;
     build_columns(&R, &cols, &ncols);
@@ -1199,6 +1294,7 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     fprintf(stderr, "results: %s (%d new row%s)\n", R.csv_path, R.rows_new, R.rows_new == 1 ? "" : "s");
     rc = 0;
 done:
+    if (lock_fd >= 0) close(lock_fd);  // releases the flock
     close_backbone(&R);
     for (int u = 0; u < R.n_units; u++) free(R.units[u].category), free(R.units[u].root);
     free(R.units);

@@ -2,7 +2,9 @@
 // atomic writes (no temp files), and the no-cache mode. The backbone is a test double that
 // derives features from the file's bytes and counts its calls.
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -255,4 +257,70 @@ Test(cache, per_layer_shapes_round_trip) {
     cache_close(c);
     rm_rf(dir);
     free(dir), free(cdir), free(img);
+}
+
+// Issue 12 item 9: an entry altered between runs (same size) gave other metrics silently, and
+// crafted dimensions wrapped the size check. Each entry carries a checksum of its payload,
+// checked on map; the size check is overflow-safe; a bad entry is a miss with a warning.
+Test(cache, altered_or_crafted_entry_is_a_miss_with_a_warning, .init = cr_redirect_stderr) {
+    char *dir = make_tmpdir("cache");
+    char *img = ad_sprintf("%s/a.bin", dir), *cdir = ad_sprintf("%s/c", dir);
+    write_text(img, "pixels");
+    Backbone bb = {"fake|k"};
+    FeatureCache *c = cache_open(cdir, &FAKE, &bb);
+    Features f;
+    int hit;
+    cr_assert_eq(cache_get(c, img, &f, &hit), 0);
+    cache_release(c, &f);
+    uint64_t h;
+    cr_assert_eq(file_content_hash(img, &h), 0);
+    uint64_t kh = fnv1a64(FNV1A64_INIT, "fake|k", 6);
+    char *entry = ad_sprintf("%s/%016llx/%016llx.feat", cdir, (unsigned long long)kh, (unsigned long long)h);
+    size_t len;
+    char *bytes = slurp(entry, &len);
+    cr_assert(bytes && len > 136);
+    // 1. one payload float changed, size unchanged (payload after the 64-byte header and the
+    // 64-byte layer-shape table)
+    bytes[128 + 4] ^= 0x40;
+    FILE *fp = fopen(entry, "wb");
+    fwrite(bytes, 1, len, fp);
+    fclose(fp);
+    g_calls = 0;
+    cr_assert_eq(cache_get(c, img, &f, &hit), 0);
+    cr_expect_eq(hit, 0, "an altered entry was used");
+    cr_expect_eq(g_calls, 1);
+    cache_release(c, &f);
+    // 2. crafted dimensions whose product wraps to the real payload size
+    char *good = slurp(entry, &len);
+    // the layer table's (gh, gw, dim) of layer 0 and 1 made huge: 2^16 x 2^16 x 2^16 twice
+    // would wrap a 32-bit count and exceed any file; the embedding count set to the real size
+    int32_t dims[6] = {65536, 65536, 65536, 65536, 65536, 65536}, emb;
+    memcpy(good + 64, dims, sizeof dims);
+    emb = (int32_t)((len - 128) / 4);
+    memcpy(good + 32, &emb, sizeof emb);  // embed_dim
+    fp = fopen(entry, "wb");
+    fwrite(good, 1, len, fp);
+    fclose(fp);
+    g_calls = 0;
+    cr_assert_eq(cache_get(c, img, &f, &hit), 0);
+    cr_expect_eq(hit, 0, "crafted dimensions were mapped");
+    cr_expect(f.n_layers > 0 && f.n_layers < 65536, "n_layers %d", f.n_layers);
+    cache_release(c, &f);
+    cache_close(c);
+    fflush(stderr);
+    char *err = NULL;
+    size_t n = 0;
+    FILE *ef = cr_get_redirected_stderr();
+    char chunk[4096];
+    size_t k;
+    while ((k = fread(chunk, 1, sizeof chunk, ef)) > 0) {
+        err = realloc(err, n + k + 1);
+        memcpy(err + n, chunk, k);
+        n += k;
+        err[n] = 0;
+    }
+    cr_expect(err && strstr(err, entry) && strstr(err, "checksum mismatch"), "%s", err ? err : "(no warning)");
+    free(err), free(bytes), free(good), free(entry);
+    rm_rf(dir);
+    free(dir), free(img), free(cdir);
 }

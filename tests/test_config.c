@@ -4,6 +4,8 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <time.h>
 
 #include "config.h"
 #include "err.h"
@@ -325,4 +327,93 @@ Test(config, fnv1a64_reference_values) {
     cr_assert_eq(fnv1a64(FNV1A64_INIT, "", 0), 0xcbf29ce484222325ULL);
     cr_assert_eq(fnv1a64(FNV1A64_INIT, "a", 1), 0xaf63dc4c8601ec8cULL);
     cr_assert_eq(fnv1a64(FNV1A64_INIT, "foobar", 6), 0x85944171f73967e8ULL);
+}
+
+// Issue 12 item 2: 40,000 nested '[' overflowed the stack of the recursive parser, in a file
+// or in one --set value. A depth limit, with file and line.
+Test(config, deep_nesting_is_an_error_not_a_stack_overflow) {
+    size_t n = 40000;
+    char *deep = ad_malloc(2 * n + 16);
+    memset(deep, '[', n);
+    memset(deep + n, ']', n);
+    deep[2 * n] = 0;
+    char *text = ad_sprintf("%sextra: %s\n", BASE, deep);
+    expect_error(text, NULL, 0, "configs/x.yaml:19: lists/maps nested more than");
+    char *set = ad_sprintf("extra=%s", deep);
+    const char *sets[] = {set};
+    expect_error(BASE, sets, 1, "--set:1: lists/maps nested more than");
+    // block style, 70 levels of maps
+    char *blk = ad_strdup(BASE);
+    for (int i = 0; i < 70; i++) {
+        char *line = ad_sprintf("%*sk%d:\n", 2 * i, "", i);
+        char *t = ad_sprintf("%s%s", blk, line);
+        free(blk), free(line);
+        blk = t;
+    }
+    expect_error(blk, NULL, 0, "nested more than 64 levels");
+    free(blk), free(set), free(text), free(deep);
+}
+
+// Issue 12 item 21: `--set .=1` (and 'a..b', 'a.') was ignored silently.
+Test(config, set_with_empty_key_part_is_an_error) {
+    const char *s1[] = {".=1"}, *s2[] = {"seed..x=1"}, *s3[] = {"seed.=1"};
+    expect_error(BASE, s1, 1, "--set .=1: the key has an empty part");
+    expect_error(BASE, s2, 1, "empty part");
+    expect_error(BASE, s3, 1, "empty part");
+}
+
+// Issue 12 item 8: "4e1" / "0x20" were validated (and recorded) as 40 / 32 by strtod but the
+// backbone read 4 / 0 with strtol. One parser for validation and use; ints recorded as used.
+Test(config, numbers_are_read_as_validated) {
+    Params p = {BB_SPEC, 0, NULL, NULL};
+    cr_assert_eq(params_set(&p, "size", "4e1"), 0, "%s", ad_last_error());
+    cr_expect_eq(params_int(&p, "size"), 40);
+    cr_assert_eq(params_set(&p, "size", "0x20"), 0, "%s", ad_last_error());
+    cr_expect_eq(params_int(&p, "size"), 32);
+    cr_expect_str_eq(p.values[0], "32");
+    cr_assert_eq(params_set(&p, "layers", "[6e0, 0xC]"), 0, "%s", ad_last_error());
+    int l[4];
+    cr_assert_eq(params_int_list(&p, "layers", l, 4), 2);
+    cr_expect(l[0] == 6 && l[1] == 12, "%d %d", l[0], l[1]);
+    params_free(&p);
+    Params q = {MUSC_SPEC, 0, NULL, NULL};
+    cr_assert_eq(params_set(&q, "topmin_max", "0x1p-2"), 0, "%s", ad_last_error());
+    cr_expect_float_eq(params_double(&q, "topmin_max"), 0.25, 1e-15);
+    params_free(&q);
+    char *t = with_line(BASE, 8, "  size: 4e1");
+    Config c;
+    cr_assert_eq(config_load_string(&c, "x.yaml", t, NULL, 0, &REG), 0, "%s", ad_last_error());
+    cr_expect_eq(params_int(&c.variants[0].backbone.params, "size"), 40);
+    config_free(&c);
+    free(t);
+}
+
+// Issue 12 item 14: the duplicate-key check scanned the map for every key: a 100,000-key map
+// took 43 s. Hashed now; duplicates are still found with their line.
+Test(config, map_of_100000_keys_parses_fast) {
+    size_t cap = 100000 * 24 + 64;
+    char *text = ad_malloc(cap);
+    size_t m = (size_t)snprintf(text, cap, "name: t\nbig:\n");
+    for (int i = 0; i < 100000; i++) m += (size_t)snprintf(text + m, cap - m, "  k%d: %d\n", i, i);
+    clock_t t0 = clock();  // CPU time: the machine may be shared
+    expect_error(text, NULL, 0, "unknown key 'big'");
+    double s = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    cr_expect(s < 10, "100,000 keys took %.1f s of CPU", s);
+    snprintf(text + m, cap - m, "  k77777: 1\n");
+    expect_error(text, NULL, 0, "configs/x.yaml:100003: duplicate key 'k77777'");
+    free(text);
+}
+
+// Issue 12 item 16: threads >= 64 under an address-space limit hung inside OpenBLAS. The value
+// is capped at the CPU count (with a warning); out-of-range values are still errors.
+Test(config, threads_capped_at_the_cpu_count) {
+    char *t = ad_sprintf("%sthreads: 4096\n", BASE);
+    Config c;
+    cr_assert_eq(config_load_string(&c, "x.yaml", t, NULL, 0, &REG), 0, "%s", ad_last_error());
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    cr_expect_eq(c.variants[0].threads, (int)(ncpu < 4096 ? ncpu : 4096));
+    config_free(&c);
+    char *u = ad_sprintf("%sthreads: 5000\n", BASE);
+    expect_error(u, NULL, 0, "threads");
+    free(t), free(u);
 }

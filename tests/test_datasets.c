@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "dataset.h"
 #include "err.h"
@@ -834,4 +835,54 @@ Test(datasets, bad_visa_csv) {
     free(b);
     bad_csv("", "empty file", NULL);
     bad_csv(H, "no data rows", NULL);
+}
+
+// Issue 12 item 11: test/hole/000.png and 000.jpg were both paired with ground_truth/hole/
+// 000_mask.png. Ambiguity is an error naming both images.
+Test(datasets, two_images_of_one_stem_are_ambiguous) {
+    char *root = make_tmpdir("ds-amb");
+    mvtec_fixture(root);
+    char *src = P(root, "cat1/test/hole/000.png"), *dst = P(root, "cat1/test/hole/000.jpg");
+    cr_assert_eq(link(src, dst), 0);
+    load_fails("mvtec", root, "cat1", "hole/000.jpg", "hole/000.png");
+    load_fails("mvtec", root, "cat1", "ambiguous", "000_mask.png");
+    rm_rf(root);
+    free(root), free(src), free(dst);
+}
+
+// Issue 12 item 23: a dangling symlink, a symlink loop or a FIFO among the images was skipped
+// silently. Each is skipped with a warning naming it.
+Test(datasets, odd_entries_are_named_in_a_warning) {
+    char *root = make_tmpdir("ds-odd");
+    mvtec_fixture(root);
+    char *dang = P(root, "cat1/test/good/002.png"), *loop = P(root, "cat1/test/good/003.png"),
+         *fifo = P(root, "cat1/train/good/009.png");
+    cr_assert_eq(symlink("/nonexistent/zzz.png", dang), 0);
+    cr_assert_eq(symlink(loop, loop), 0);
+    cr_assert_eq(mkfifo(fifo, 0666), 0);
+    char *out, *err, *args = ad_sprintf("datasets check --dataset mvtec --root '%s'", root);
+    run_adbench(args, &out, &err);
+    cr_expect(strstr(err, "test/good/002.png: skipped: a dangling symlink"), "%s", err);
+    cr_expect(strstr(err, "test/good/003.png: skipped: a symlink loop"), "%s", err);
+    cr_expect(strstr(err, "train/good/009.png: skipped: not a regular file (a FIFO)"), "%s", err);
+    free(out), free(err), free(args);
+    rm_rf(root);
+    free(root), free(dang), free(loop), free(fifo);
+}
+
+// Issue 12 item 19: `datasets check` said "every image readable" after reading headers only.
+// It says what was checked.
+Test(datasets, check_says_what_was_checked) {
+    char *root = make_tmpdir("ds-what");
+    mvtec_fixture(root);
+    char *out, *err, *args = ad_sprintf("datasets check --dataset mvtec --root '%s'", root);
+    cr_assert_eq(run_adbench(args, &out, &err), 0, "%s", err);
+    cr_expect(strstr(out, "every image header read") && !strstr(out, "every image readable"), "%s", out);
+    free(out), free(err);
+    char *args2 = ad_sprintf("%s --decode", args);
+    cr_assert_eq(run_adbench(args2, &out, &err), 0, "%s", err);
+    cr_expect(strstr(out, "every image decoded"), "%s", out);
+    free(out), free(err), free(args), free(args2);
+    rm_rf(root);
+    free(root);
 }

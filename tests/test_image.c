@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
+#include "fsutil.h"
 #include "image.h"
 #include "npy.h"
 #include "util_test.h"
@@ -610,4 +612,112 @@ Test(image, cv_linear_resize_agrees_with_half_pixel_bilinear) {
         cr_assert(m < 1e-5, "%dx%d->%dx%d: cv2 and torch bilinear differ by %.3g", ih, iw, oh, ow, m);
         free(in); free(a); free(b);
     }
+}
+
+// Issue 12 item 13: a JPEG of a few hundred bytes claiming 65000^2 pixels reached the decoder
+// (internal error, then SIGSEGV); 20000^2 decoded 1.2 GB. A pixel limit checked from the header.
+static char *jpeg_with_size(const char *dir, const char *name, int w, int h) {
+    size_t n;
+    char *jpg = slurp(G "dec_rgb.jpg", &n);
+    for (size_t i = 0; i + 9 < n; i++)
+        if ((unsigned char)jpg[i] == 0xFF && (unsigned char)jpg[i + 1] == 0xC0) {
+            jpg[i + 5] = (char)(h >> 8), jpg[i + 6] = (char)h, jpg[i + 7] = (char)(w >> 8), jpg[i + 8] = (char)w;
+            break;
+        }
+    char *p = ad_sprintf("%s/%s", dir, name);
+    write_bytes(p, jpg, n);
+    free(jpg);
+    return p;
+}
+
+Test(image, pixel_limit_checked_from_the_header) {
+    char *dir = make_tmpdir("image");
+    char *a = jpeg_with_size(dir, "huge.jpg", 65000, 65000), *b = jpeg_with_size(dir, "big.jpg", 20000, 20000);
+    expect_fail(a, "claiming 65000x65000 = 4225000000 pixels");
+    expect_fail(b, "at most 268435456 pixels");
+    int w, h;
+    cr_assert_eq(image_size(a, &w, &h), -1);
+    cr_assert(strstr(ad_last_error(), "ADBENCH_MAX_PIXELS"), "%s", ad_last_error());
+    // configurable
+    setenv("ADBENCH_MAX_PIXELS", "500", 1);
+    expect_fail(G "dec_rgb.jpg", "at most 500 pixels");
+    expect_fail(G "dec_rgb8.png", "at most 500 pixels");
+    expect_fail(G "dec_rgb.tif", "at most 500 pixels");
+    unsetenv("ADBENCH_MAX_PIXELS");
+    ImageU8 im;
+    cr_assert_eq(image_read_rgb8(G "dec_rgb.jpg", &im), 0, "%s", ad_last_error());
+    image_u8_free(&im);
+    rm_rf(dir);
+    free(a), free(b), free(dir);
+}
+
+// Issue 12 item 18: a BMP height of -2^31 was negated in an int (UB); it is a clear error.
+Test(image, bmp_height_int_min_is_an_error) {
+    size_t n;
+    char *bmp = slurp(G "dec_rgb.bmp", &n);
+    bmp[22] = 0, bmp[23] = 0, bmp[24] = 0, bmp[25] = (char)0x80;
+    char *dir = make_tmpdir("image"), *p = ad_sprintf("%s/neg.bmp", dir);
+    write_bytes(p, bmp, n);
+    int w, h;
+    cr_assert_eq(image_size(p, &w, &h), -1);
+    cr_assert(strstr(ad_last_error(), "x2147483648 pixels"), "%s", ad_last_error());
+    expect_fail(p, "2147483648");
+    rm_rf(dir);
+    free(bmp), free(p), free(dir);
+}
+
+// Issue 12 item 24: fixed "<path>.tmp" names (PNG writer, CoDeGraph diagnostics, synth
+// manifest) collided between concurrent runs. Temporary names carry the pid and a random part.
+Test(image, temporary_names_are_unique_per_process_and_call) {
+    char *a = fs_tmp_name("/x/y.png"), *b = fs_tmp_name("/x/y.png");
+    char *pid = ad_sprintf(".tmp.%d.", (int)getpid());
+    cr_expect(strstr(a, pid) && strstr(b, pid), "%s %s", a, b);
+    cr_expect_str_neq(a, b);
+    free(a), free(b), free(pid);
+    char *code = slurp("src/cv.cpp", NULL), *cg = slurp("methods/codegraph.c", NULL), *sy = slurp("datasets/synth.c", NULL);
+    cr_assert(code && cg && sy);
+    cr_expect(!strstr(code, "\".tmp\"") && !strstr(cg, "\"%s.tmp\"") && !strstr(sy, "\"%s.tmp\""), "a fixed .tmp name is left");
+    free(code), free(cg), free(sy);
+}
+
+// Issue 12 item 20: a damaged CMYK JPEG printed a libjpeg warning on stderr (CMYK went to
+// OpenCV's decoder). The silent decoder handles every colour space; CMYK pixels equal OpenCV's
+// (golden dec_cmyk_jpg.rgb8.npy decoded by OpenCV 4.6; file made with libjpeg, JCS_CMYK).
+Test(image, damaged_cmyk_jpeg_is_silent_and_decodes_like_opencv, .init = cr_redirect_stderr) {
+    ImageU8 im;
+    cr_assert_eq(image_read_rgb8(G "dec_cmyk.jpg", &im), 0, "%s", ad_last_error());
+    NpyArray ref = load(G "dec_cmyk_jpg.rgb8.npy");
+    cr_assert_eq(ref.count, (size_t)im.w * im.h * 3);
+    cr_expect(!memcmp(ref.data, im.data, ref.count), "CMYK pixels differ from OpenCV's");
+    npy_free(&ref);
+    image_u8_free(&im);
+    size_t n;
+    char *jpg = slurp(G "dec_cmyk.jpg", &n);
+    size_t sos = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        if ((unsigned char)jpg[i] == 0xFF && (unsigned char)jpg[i + 1] == 0xDA) sos = i;
+    cr_assert(sos > 0 && sos + 40 < n);
+    for (size_t k = sos + 18; k < sos + 24; k++) jpg[k] ^= 0x37;  // "Corrupt JPEG data: premature end"
+    char *dir = make_tmpdir("image"), *p = ad_sprintf("%s/damaged_cmyk.jpg", dir);
+    write_bytes(p, jpg, n);
+    if (!image_read_rgb8(p, &im)) image_u8_free(&im);
+    if (!mask_read(p, &im)) image_u8_free(&im);
+    fflush(stderr);
+    cr_assert_stderr_eq_str("", "libjpeg warnings leaked to stderr");
+    rm_rf(dir);
+    free(p), free(dir), free(jpg);
+}
+
+// Issue 12 item 19: OpenCV's exception text went into messages with its newline and its source
+// paths ("OpenCV(4.6.0) ./modules/imgcodecs/src/loadsave.cpp:998: error: ...\n").
+Test(image, opencv_errors_are_one_line_without_source_paths, .init = cr_redirect_stderr) {
+    char *dir = make_tmpdir("image"), *p = ad_sprintf("%s/tall.png", dir);
+    ImageU8 tall = {1, 1200000, 1, calloc(1200000, 1)};  // beyond libpng's height limit
+    cr_assert_eq(image_write_png(p, &tall), -1);
+    const char *e = ad_last_error();
+    cr_expect(strstr(e, p) && strstr(e, "imencode"), "%s", e);
+    cr_expect(!strchr(e, '\n') && !strstr(e, ".cpp") && !strstr(e, "modules/"), "%s", e);
+    image_u8_free(&tall);
+    rm_rf(dir);
+    free(dir), free(p);
 }

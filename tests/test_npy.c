@@ -80,3 +80,37 @@ Test(npy, clear_errors) {
     expect_error("tests/golden/npy/not_npy.npy", "not a .npy file");
     expect_error("tests/golden/npy/does_not_exist.npy", "cannot open");
 }
+
+// A v1.0 .npy of 128 bytes: header dict padded to 118 bytes (+ 10 prefix).
+static char *tiny_npy(const char *dir, const char *name, const char *descr, const char *shape) {
+    char *path = ad_sprintf("%s/%s.npy", dir, name);
+    char dict[119];
+    int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape);
+    memset(dict + n, ' ', 117 - (size_t)n);
+    dict[117] = '\n';
+    FILE *f = fopen(path, "wb");
+    fwrite("\x93NUMPY\x01\x00\x76\x00", 1, 10, f);
+    fwrite(dict, 1, 118, f);
+    fclose(f);
+    return path;
+}
+
+// Issue 12 item 12: the data size was allocated before comparing with the file size (a 128-byte
+// file claiming 6.7e12 elements: "internal error"), and (2^61,) int64 wrapped the byte count
+// to 0 (accepted with no data).
+Test(npy, sizes_checked_against_the_file_before_allocating) {
+    char *dir = make_tmpdir("npy");
+    char *a = tiny_npy(dir, "huge", "<f4", "(6700000000000,)");
+    expect_error(a, "truncated .npy data: expected 26800000000000 bytes");
+    char *b = tiny_npy(dir, "wrap", "<i8", "(2305843009213693952,)");
+    expect_error(b, "overflows");
+    char *c = tiny_npy(dir, "wrap2", "<f4", "(4611686018427387904, 4)");
+    expect_error(c, "overflow");
+    char *d = tiny_npy(dir, "empty", "<f4", "(0, 5)");
+    NpyArray arr;
+    cr_assert_eq(npy_read(d, &arr), 0, "%s", ad_last_error());
+    cr_assert_eq(arr.count, 0);
+    npy_free(&arr);
+    rm_rf(dir);
+    free(a), free(b), free(c), free(d), free(dir);
+}

@@ -121,3 +121,18 @@ Test(pixel, clear_errors) {
     d->close(b);
     params_free(&p);
 }
+
+// Issue 12 item 15: size 4096, patch 64, stride 1 (each in range) tried to allocate 800 GB.
+// The memory is estimated from the parameters when the backbone opens and refused with it.
+Test(pixel, huge_feature_memory_is_refused_before_extraction) {
+    Params p;
+    const char *huge[] = {"size", "4096", "patch", "64", "stride", "1", NULL};
+    cr_assert_null(open_with(&p, huge), "800 GB of features per image accepted");
+    cr_expect(strstr(ad_last_error(), "4033x4033 grid of 12288-dim features: 799.5 GB per image"), "%s", ad_last_error());
+    params_free(&p);
+    // Issue 12 item 19: the runner prefixes "backbone 'pixel'"; the backbone no longer does.
+    const char *bad_embed[] = {"embed", "clip", NULL};
+    cr_assert_null(open_with(&p, bad_embed));
+    cr_expect(!strstr(ad_last_error(), "backbone 'pixel'"), "%s", ad_last_error());
+    params_free(&p);
+}

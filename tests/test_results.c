@@ -370,3 +370,30 @@ Test(results, published_tables_are_fractions) {
     cr_assert_str_eq(table_get(&t, 9, "pixel_aupro_musc"), "0.9440");
     table_free(&t);
 }
+
+// Issue 12 item 22: a published CSV saved with a UTF-8 byte-order mark failed with "expected a
+// column 'dataset'": the BOM stuck to the first column name. It is stripped.
+Test(results, utf8_bom_is_stripped) {
+    char *dir = make_tmpdir("results"), *p = ad_sprintf("%s/bom.csv", dir);
+    write_text(p, "\xEF\xBB\xBF" "dataset,category,image_auroc\nmvtec,screw,0.9\n");
+    Table t;
+    cr_assert_eq(table_read_csv(&t, p), 0, "%s", ad_last_error());
+    cr_expect_eq(table_col(&t, "dataset"), 0, "first column is '%s'", t.cols[0]);
+    cr_expect_str_eq(table_get(&t, 0, "dataset"), "mvtec");
+    table_free(&t);
+    rm_rf(dir);
+    free(dir), free(p);
+}
+
+// Issue 12 item 19: "rerun" was the advice for a damaged results CSV, and a rerun onto it fails
+// the same way. The advice is to restore it or move it away.
+Test(results, damaged_csv_advice_does_not_say_rerun) {
+    char *dir = make_tmpdir("results"), *p = ad_sprintf("%s/r.csv", dir);
+    write_text(p, "job,dataset,category\na,b,c\nx,y\n");
+    Table t;
+    cr_assert_eq(table_read_csv(&t, p), -1);
+    cr_expect(strstr(ad_last_error(), "move it away") && !strstr(ad_last_error(), "rerun or restore"), "%s",
+              ad_last_error());
+    rm_rf(dir);
+    free(dir), free(p);
+}

@@ -7,9 +7,13 @@
 #include <dirent.h>
 #include <glob.h>
 #include <math.h>
+#include <omp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -565,4 +569,249 @@ Test(runner, seed_grid_runs_zero_and_full_shot_jobs_once) {
     free(all), free(out), free(err), free(cmd), free(cfg);
     rm_rf(dir);
     free(dir);
+}
+
+// Issue 12 item 3: seed * shots overflowed an int: seed 1610612736 with shots 4 read far
+// outside train[] (SIGSEGV); seed 1073741824 wrapped to 0 and silently used train[0..3].
+Test(runner, seed_times_shots_does_not_overflow) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    const char *seeds[] = {"1610612736", "1073741824"};
+    for (int i = 0; i < 2; i++) {
+        char *bad = ad_sprintf("datasets: [{name: synth, root: %s, categories: [woven2]}]\n"
+                               "backbone: {name: fakebb}\nmethods: [{name: fakefew, shots: 4}]\nseed: %s\ncache_dir: none\n",
+                               root, seeds[i]);
+        cr_assert_eq(run_text(bad, out, 0, 1), -1, "seed %s accepted", seeds[i]);
+        char *want = ad_sprintf("needs train images %lld..%lld, but the category has 4", atoll(seeds[i]) * 4,
+                                atoll(seeds[i]) * 4 + 3);
+        cr_assert(strstr(ad_last_error(), want), "%s", ad_last_error());
+        free(want), free(bad);
+    }
+    rm_rf(dir);
+    free(dir), free(root), free(out);
+}
+
+// Issue 12 item 4: when generating a synth set failed, synth_ensure ran system("rm -rf '<root>.tmp'"):
+// a root with quotes ran commands and removed unrelated folders. Generation is made to fail
+// here by a root path so long that the category folders exceed PATH_MAX.
+static char *long_root(const char *dir, const char *last) {
+    char *p = ad_strdup(dir);
+    while (strlen(p) + 201 + strlen(last) < 4070) {
+        char *q = ad_sprintf("%s/%0200d", p, 0);
+        free(p);
+        p = q;
+    }
+    size_t pad = 4070 - strlen(p) - strlen(last) - 1;
+    char *q = ad_sprintf("%s/%0*d%s", p, (int)pad, 0, last);
+    free(p);
+    return q;
+}
+
+Test(runner, synth_cleanup_runs_no_shell) {
+    char *dir = make_tmpdir("runner");
+    char *pwned = ad_sprintf("%s/PWNED", dir), *victim = ad_sprintf("%s/victim", dir);
+    cr_assert_eq(mkdir(victim, 0777), 0);
+    setenv("ADB_PWNED", pwned, 1);
+    setenv("ADB_VICTIM", victim, 1);
+    const char *lasts[] = {"q'$(touch \"$ADB_PWNED\")'", "x' \"$ADB_VICTIM\" 'y"};
+    for (int i = 0; i < 2; i++) {
+        char *root = long_root(dir, lasts[i]);
+        char *text = ad_sprintf("datasets:\n  - name: synth\n    root: %s\n    synth: {size: 32, n_train: 2}\n"
+                                "backbone: {name: fakebb}\nmethods: [{name: fakezero}]\ncache_dir: none\n",
+                                root);
+        char *out = ad_sprintf("%s/out", dir);
+        cr_assert_eq(run_text(text, out, 0, 1), -1, "generation under a %zu-byte path should fail", strlen(root));
+        cr_expect(strstr(ad_last_error(), "datasets[0] (synth)"), "%s", ad_last_error());
+        // the temporary folder is gone
+        char *parent = ad_strdup(root);
+        *strrchr(parent, '/') = 0;
+        cr_expect_eq(count_tmp(parent), 0, "temporary folder left in %s", parent);
+        free(parent), free(out), free(text), free(root);
+    }
+    struct stat st;
+    cr_expect_neq(stat(pwned, &st), 0, "a command in the dataset root was run by a shell");
+    cr_expect_eq(stat(victim, &st), 0, "an unrelated folder was removed");
+    unsetenv("ADB_PWNED");
+    unsetenv("ADB_VICTIM");
+    rm_rf(dir);
+    free(dir), free(pwned), free(victim);
+}
+
+// Issue 12 item 4: no shell anywhere (system/popen took user paths: dataset roots, folders).
+Test(runner, no_shell_in_the_sources) {
+    glob_t g;
+    const char *pats[] = {"src/*.c", "src/*.cpp", "backbones/*.c", "methods/*.c", "datasets/*.c"};
+    for (int p = 0; p < 5; p++) glob(pats[p], p ? GLOB_APPEND : 0, NULL, &g);
+    cr_assert(g.gl_pathc > 20);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        char *text = slurp(g.gl_pathv[i], NULL);
+        cr_assert(text);
+        cr_expect(!strstr(text, "system(") && !strstr(text, "popen("), "%s calls a shell", g.gl_pathv[i]);
+        free(text);
+    }
+    globfree(&g);
+}
+
+// Issue 12 item 5: an internal error on an OpenMP worker called exit(2), which ran library
+// destructors under the other threads (then a segfault). It must _exit after the message:
+// an atexit handler (standing for those destructors) must not run.
+static void atexit_marker(void) { fputs("ATEXIT-RAN\n", stdout), fflush(stdout); }
+Test(runner, internal_error_in_a_worker_thread_exits_at_once) {
+    int fd[2];
+    cr_assert_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    if (!pid) {
+        dup2(fd[1], 1), dup2(fd[1], 2);
+        atexit(atexit_marker);
+#pragma omp parallel num_threads(4)
+        {
+            if (omp_get_thread_num() == 1) AD_INTERNAL("planted failure");
+            for (volatile long i = 0; i < 200000000L; i = i + 1) {}
+        }
+        _exit(0);
+    }
+    close(fd[1]);
+    char buf[4096];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read(fd[0], buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)r;
+    buf[n] = 0;
+    close(fd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d: %s", st, buf);
+    cr_expect(strstr(buf, "internal error at tests/test_runner.c") && strstr(buf, "planted failure"), "%s", buf);
+    cr_expect(!strstr(buf, "ATEXIT-RAN"), "exit() ran the atexit handlers: %s", buf);
+}
+
+// Issue 12 item 6: resume skipped a row on (job, dataset, category) alone: after the data
+// changed, the stale row stayed ("0 new rows", n_test 6 vs 7). It is recomputed when the
+// split_hash differs.
+Test(runner, resume_recomputes_rows_of_a_changed_split) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir), *csv = ad_sprintf("%s/results.csv", out);
+    char *text = config_text(root, "none", "");
+    cr_assert_eq(run_text(text, out, 0, 1), 0, "%s", ad_last_error());
+    Table a;
+    cr_assert_eq(table_read_csv(&a, csv), 0);
+    int r = find(&a, table_get(&a, 0, "job"), "synth", "woven0");
+    cr_assert(r >= 0);
+    char *n_before = ad_strdup(table_get(&a, r, "n_test")), *h_before = ad_strdup(table_get(&a, r, "split_hash"));
+    // one more normal test image in woven0
+    char *src = ad_sprintf("%s/woven0/test/good/000.png", root), *dst = ad_sprintf("%s/woven0/test/good/900.png", root);
+    size_t n;
+    char *png = slurp(src, &n);
+    cr_assert(png);
+    FILE *f = fopen(dst, "wb");
+    fwrite(png, 1, n, f);
+    fclose(f);
+    cr_assert_eq(run_text(text, out, 0, 1), 0, "%s", ad_last_error());
+    Table b;
+    cr_assert_eq(table_read_csv(&b, csv), 0);
+    int rows = 0;
+    for (int i = 0; i < b.n_rows; i++) rows += !strcmp(table_get(&b, i, "category"), "woven0");
+    cr_expect_eq(rows, 1, "one woven0 row, found %d", rows);
+    int q = find(&b, table_get(&a, 0, "job"), "synth", "woven0");
+    cr_assert(q >= 0);
+    cr_expect_eq(atoi(table_get(&b, q, "n_test")), atoi(n_before) + 1, "n_test %s, before %s", table_get(&b, q, "n_test"),
+                 n_before);
+    cr_expect_str_neq(table_get(&b, q, "split_hash"), h_before);
+    // the unchanged categories are resumed as they were
+    cr_expect_str_eq(table_get(&b, find(&b, table_get(&a, 0, "job"), "synth", "woven1"), "image_auroc"),
+                     table_get(&a, find(&a, table_get(&a, 0, "job"), "synth", "woven1"), "image_auroc"));
+    table_free(&a), table_free(&b);
+    rm_rf(dir);
+    free(dir), free(root), free(out), free(csv), free(text), free(n_before), free(h_before), free(src), free(dst), free(png);
+}
+
+// Issue 12 item 7: two runs into one out_dir each printed "1 new row" and one's rows were
+// lost. The results file is locked; the second run is refused naming the first one's pid.
+Test(runner, second_run_into_a_locked_folder_is_refused) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir), *lock = ad_sprintf("%s/results.csv.lock", out);
+    cr_assert_eq(mkdir(out, 0777), 0);
+    int fd = open(lock, O_RDWR | O_CREAT, 0666);
+    cr_assert(fd >= 0);
+    cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+    cr_assert_eq(write(fd, "424242\n", 7), 7);
+    char *text = config_text(root, "none", "");
+    cr_assert_eq(run_text(text, out, 0, 1), -1, "a second writer was let in");
+    cr_expect(strstr(ad_last_error(), "another adbench run (pid 424242)") && strstr(ad_last_error(), "results.csv"), "%s",
+              ad_last_error());
+    close(fd);  // the first run ends: the folder is free again
+    cr_assert_eq(run_text(text, out, 0, 1), 0, "%s", ad_last_error());
+    rm_rf(dir);
+    free(dir), free(root), free(out), free(lock), free(text);
+}
+
+// Issue 12 item 14: job de-duplication compared every job with every earlier one: --dry-run
+// of 65,536 variants took 26 s here (266 s in the report). Hashed now: about 2 s.
+Test(runner, dry_run_of_65536_variants_is_fast, .timeout = 600) {
+    char *dir = make_tmpdir("runner"), *cfg = ad_sprintf("%s/big.yaml", dir);
+    char grids[4][256];
+    for (int k = 0; k < 4; k++) {
+        int m = 0;
+        m += snprintf(grids[k] + m, sizeof grids[k] - (size_t)m, "{grid: [");
+        for (int i = 0; i < 16; i++)
+            m += k == 3 ? snprintf(grids[k] + m, sizeof grids[k] - (size_t)m, "%s0.%02d", i ? ", " : "", 10 + i)
+                        : snprintf(grids[k] + m, sizeof grids[k] - (size_t)m, "%s%d", i ? ", " : "", k ? 1 + i : 16 + i);
+        snprintf(grids[k] + m, sizeof grids[k] - (size_t)m, "]}");
+    }
+    char *text = ad_sprintf("name: big\ndatasets: [{name: mvtec, root: /nonexistent, categories: [screw]}]\n"
+                            "backbone: {name: pixel, size: %s, patch: %s, stride: %s}\n"
+                            "methods:\n  - {name: musc, topmin_max: %s}\ncache_dir: none\n",
+                            grids[0], grids[1], grids[2], grids[3]);
+    write_text(cfg, text);
+    char *args = ad_sprintf("run %s --dry-run > %s/out.txt", cfg, dir);
+    // CPU time of the child (the machine may be shared: wall time is not the program's)
+    struct rusage r0, r1;
+    getrusage(RUSAGE_CHILDREN, &r0);
+    char *e;
+    int rc = run_adbench(args, NULL, &e);
+    getrusage(RUSAGE_CHILDREN, &r1);
+    double s = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+               1e-6 * (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec - r0.ru_stime.tv_usec);
+    cr_assert_eq(rc, 0, "%s", e);
+    double limit = strstr(adbench_bin(), "asan") ? 60 : 15;
+    cr_expect(s < limit, "dry run of 65,536 variants took %.1f s of CPU (limit %.0f s)", s, limit);
+    cr_log_info("dry run of 65,536 variants: %.2f s of CPU", s);
+    rm_rf(dir);
+    free(dir), free(cfg), free(text), free(args), free(e);
+}
+
+// Issue 12 item 10: a 16x16 mask of a 32x32 image was resized and scored under resized:S
+// (native already refused it). The same size check in every protocol.
+Test(runner, mask_of_another_size_is_refused_under_resized) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    char *pat = ad_sprintf("%s/woven0/ground_truth/*/*.png", root);
+    glob_t g;
+    cr_assert_eq(glob(pat, 0, NULL, &g), 0, "no masks under %s", pat);
+    ImageU8 m = {16, 16, 1, calloc(256, 1)};
+    for (int i = 0; i < 256; i++) m.data[i] = i % 3 ? 0 : 255;
+    cr_assert_eq(image_write_png(g.gl_pathv[0], &m), 0, "%s", ad_last_error());
+    image_u8_free(&m);
+    char *text = config_text(root, "none", "");  // resized:32
+    cr_assert_eq(run_text(text, out, 0, 1), -1, "a 16x16 mask of a 32x32 image was scored");
+    cr_expect(strstr(ad_last_error(), g.gl_pathv[0]) && strstr(ad_last_error(), "mask is 16x16") &&
+                  strstr(ad_last_error(), "is 32x32"),
+              "%s", ad_last_error());
+    globfree(&g);
+    rm_rf(dir);
+    free(dir), free(root), free(out), free(pat), free(text);
+}
+
+// Issue 12 item 19: an unreadable image was named twice ("<path>: <path>: expected ...").
+Test(runner, unreadable_image_is_named_once) {
+    char *dir = make_tmpdir("runner");
+    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    char *img = ad_sprintf("%s/woven1/test/good/000.png", root);
+    write_text(img, "garbage");
+    char *text = config_text(root, "none", "");
+    cr_assert_eq(run_text(text, out, 0, 1), -1);
+    const char *e = ad_last_error(), *first = strstr(e, img);
+    cr_assert(first, "%s", e);
+    cr_expect(!strstr(first + strlen(img), img), "path printed twice: %s", e);
+    rm_rf(dir);
+    free(dir), free(root), free(out), free(img), free(text);
 }

@@ -244,3 +244,32 @@ Test(safetensors, neither_family) {
     rm_rf(dir);
     free(dir);
 }
+
+// Issue 12 item 1: width 0 or patch 0 passed the shape check (0 % 64 == 0) and then divided by
+// zero (SIGFPE) or tripped an assertion. Every dimension is bounded, the tensor named.
+static void zero_dim(const char *dir, const char *model, const char *tensor, int dim, const char *frag) {
+    cJSON *j = load_header(model);
+    cJSON *t = cJSON_GetObjectItem(j, tensor);
+    cr_assert(t, "%s lacks %s", model, tensor);
+    cJSON *sh = cJSON_GetObjectItem(t, "shape"), *of = cJSON_GetObjectItem(t, "data_offsets");
+    cJSON_SetNumberValue(cJSON_GetArrayItem(sh, dim), 0);
+    if (dim == 2) cJSON_SetNumberValue(cJSON_GetArrayItem(sh, 3), 0);
+    cJSON_SetNumberValue(cJSON_GetArrayItem(of, 1), cJSON_GetArrayItem(of, 0)->valuedouble);
+    char *name = ad_sprintf("%s_%d", model, dim);
+    char *p = write_json(dir, name, j);
+    char *frag_t = ad_sprintf("'%s'", tensor);
+    expect_open_error(p, frag_t, frag);
+    free(frag_t), free(name), free(p);
+    cJSON_Delete(j);
+}
+
+Test(safetensors, zero_width_or_patch_is_an_error) {
+    char *dir = make_tmpdir("st");
+    zero_dim(dir, "clip_openai", "visual.conv1.weight", 0, "width");
+    zero_dim(dir, "clip_openai", "visual.conv1.weight", 2, "patch size");
+    zero_dim(dir, "dino", "patch_embed.proj.weight", 0, "width");
+    zero_dim(dir, "dino", "patch_embed.proj.weight", 2, "patch size");
+    zero_dim(dir, "clip_hf", "vision_model.embeddings.patch_embedding.weight", 2, "patch size");
+    rm_rf(dir);
+    free(dir);
+}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "dataset.h"
@@ -430,4 +431,34 @@ Test(synth, cli_help_and_errors) {
     free(chk);
     rm_rf(dir);
     free(dir);
+}
+
+// Issue 12 item 24: a full disk left a partial set in --out that the next synth refused to
+// overwrite. The set is written into a temporary folder and moved into place when complete;
+// a failure leaves nothing. The full disk is a file-size limit (ulimit -f, SIGXFSZ ignored).
+Test(synth, failed_write_leaves_no_partial_set) {
+    char *dir = make_tmpdir("synth"), *out = ad_sprintf("%s/set", dir);
+    const char *opts = "--size 64 --n-train 4 --n-good 4 --n-unique 2 --m 2";
+    char *cmd = ad_sprintf("trap '' XFSZ; ulimit -f 8; '%s' synth --out '%s' %s", adbench_bin(), out, opts);
+    char *o, *e;
+    int rc = run_capture(cmd, &o, &e);
+    cr_assert_neq(rc, 0, "synth under a 4 KB file-size limit succeeded: %s", o);
+    struct stat st;
+    cr_expect_neq(stat(out, &st), 0, "a partial set was left in %s", out);
+    char *lst = ad_sprintf("ls -a '%s'", dir), *ls;
+    run_capture(lst, &ls, NULL);
+    cr_expect(!strstr(ls, ".tmp"), "temporary folder left: %s", ls);
+    free(o), free(e), free(ls);
+    // the next synth writes the set
+    char *args = ad_sprintf("synth --out '%s' %s", out, opts);
+    cr_assert_eq(run_adbench(args, &o, &e), 0, "%s", e);
+    char *man = ad_sprintf("%s/synth_manifest.json", out);
+    cr_expect_eq(stat(man, &st), 0);
+    free(o), free(e);
+    // a --out whose parent folders do not exist yet
+    char *args2 = ad_sprintf("synth --out '%s/new/sub/set' %s", dir, opts);
+    cr_assert_eq(run_adbench(args2, &o, &e), 0, "%s", e);
+    free(o), free(e), free(args2);
+    rm_rf(dir);
+    free(dir), free(out), free(cmd), free(lst), free(args), free(man);
 }

@@ -437,3 +437,38 @@ Test(vit, tiled_attention_equals_naive_and_thread_independent) {
     cr_expect(!memcmp(o1, o2, sizeof(float) * no), "tiled attention: 1 and 2 threads differ");
     free(qkv), free(ref), free(o1), free(o2), free(scr);
 }
+
+// Issue 12 item 17: NaN weights (or activations overflowing float32) hit undefined behaviour
+// in vexpf ((int32_t)NaN, then a left shift of a negative value) and the normal build wrote
+// NaN features with exit 0. vexpf keeps NaN/Inf well defined and the forward names the layer.
+Test(vit, non_finite_weights_are_an_error_naming_the_layer) {
+    cr_expect(isnan(vit_expf(NAN)));
+    cr_expect(isinf(vit_expf(INFINITY)) || vit_expf(INFINITY) > 1e38f);
+    cr_expect_eq(vit_expf(-INFINITY), vit_expf(-100.0f));
+    char *dir = make_tmpdir("vit");
+    size_t hl, bl;
+    char *h = slurp(G "clip_openai.hdr", &hl), *b = slurp(G "blob_f32.bin", &bl);
+    cr_assert(h && b);
+    const float vals[2] = {NAN, 3e38f};
+    for (int v = 0; v < 2; v++) {
+        float *fb = (float *)(void *)b;
+        for (size_t i = 0; i < bl / 4; i++) fb[i] = vals[v];
+        char *p = ad_sprintf("%s/bad%d.safetensors", dir, v);
+        FILE *f = fopen(p, "wb");
+        fwrite(h, 1, hl, f);
+        fwrite(b, 1, bl, f);
+        fclose(f);
+        ViT m;
+        cr_assert_eq(vit_open(&m, p), 0, "%s", ad_last_error());
+        int H = 32, W = 32, T = vit_tokens(&m, H, W), D = m.cfg.width, tap = 1;
+        float *img = calloc((size_t)3 * H * W, sizeof(float)), *out = malloc(sizeof(float) * (size_t)T * D);
+        cr_assert_eq(vit_forward(&m, out, NULL, img, 1, H, W, &tap, 1, 0), -1, "non-finite features accepted");
+        cr_expect(strstr(ad_last_error(), "layer 1") && strstr(ad_last_error(), "non-finite") && strstr(ad_last_error(), p),
+                  "%s", ad_last_error());
+        vit_close(&m);
+        free(img), free(out), free(p);
+    }
+    free(h), free(b);
+    rm_rf(dir);
+    free(dir);
+}
