@@ -428,3 +428,32 @@ Test(outputs, only_cli) {
     cr_assert(strstr(o, "--only DS/CAT"), "%s", o);
     free(o), free(e);
 }
+
+// MuSc reports its image score before RsCIN as a per-image diagnostic.
+Test(outputs, musc_diagnostic_score_before_rscin, .timeout = 120) {
+    char *dir = make_tmpdir("outputs");
+    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    char *text = ad_sprintf("datasets: [{name: synth, root: %s, categories: [woven0]}]\n"
+                            "backbone: {name: pixel, size: 32, patch: 4, stride: 4}\n"
+                            "methods: [{name: musc, degrees: [1]}]\n"
+                            "evaluation: {resolution: resized:32}\ncache_dir: none\n",
+                            root);
+    cr_assert_eq(run_cfg(text, out, NULL, 0, 1, NULL), 0, "%s", ad_last_error());
+    char *pi = ad_sprintf("%s/per_image.csv", out);
+    Table t;
+    cr_assert_eq(table_read_csv(&t, pi), 0, "%s", ad_last_error());
+    cr_assert_eq(t.n_rows, 12);
+    int differ = 0;
+    for (int q = 0; q < t.n_rows; q++) {
+        double raw, s;
+        cr_assert_eq(cell_double(table_get(&t, q, "diag.score_before_rscin"), &raw), 0, "%s",
+                     table_get(&t, q, "diag.score_before_rscin"));
+        cr_assert_eq(cell_double(table_get(&t, q, "score"), &s), 0);
+        cr_assert(isfinite(raw));
+        differ += raw != s;
+    }
+    cr_assert(differ > 0, "RsCIN (on by default) changes the scores of some images");
+    table_free(&t);
+    rm_rf(dir);
+    free(dir), free(root), free(out), free(text), free(pi);
+}
