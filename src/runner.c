@@ -1155,10 +1155,16 @@ static int dry_run(Run *R) {
             fprintf(f, " units are assigned once 'categories: all' is listed from the dataset\n");
         } else {
             for (int u = 0; u < R->n_units; u++)
-                if (u % R->o->shard_n == R->o->shard_i)
+                if (u % R->o->shard_n == R->o->shard_i && (!R->keep || R->keep[u]))
                     fprintf(f, " %s/%s[v%d]", R->units[u].dsname, R->units[u].category, R->units[u].v + 1);
             fprintf(f, "\n");
         }
+    }
+    if (R->keep) {  // --only
+        fprintf(f, "only:");
+        for (int u = 0; u < R->n_units; u++)
+            if (R->keep[u]) fprintf(f, " %s/%s[v%d]", R->units[u].dsname, R->units[u].category ? R->units[u].category : "*", R->units[u].v + 1);
+        fprintf(f, "\n");
     }
     fprintf(f, "dry run: no weights or datasets were opened\n");
     return 0;

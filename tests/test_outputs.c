@@ -421,6 +421,9 @@ Test(outputs, only_cli) {
     cr_assert_eq(run_adbench("run configs/demo.yaml --dry-run --only nope/x", &o, &e), 1);
     cr_assert(strstr(e, "adbench: error: --only nope/x: no such dataset/category in this config; valid: "), "%s", e);
     free(o), free(e);
+    cr_assert_eq(run_adbench("run configs/demo.yaml --dry-run --only synth", &o, &e), 0, "%s", e);
+    cr_assert(strstr(o, "only: synth/*[v1]"), "the dry run lists the selection:\n%s", o);
+    free(o), free(e);
     cr_assert_eq(run_adbench("run configs/demo.yaml --dry-run --only", &o, &e), 1);
     cr_assert(strstr(e, "option '--only' needs a value"), "%s", e);
     free(o), free(e);
