@@ -1133,7 +1133,9 @@ static int dry_run(Run *R) {
             fprintf(f, "  job %s %s ", J->id, V->methods[m].name);
             print_params(f, &V->methods[m].params);
             if (V->methods[m].m->needs_train) fprintf(f, " shots=%d", V->methods[m].shots);
-            fprintf(f, "%s\n", J->dup ? " (same as an earlier job: runs once)" : "");
+            char *vl = variant_label(V, m, ',');  // the job's own grid values (variant.h)
+            fprintf(f, "%s%s%s%s\n", *vl ? " [" : "", vl, *vl ? "]" : "", J->dup ? " (same as an earlier job: runs once)" : "");
+            free(vl);
         }
         fprintf(f, "  evaluation %s mask_rule=%s pro_limit=%g image_score=%s seed=%d\n",
                 V->eval.resized ? "resized" : "native", V->eval.mask_rule, V->eval.pro_limit,

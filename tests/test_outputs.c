@@ -424,6 +424,11 @@ Test(outputs, only_cli) {
     cr_assert_eq(run_adbench("run configs/demo.yaml --dry-run --only synth", &o, &e), 0, "%s", e);
     cr_assert(strstr(o, "only: synth/*[v1]"), "the dry run lists the selection:\n%s", o);
     free(o), free(e);
+    // The dry run names each job's variant.
+    cr_assert_eq(run_adbench("run configs/demo.yaml --dry-run --set 'methods.0.topmin_max={grid: [0.1, 0.3]}'", &o, &e), 0,
+                 "%s", e);
+    cr_assert(strstr(o, " [methods.0.topmin_max=0.3]"), "%s", o);
+    free(o), free(e);
     cr_assert_eq(run_adbench("run configs/demo.yaml --dry-run --only", &o, &e), 1);
     cr_assert(strstr(e, "option '--only' needs a value"), "%s", e);
     free(o), free(e);
@@ -457,6 +462,39 @@ Test(outputs, musc_diagnostic_score_before_rscin, .timeout = 120) {
     }
     cr_assert(differ > 0, "RsCIN (on by default) changes the scores of some images");
     table_free(&t);
+    rm_rf(dir);
+    free(dir), free(root), free(out), free(text), free(pi);
+}
+
+// Shards write their own per-image table; together they hold every test image once.
+Test(outputs, shards_write_their_own_per_image_tables) {
+    char *dir = make_tmpdir("outputs");
+    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    char *text = ad_sprintf("datasets: [{name: synth, root: %s}]\nbackbone: {name: outbb, grid: 4}\n"
+                            "methods: [{name: outzero}]\nevaluation: {resolution: resized:32}\ncache_dir: none\n",
+                            root);
+    for (int i = 0; i < 2; i++) {
+        Config c;
+        cr_assert_eq(config_load_string(&c, "t.yaml", text, NULL, 0, &REG), 0, "%s", ad_last_error());
+        FILE *devnull = fopen("/dev/null", "w");
+        RunOptions o = {out, 0, 1, i, 2, &REG, devnull, NULL, 0};
+        cr_assert_eq(runner_run(&c, &o), 0, "%s", ad_last_error());
+        fclose(devnull);
+        config_free(&c);
+    }
+    int total = 0;
+    for (int i = 0; i < 2; i++) {
+        char *p = ad_sprintf("%s/per_image.shard-%d-of-2.csv", out, i);
+        Table t;
+        cr_assert_eq(table_read_csv(&t, p), 0, "%s", ad_last_error());
+        total += t.n_rows;
+        table_free(&t);
+        free(p);
+    }
+    cr_assert_eq(total, 36, "3 categories x 12 images over both shards");
+    char *pi = ad_sprintf("%s/per_image.csv", out);
+    cr_assert_eq(access(pi, F_OK), -1, "no unsharded table from shard runs");
+    cr_assert_eq(count_tmp(out), 0);
     rm_rf(dir);
     free(dir), free(root), free(out), free(text), free(pi);
 }
