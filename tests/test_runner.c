@@ -517,10 +517,10 @@ Test(runner, cli_errors) {
 Test(runner, demo_config_end_to_end, .timeout = 300) {
     char *dir = make_tmpdir("demo");
     char *args = ad_sprintf("run configs/demo.yaml --out %s/out --quiet --set cache_dir=%s/cache "
-                            "--set datasets.1.root=%s/no-mvtec --set datasets.0.synth.size=64 "
+                            "--set datasets.0.synth.size=64 "
                             "--set datasets.0.synth.n_good=8 --set datasets.0.synth.n_unique=4 "
                             "--set 'datasets.0.synth.consistent=patch:4' --set backbone.size=64",
-                            dir, dir, dir);
+                            dir, dir);
     char *o, *e;
     int rc = run_adbench(args, &o, &e);
     cr_assert_eq(rc, 0, "%s", e);
