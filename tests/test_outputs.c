@@ -498,3 +498,41 @@ Test(outputs, shards_write_their_own_per_image_tables) {
     rm_rf(dir);
     free(dir), free(root), free(out), free(text), free(pi);
 }
+
+// Through the CLI with real components: per_image.csv has one row per test image, and the
+// maps file has the shape results.csv's feature_grid names.
+Test(outputs, cli_run_writes_per_image_outputs, .timeout = 300) {
+    char *dir = make_tmpdir("outputs-cli");
+    char *cfg = ad_sprintf("%s/c.yaml", dir);
+    char *text = ad_sprintf("name: t\n"
+                            "datasets: [{name: synth, synth: {size: 32, categories: [woven], n_train: 2, n_good: 4, "
+                            "n_unique: 2}}]\n"
+                            "backbone: {name: pixel, size: 32, patch: 4, stride: 4}\n"
+                            "methods: [{name: patchcore, shots: 1}]\n"
+                            "evaluation: {resolution: resized:32}\ncache_dir: %s/cache\n",
+                            dir);
+    cr_assert_eq(write_text(cfg, text), 0);
+    char *args = ad_sprintf("run %s --out %s/out", cfg, dir), *o, *e;
+    cr_assert_eq(run_adbench(args, &o, &e), 0, "%s", e);
+    cr_assert(strstr(e, "job 1/1: synth/woven patchcore"), "%s", e);
+    char *res = ad_sprintf("%s/out/results.csv", dir), *pi = ad_sprintf("%s/out/per_image.csv", dir);
+    Table r, t;
+    cr_assert_eq(table_read_csv(&r, res), 0, "%s", ad_last_error());
+    cr_assert_eq(table_read_csv(&t, pi), 0, "%s", ad_last_error());
+    int n = atoi(table_get(&r, 0, "n_test"));
+    cr_assert(n > 0);
+    cr_assert_eq(t.n_rows, n, "one row per test image: %d vs n_test %d", t.n_rows, n);
+    int gh = 0, gw = 0;
+    cr_assert_eq(sscanf(table_get(&r, 0, "feature_grid"), "%dx%d", &gh, &gw), 2);
+    char *mp = ad_sprintf("%s/out/%s", dir, table_get(&t, 0, "map"));
+    NpyArray a;
+    cr_assert_eq(npy_read(mp, &a), 0, "%s", ad_last_error());
+    cr_assert(a.dtype == NPY_F32 && a.ndim == 3 && a.shape[0] == n && a.shape[1] == gh && a.shape[2] == gw,
+              "maps shape (%lld, %lld, %lld), expected (%d, %d, %d)", (long long)a.shape[0], (long long)a.shape[1],
+              (long long)a.shape[2], n, gh, gw);
+    npy_free(&a);
+    table_free(&r);
+    table_free(&t);
+    rm_rf(dir);
+    free(dir), free(cfg), free(text), free(args), free(o), free(e), free(res), free(pi), free(mp);
+}
