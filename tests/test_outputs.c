@@ -306,7 +306,7 @@ static int row_of(const Table *t, const char *method, const char *variant) {
 // gamma varies the zero-shot method only and the seed the 2-shot method only: 4 variants,
 // 4 distinct jobs. Every row's grid/variant names only its own job's grid values (before the
 // fix, the 2-shot rows carried "methods.0.gamma=..." of the variant that happened to run them).
-Test(outputs, variant_and_grid_columns_name_the_rows_own_values, .timeout = 120) {
+Test(outputs, variant_and_grid_columns_name_the_rows_own_values) {
     char *dir = make_tmpdir("outputs");
     char *root = make_data(dir), *out = ad_sprintf("%s/out", dir), *log = ad_sprintf("%s/stderr.txt", dir);
     char *text = ad_sprintf("datasets: [{name: synth, root: %s, categories: [woven1]}]\n"
@@ -438,7 +438,7 @@ Test(outputs, only_cli) {
 }
 
 // MuSc reports its image score before RsCIN as a per-image diagnostic.
-Test(outputs, musc_diagnostic_score_before_rscin, .timeout = 120) {
+Test(outputs, musc_diagnostic_score_before_rscin) {
     char *dir = make_tmpdir("outputs");
     char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
     char *text = ad_sprintf("datasets: [{name: synth, root: %s, categories: [woven0]}]\n"
@@ -501,7 +501,7 @@ Test(outputs, shards_write_their_own_per_image_tables) {
 
 // Through the CLI with real components: per_image.csv has one row per test image, and the
 // maps file has the shape results.csv's feature_grid names.
-Test(outputs, cli_run_writes_per_image_outputs, .timeout = 300) {
+Test(outputs, cli_run_writes_per_image_outputs) {
     char *dir = make_tmpdir("outputs-cli");
     char *cfg = ad_sprintf("%s/c.yaml", dir);
     char *text = ad_sprintf("name: t\n"
