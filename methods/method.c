@@ -25,7 +25,9 @@ const Method *method_find(const char *name) {
 void method_output_free(MethodOutput *o) {
     free(o->image_score);
     free(o->maps);
-    o->image_score = o->maps = NULL;
+    free(o->diag);
+    o->image_score = o->maps = o->diag = NULL;
+    o->n_diag = 0;
 }
 
 static MethodProgressFn g_progress;

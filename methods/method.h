@@ -42,6 +42,11 @@ typedef struct {
     int half_pixel;        // 1: upsample with align_corners=False (0: the runner's default)
     int gh, gw;            // grid of maps when it differs from the batch's gh x gw (0 = the batch's)
     double smooth_sigma;   // > 0: gaussian_filter2d(map, H, W, smooth_sigma) after upsampling
+    // Optional per-image diagnostics, written as per_image.csv columns "diag.<name>":
+    // n_diag names (static strings) and diag[n][n_diag] (malloc'd; method_output_free frees it).
+    int n_diag;
+    const char *const *diag_names;
+    float *diag;
 } MethodOutput;
 
 typedef struct {

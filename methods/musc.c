@@ -512,7 +512,12 @@ void musc_finish(MethodOutput *out, float *maps, const Params *p, const FeatureB
         musc_rscin(out->image_score, raw, test->embed, n, test->embed_dim, ctx->rscin_k, 3);
     else
         memcpy(out->image_score, raw, (size_t)n * sizeof(float));
-    free(raw);
+    // Per-image diagnostic (per_image.csv diag.score_before_rscin): the image score before
+    // RsCIN's re-scoring, to see what RsCIN changed per image.
+    static const char *const DIAG[] = {"score_before_rscin"};
+    out->n_diag = 1;
+    out->diag_names = DIAG;
+    out->diag = raw;
     out->maps = maps;
 }
 

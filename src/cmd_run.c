@@ -1,4 +1,4 @@
-// adbench run CONFIG.yaml [--set key=value]... [--out DIR] [--dry-run] [--quiet] [--shard i/n]
+// adbench run CONFIG.yaml [--set key=value]... [--out DIR] [--dry-run] [--quiet] [--shard i/n] [--only DS/CAT]...
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: adbench run CONFIG.yaml [--set key=value]... [--out DIR] [--dry-run] [--quiet] [--shard i/n]\n"
+            "                  [--only DATASET/CATEGORY]...\n"
             "  --set key=value  override a config value; dotted path through maps and list indices\n"
             "                   (methods.0.topmin_max=0.2, backbone.size=224, evaluation.resolution=resized:256);\n"
             "                   the value is YAML, so --set 'backbone.size={grid: [224, 518]}' adds a grid\n"
@@ -18,34 +19,41 @@ static void usage(FILE *f) {
             "  --dry-run        validate the config and list its jobs; opens no weights or datasets\n"
             "  --quiet          no progress bars, stage lines or tables\n"
             "  --shard i/n      run units k with k mod n == i (0 <= i < n); writes results.shard-i-of-n.csv\n"
+            "  --only DS/CAT    run only these categories (DATASET/CATEGORY, or DATASET for all of its\n"
+            "                   categories); repeatable or comma-separated: --only mvtec/screw,visa/pcb1\n"
+            "Outputs (results.csv, per_image.csv, maps/*.npy): docs/outputs.md.\n"
             "The YAML schema is documented in src/config.h and configs/demo.yaml.\n");
 }
 
 int cmd_run(int argc, char **argv) {
     const char *config = NULL, *out = NULL, *shard = NULL;
     const char **sets = calloc((size_t)argc, sizeof *sets);
-    int n_sets = 0, dry = 0, quiet = 0;
+    const char **only = calloc((size_t)argc, sizeof *only);
+    int n_sets = 0, n_only = 0, dry = 0, quiet = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         int has_next = i + 1 < argc;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
-            free(sets);
+            free(sets), free(only);
             return 0;
-        } else if (!strcmp(a, "--set") || !strcmp(a, "--out") || !strcmp(a, "--shard")) {
+        } else if (!strcmp(a, "--set") || !strcmp(a, "--out") || !strcmp(a, "--shard") || !strcmp(a, "--only")) {
             if (!has_next) {
                 fprintf(stderr, "adbench: error: adbench run: option '%s' needs a value\n", a);
-                free(sets);
+                free(sets), free(only);
                 return 1;
             }
             const char *v = argv[++i];
             if (!strcmp(a, "--set")) sets[n_sets++] = v;
+            else if (!strcmp(a, "--only")) only[n_only++] = v;
             else if (!strcmp(a, "--out")) out = v;
             else shard = v;
         } else if (!strncmp(a, "--set=", 6)) {
             sets[n_sets++] = a + 6;
         } else if (!strncmp(a, "--out=", 6)) {
             out = a + 6;
+        } else if (!strncmp(a, "--only=", 7)) {
+            only[n_only++] = a + 7;
         } else if (!strncmp(a, "--shard=", 8)) {
             shard = a + 8;
         } else if (!strcmp(a, "--dry-run")) {
@@ -55,24 +63,24 @@ int cmd_run(int argc, char **argv) {
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr,
                     "adbench: error: adbench run: unknown option '%s'; valid options: --set, --out, --dry-run, --quiet, "
-                    "--shard\n",
+                    "--shard, --only\n",
                     a);
-            free(sets);
+            free(sets), free(only);
             return 1;
         } else if (!config) {
             config = a;
         } else {
             fprintf(stderr, "adbench: error: adbench run: unexpected argument '%s' (one config file per run)\n", a);
-            free(sets);
+            free(sets), free(only);
             return 1;
         }
     }
     if (!config) {
         usage(stderr);
-        free(sets);
+        free(sets), free(only);
         return 1;
     }
-    RunOptions o = {out, dry, quiet, 0, 1, NULL, stdout};
+    RunOptions o = {out, dry, quiet, 0, 1, NULL, stdout, only, n_only};
     if (shard) {
         char *end;
         long i = strtol(shard, &end, 10);
@@ -80,18 +88,19 @@ int cmd_run(int argc, char **argv) {
         if (*end || n < 1 || i < 0 || i >= n) {
             fprintf(stderr, "adbench: error: --shard %s: expected i/n with 0 <= i < n (e.g. --shard 0/4, or "
                             "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)\n", shard);
-            free(sets);
+            free(sets), free(only);
             return 1;
         }
         o.shard_i = (int)i, o.shard_n = (int)n;
     }
     Config cfg;
     if (config_load(&cfg, config, sets, n_sets, NULL)) {
-        free(sets);
+        free(sets), free(only);
         ad_die_user();
     }
     free(sets);
     int rc = runner_run(&cfg, &o);
+    free(only);
     config_free(&cfg);
     if (rc) ad_die_user();
     return 0;

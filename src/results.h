@@ -3,6 +3,8 @@
 //
 // results.csv columns, in this order:
 //   job, dataset, category, n_categories          identity (category "mean" on mean rows)
+//   variant                                        grid values of the row's job (variant.h),
+//                                                   "methods.0.topmin_max=0.2,seed=1"; "" w/o grids
 //   backbone, backbone.<key>..., method, method.<key>..., evaluation.<key>..., seed
 //                                                   the flattened job config (ParamSpec
 //                                                   defaults filled in; union over jobs)
@@ -11,7 +13,8 @@
 //   n_test, n_train, n_refs, extract_s, score_s, metrics_s, images_per_s, cache_hits, cache_mb
 //                                                   timings (see runner.h for definitions)
 //   grid, image_size, feature_grid, git_commit, adbench_version, cpu_model, threads,
-//   blas_config, config_hash, split_hash           provenance (grid = the grid point, e.g.
+//   blas_config, config_hash, split_hash           provenance (grid = the grid-point values
+//                                                   of the row's job, space-separated, e.g.
 //                                                   "backbone.size=224"; image_size = the
 //                                                   backbone's size key; feature_grid = "37x37";
 //                                                   split_hash = FNV-1a 64 of the category's

@@ -20,11 +20,13 @@
 #include "fsutil.h"
 #include "image.h"
 #include "metrics.h"
+#include "per_image.h"
 #include "preprocess.h"  // resize_center_crop_u8
 #include "progress.h"
 #include "provenance.h"
 #include "results.h"
 #include "synth.h"
+#include "variant.h"
 
 void openblas_set_num_threads(int n);  // OpenBLAS extension (cblas.h)
 
@@ -217,6 +219,9 @@ typedef struct {
     double t_extract, t_score, t_metrics, t0;
     long n_images, n_hits;
     int rows_new, header_printed;
+    JobCounter jc;        // "job k/N" + overall ETA (variant.h)
+    int *keep;            // --only: units selected (NULL: all)
+    char *per_image_csv;  // per_image.csv beside csv_path (per_image.h)
 } Run;
 
 static Job *job_at(Run *R, int v, int m) { return &R->jobs[R->job_of[v * R->max_m + m]]; }
@@ -228,7 +233,7 @@ static void print_header(Run *R) {
     R->header_printed = 1;
     fprintf(R->con, "%-30s %-12s %-8s", "dataset/category", "method", "job");
     for (int k = 0; k < N_RESULT_METRICS; k++) fprintf(R->con, " %8s", METRIC_HEAD[k]);
-    fprintf(R->con, " %9s\n", "img/s");
+    fprintf(R->con, " %9s  %s\n", "img/s", "variant");
 }
 
 static void print_row(Run *R, int r) {
@@ -244,8 +249,9 @@ static void print_row(Run *R, int r) {
         else fprintf(R->con, " %8.2f", 100 * v);
     }
     double ips;
-    if (!cell_double(table_get(t, r, "images_per_s"), &ips) && !isnan(ips)) fprintf(R->con, " %9.2f\n", ips);
-    else fprintf(R->con, " %9s\n", "-");
+    if (!cell_double(table_get(t, r, "images_per_s"), &ips) && !isnan(ips)) fprintf(R->con, " %9.2f", ips);
+    else fprintf(R->con, " %9s", "-");
+    fprintf(R->con, "  %s\n", table_get(t, r, "variant"));
     fflush(R->con);
 }
 
@@ -278,6 +284,7 @@ static void build_columns(Run *R, char ***cols_out, int *n_out) {
     PUSH("dataset");
     PUSH("category");
     PUSH("n_categories");
+    PUSH("variant");  // grid values of the row's job (variant.h); empty without grids
     int cfg_start = n;
     for (int j = 0; j < R->n_jobs; j++)
         for (int i = 0; i < R->jobs[j].kv.n; i++) {
@@ -978,6 +985,15 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
             goto out;
         }
     }
+    // Per-image scores and raw maps (per_image.h), before the row: resume redoes both.
+    char *variant = variant_label(V, J->m, ',');
+    PerImageKey pik = {J->id, U->dsname, U->category, mc->name, variant};
+    int prc = per_image_save(R->out_dir, R->per_image_csv, &pik, C, &mo, mgh, mgw);
+    free(variant);
+    if (prc) {
+        method_output_free(&mo);
+        goto out;
+    }
     // Metrics.
     BinaryMetrics bm;
     PixelMetrics pm;
@@ -1017,7 +1033,10 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     double denom = tst->steady_s + score_s;
     cnum(&c, "images_per_s", denom > 0 ? n / denom : NAN);
     cset(&c, "cache_hits", "%d", tst->hits + rst.hits);
-    cset(&c, "grid", "%s", V->grid_point);
+    char *gl = variant_label(V, J->m, ' '), *vl = variant_label(V, J->m, ',');
+    cset(&c, "grid", "%s", gl);  // only the grid values that concern this job (variant.h)
+    cset(&c, "variant", "%s", vl);
+    free(gl), free(vl);
     const ParamSpec *ss = params_find(V->backbone.params.spec, "size");
     if (ss && ss->type == PT_INT) cset(&c, "image_size", "%d", params_int(&V->backbone.params, "size"));
     cset(&c, "feature_grid", "%dx%d", mgh, mgw);
@@ -1158,8 +1177,15 @@ static int run_unit(Run *R, int ui) {
         fprintf(stderr, "  cache %s/%s: %.1f MB for %d test images (%d from cache) in %s\n", U->dsname, U->category, mb,
                 C.n_test, tst.hits, V->cache_dir);
     }
-    for (int k = 0; k < np; k++)
+    for (int k = 0; k < np; k++) {
+        if (!R->o->quiet) {
+            char *what = ad_sprintf("%s/%s %s (job %s)", U->dsname, U->category, V->methods[pend[k]].name, job_at(R, U->v, pend[k])->id);
+            char *vl = variant_label(V, pend[k], ',');
+            job_counter_next(&R->jc, stderr, what, vl);
+            free(what), free(vl);
+        }
         if (run_method(R, U, &C, job_at(R, U->v, pend[k]), tf, &tst, split)) goto done;
+    }
     rc = 0;
 done:
     if (tf) {
@@ -1199,7 +1225,9 @@ static int dry_run(Run *R) {
             fprintf(f, "  job %s %s ", J->id, V->methods[m].name);
             print_params(f, &V->methods[m].params);
             if (V->methods[m].m->needs_train) fprintf(f, " shots=%d", V->methods[m].shots);
-            fprintf(f, "%s\n", J->dup ? " (same as an earlier job: runs once)" : "");
+            char *vl = variant_label(V, m, ',');  // the job's own grid values (variant.h)
+            fprintf(f, "%s%s%s%s\n", *vl ? " [" : "", vl, *vl ? "]" : "", J->dup ? " (same as an earlier job: runs once)" : "");
+            free(vl);
         }
         fprintf(f, "  evaluation %s mask_rule=%s pro_limit=%g image_score=%s seed=%d\n",
                 V->eval.resized ? "resized" : "native", V->eval.mask_rule, V->eval.pro_limit,
@@ -1221,10 +1249,16 @@ static int dry_run(Run *R) {
             fprintf(f, " units are assigned once 'categories: all' is listed from the dataset\n");
         } else {
             for (int u = 0; u < R->n_units; u++)
-                if (u % R->o->shard_n == R->o->shard_i)
+                if (u % R->o->shard_n == R->o->shard_i && (!R->keep || R->keep[u]))
                     fprintf(f, " %s/%s[v%d]", R->units[u].dsname, R->units[u].category, R->units[u].v + 1);
             fprintf(f, "\n");
         }
+    }
+    if (R->keep) {  // --only
+        fprintf(f, "only:");
+        for (int u = 0; u < R->n_units; u++)
+            if (R->keep[u]) fprintf(f, " %s/%s[v%d]", R->units[u].dsname, R->units[u].category ? R->units[u].category : "*", R->units[u].v + 1);
+        fprintf(f, "\n");
     }
     fprintf(f, "dry run: no weights or datasets were opened\n");
     return 0;
@@ -1258,6 +1292,14 @@ int runner_run(const Config *cfg, const RunOptions *o) {
                                 : ad_sprintf("%s/results.csv", od);
     make_jobs(&R);
     if (list_units(&R)) goto done;
+    if (o->n_only) {  // --only DATASET/CATEGORY (variant.h)
+        const char **ds = ad_malloc((size_t)(R.n_units + 1) * sizeof *ds), **ca = ad_malloc((size_t)(R.n_units + 1) * sizeof *ca);
+        for (int u = 0; u < R.n_units; u++) ds[u] = R.units[u].dsname, ca[u] = R.units[u].category;
+        R.keep = ad_malloc((size_t)(R.n_units + 1) * sizeof *R.keep);
+        int orc = only_select(o->only, o->n_only, R.n_units, ds, ca, R.keep);
+        free(ds), free(ca);
+        if (orc) goto done;
+    }
     if (o->dry_run) {
         rc = dry_run(&R);
         goto done;
@@ -1273,14 +1315,23 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     for (int i = 0; i < ncols; i++) free(cols[i]);
     free(cols);
     if (load_existing(&R)) goto done;
+    R.per_image_csv = per_image_csv_path(R.csv_path);
     provenance_collect(&R.prov);
     int n_mine = 0;
     for (int u = 0; u < R.n_units; u++) n_mine += o->shard_n <= 1 || u % o->shard_n == o->shard_i;
     if (!o->quiet)
         fprintf(stderr, "adbench run %s: %d unit%s (dataset x category x variant)%s, results -> %s\n", cfg->path, n_mine,
                 n_mine == 1 ? "" : "s", o->shard_n > 1 ? " in this shard" : "", R.csv_path);
+    int n_pending = 0;  // (unit, method) rows still to compute: the job counter's N
+    for (int u = 0; u < R.n_units; u++)
+        for (int m = 0; (o->shard_n <= 1 || u % o->shard_n == o->shard_i) && (!R.keep || R.keep[u]) &&
+                        m < cfg->variants[R.units[u].v].n_methods; m++)
+            n_pending += !job_at(&R, R.units[u].v, m)->dup &&
+                         find_row(&R, job_at(&R, R.units[u].v, m)->id, R.units[u].dsname, R.units[u].category) < 0;
+    job_counter_init(&R.jc, n_pending);
     for (int u = 0; u < R.n_units; u++) {
         if (o->shard_n > 1 && u % o->shard_n != o->shard_i) continue;
+        if (R.keep && !R.keep[u]) continue;  // --only
         if (run_unit(&R, u)) goto done;
     }
     // Rewrite once more so mean rows exist even when every row was resumed.
@@ -1294,6 +1345,9 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     fprintf(stderr, "results: %s (%d new row%s)\n", R.csv_path, R.rows_new, R.rows_new == 1 ? "" : "s");
     rc = 0;
 done:
+    progress_idle();
+    free(R.keep);
+    free(R.per_image_csv);
     if (lock_fd >= 0) close(lock_fd);  // releases the flock
     close_backbone(&R);
     for (int u = 0; u < R.n_units; u++) free(R.units[u].category), free(R.units[u].root);

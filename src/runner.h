@@ -33,6 +33,9 @@
 // rerunning after a crash or Ctrl-C finishes the rest. The CSV is rewritten atomically after
 // every row: a crash never leaves a partial file. Any error stops the run with one message.
 //
+// Per-image outputs (per_image.csv, maps/<job>/<dataset>/<category>.npy) and the variant /
+// grid labels: per_image.h, variant.h, docs/outputs.md.
+//
 // Shards (--shard i/n, 0 <= i < n): unit k (in config order) runs on shard k mod n and
 // writes <out>/results.shard-<i>-of-<n>.csv; `adbench merge` joins them and adds the means.
 #pragma once
@@ -47,6 +50,8 @@ typedef struct {
     int shard_i, shard_n; // shard_n <= 1: everything
     const Registry *reg;  // NULL = built-in registries
     FILE *out;            // console tables (stdout when NULL)
+    const char *const *only;  // --only DATASET/CATEGORY entries (comma-separated lists); NULL: all
+    int n_only;
 } RunOptions;
 
 // Runs every unit. Returns 0, or -1 + ad_error (the results written so far stay valid).

@@ -179,7 +179,7 @@ static int run_text(const char *text, const char *out, int shard_i, int shard_n)
     Config c;
     if (config_load_string(&c, "t.yaml", text, NULL, 0, &REG)) return -1;
     FILE *devnull = fopen("/dev/null", "w");
-    RunOptions o = {out, 0, 1, shard_i, shard_n, &REG, devnull};
+    RunOptions o = {out, 0, 1, shard_i, shard_n, &REG, devnull, NULL, 0};
     int rc = runner_run(&c, &o);
     fclose(devnull);
     config_free(&c);
