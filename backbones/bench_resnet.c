@@ -63,7 +63,11 @@ int bench_resnet(int argc, char **argv) {
         return 1;
     }
     int threads = omp_get_max_threads();
+    // the ceiling, measured before and after (the best): a cold first sgemm, or a shared
+    // machine, can run well below the peak
     double peak = bench_sgemm_gflops(2048, 2048, 2048, threads);
+    double p2 = bench_sgemm_gflops(2048, 2048, 2048, threads);
+    peak = p2 > peak ? p2 : peak;
     const char *archs[2] = {"resnet18", "wide_resnet50_2"};
     int rc = 0;
     for (int a = 0; a < 2; a++) {
@@ -79,6 +83,7 @@ int bench_resnet(int argc, char **argv) {
         }
     }
     double peak2 = bench_sgemm_gflops(2048, 2048, 2048, threads);
-    printf("resnet-bench sgemm_peak_before=%.1f sgemm_peak_after=%.1f (percentages use the before value)\n", peak, peak2);
+    printf("resnet-bench sgemm_peak_before=%.1f sgemm_peak_after=%.1f (percentages use the before value; if the after value "
+           "is higher, the machine was busy: rerun)\n", peak, peak2);
     return rc ? 1 : 0;
 }

@@ -168,6 +168,10 @@ static int try_map(FeatureCache *c, const char *path, uint64_t h, Features *out)
     const char *why = NULL;
     Features f = {0};
     size_t need = 0;
+    if (!memcmp(hd.magic, CACHE_MAGIC, 8) && hd.version < CACHE_VERSION) {  // an older adbench's entry: a plain miss
+        munmap(base, (size_t)st.st_size);
+        return 0;
+    }
     if (memcmp(hd.magic, CACHE_MAGIC, 8) || hd.version != CACHE_VERSION || hd.n_layers <= 0 ||
         hd.n_layers > FEAT_MAX_LAYERS || hd.embed_dim < 0 || hd.header_bytes != HEADER_BYTES + table_bytes(hd.n_layers) ||
         (size_t)st.st_size < hd.header_bytes)
