@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fsutil.h"
 #include "npy.h"
 #include "results.h"
 
@@ -31,78 +32,15 @@ char *per_image_maps_rel(const PerImageKey *k) {
     return ad_sprintf("maps/%s/%s/%s.npy", k->job, k->dataset, k->category);
 }
 
-// Temp name in the same folder: pid and a random suffix (two runs, or two threads, never
-// share one).
-static char *tmp_name(const char *path) {
-    static unsigned counter;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40) ^ (++counter * 0x9e3779b97f4a7c15ULL);
-    x ^= x >> 33, x *= 0xff51afd7ed558ccdULL, x ^= x >> 33;
-    return ad_sprintf("%s.tmp.%d.%08x", path, (int)getpid(), (unsigned)(x & 0xffffffffu));
-}
-
-static int mkdirs(const char *path) {
-    char *p = ad_strdup(path);
-    for (char *s = p + 1;; s++) {
-        if (*s && *s != '/') continue;
-        char c = *s;
-        *s = 0;
-        if (mkdir(p, 0777) && errno != EEXIST) {
-            int rc = ad_error("%s: cannot create folder (%s). Fix: check the path and permissions", p, strerror(errno));
-            free(p);
-            return rc;
-        }
-        *s = c;
-        if (!c) break;
-    }
-    free(p);
-    return 0;
-}
-
-static int write_field(FILE *f, const char *s) {
-    if (strpbrk(s, ",\"\r\n") || (*s && (s[0] == ' ' || s[strlen(s) - 1] == ' ')))
-        return csv_fwrite(f, s, strlen(s)) == 0 ? 0 : -1;
-    return fputs(s, f) < 0 ? -1 : 0;
-}
-
-static int write_csv_atomic(const Table *t, const char *path) {
-    char *tmp = tmp_name(path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int rc = ad_error("%s: cannot write (%s). Fix: check that the output folder is writable", tmp, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    int bad = 0;
-    for (int c = 0; c < t->n_cols; c++) bad |= (c && fputc(',', f) == EOF) || write_field(f, t->cols[c]);
-    bad |= fputc('\n', f) == EOF;
-    for (int r = 0; r < t->n_rows; r++) {
-        for (int c = 0; c < t->n_cols; c++) bad |= (c && fputc(',', f) == EOF) || write_field(f, t->rows[r][c]);
-        bad |= fputc('\n', f) == EOF;
-    }
-    bad |= fflush(f) != 0;
-    bad |= fsync(fileno(f)) != 0 && errno != EINVAL;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path)) {
-        unlink(tmp);
-        int rc = ad_error("%s: cannot write (disk full?). Fix: free space and rerun (finished rows are kept)", path);
-        free(tmp);
-        return rc;
-    }
-    free(tmp);
-    return 0;
-}
-
 static int write_maps(const char *path, const float *maps, int n, int gh, int gw) {
     char *dir = ad_strdup(path);
     *strrchr(dir, '/') = 0;
-    if (mkdirs(dir)) {
+    if (fs_mkdirs(dir)) {
         free(dir);
         return -1;
     }
     free(dir);
-    char *tmp = tmp_name(path);
+    char *tmp = fs_tmp_name(path);
     int64_t shape[3] = {n, gh, gw};
     int rc = npy_write(tmp, NPY_F32, 3, shape, maps);
     if (!rc && rename(tmp, path))
@@ -191,7 +129,7 @@ int per_image_save(const char *out_dir, const char *per_image_csv, const PerImag
         }
         free(cells);
         free(at);
-        rc = write_csv_atomic(&t, per_image_csv);
+        rc = table_write_csv(&t, per_image_csv);  // temp file + fsync + rename
         table_free(&t);
     }
     for (int d = 0; d < nd; d++) free(dcols[d]);
