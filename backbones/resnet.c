@@ -15,11 +15,13 @@
 #define MAX_BLOCKS 64
 // GEMM tiles: a grid of output blocks derived from the problem shape only (never from the
 // thread count), one single-threaded sgemm each, so results are identical for any number of
-// threads. Blocks of at most 256 x 512, and at least 8 of them where columns allow (>= 64 each):
-// layer3 at 224 (N = 196) would otherwise be one block, i.e. one busy thread.
+// threads. Blocks of at most 256 x 2048 (larger blocks amortise OpenBLAS's packing: 256 x 512 was
+// 20-25 % slower on one thread, 256 x 4096 and 512 x 2048 slower too, measured with bench resnet),
+// and at least 4 of them where columns allow (>= 64 each): layer3 at 224 (N = 196) would
+// otherwise be one block, i.e. one busy thread.
 #define TILE_M 256
-#define TILE_N 512
-#define MIN_TILES 8
+#define TILE_N 2048
+#define MIN_TILES 4
 #define MIN_TILE_N 64
 
 // --- layers ----------------------------------------------------------------------------------
