@@ -14,30 +14,15 @@
 #include "membank.h"
 #include "method.h"
 #include "npy.h"
+#include "util_test.h"
 
 extern const Method method_anomalydino;
 
 #define GOLD "tests/golden/membank/"
 
-static NpyArray load(const char *name) {
-    NpyArray a;
-    char path[256];
-    snprintf(path, sizeof path, GOLD "%s.npy", name);
-    cr_assert_eq(npy_read(path, &a), 0, "%s", ad_last_error());
-    return a;
-}
-static float *load_f32(const char *name) {
-    NpyArray a = load(name);
-    float *v = npy_as_f32(&a);
-    npy_free(&a);
-    return v;
-}
-static double *load_f64(const char *name) {
-    NpyArray a = load(name);
-    double *v = npy_as_f64(&a);
-    npy_free(&a);
-    return v;
-}
+static NpyArray load(const char *name) { return golden_npy(GOLD, name, NULL); }
+static float *load_f32(const char *name) { return golden_f32(GOLD, name, NULL); }
+static double *load_f64(const char *name) { return golden_f64(GOLD, name, NULL); }
 
 Test(anomalydino, pca_mask_matches_numpy_sklearn_and_cv2_morphology) {
     const char *names[] = {"mask_a", "mask_b", "mask_c"};

@@ -146,20 +146,6 @@ static const Registry REG = {NULL, reg_bb, reg_m};
 
 // --- fixtures ---------------------------------------------------------------------------------
 
-static char *make_data(const char *dir) {
-    char *root = ad_sprintf("%s/data", dir);
-    SynthConfig sc;
-    synth_config_default(&sc);
-    sc.size = 32;
-    sc.n_categories = 3;
-    sc.n_train = 4;
-    sc.n_good = 6;
-    sc.n_unique = 3;
-    sc.align = 4;
-    cr_assert_eq(synth_set_consistent(&sc, 1, 3), 0, "%s", ad_last_error());
-    cr_assert_eq(synth_write(&sc, root), 0, "%s", ad_last_error());
-    return root;
-}
 
 // quiet: 1 = no console; 0 = console tables into *console (malloc'd), stderr as it is.
 static int run_cfg(const char *text, const char *out, const char *const *only, int n_only, int quiet, char **console) {
@@ -192,7 +178,7 @@ static int count_tmp(const char *dir) {
 
 Test(outputs, per_image_csv_and_maps) {
     char *dir = make_tmpdir("outputs");
-    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    char *root = synth_fixture(dir), *out = ad_sprintf("%s/out", dir);
     char *text = ad_sprintf("datasets: [{name: synth, root: %s, categories: [woven0, woven2]}]\n"
                             "backbone: {name: outbb, grid: 4}\n"
                             "methods:\n  - {name: outzero}\n  - {name: outfew, shots: 2}\n"
@@ -308,7 +294,7 @@ static int row_of(const Table *t, const char *method, const char *variant) {
 // fix, the 2-shot rows carried "methods.0.gamma=..." of the variant that happened to run them).
 Test(outputs, variant_and_grid_columns_name_the_rows_own_values) {
     char *dir = make_tmpdir("outputs");
-    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir), *log = ad_sprintf("%s/stderr.txt", dir);
+    char *root = synth_fixture(dir), *out = ad_sprintf("%s/out", dir), *log = ad_sprintf("%s/stderr.txt", dir);
     char *text = ad_sprintf("datasets: [{name: synth, root: %s, categories: [woven1]}]\n"
                             "backbone: {name: outbb, grid: 4}\n"
                             "methods:\n  - {name: outzero, sleep_ms: 700, gamma: {grid: [0.5, 2]}}\n"
@@ -388,7 +374,7 @@ Test(outputs, variant_label_keeps_values_with_spaces) {
 
 Test(outputs, only_runs_a_subset_and_rejects_unknown_names) {
     char *dir = make_tmpdir("outputs");
-    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    char *root = synth_fixture(dir), *out = ad_sprintf("%s/out", dir);
     char *text = ad_sprintf("datasets: [{name: synth, root: %s}]\nbackbone: {name: outbb, grid: 4}\n"
                             "methods: [{name: outzero}]\nevaluation: {resolution: resized:32}\ncache_dir: none\n",
                             root);
@@ -440,7 +426,7 @@ Test(outputs, only_cli) {
 // MuSc reports its image score before RsCIN as a per-image diagnostic.
 Test(outputs, musc_diagnostic_score_before_rscin) {
     char *dir = make_tmpdir("outputs");
-    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    char *root = synth_fixture(dir), *out = ad_sprintf("%s/out", dir);
     char *text = ad_sprintf("datasets: [{name: synth, root: %s, categories: [woven0]}]\n"
                             "backbone: {name: pixel, size: 32, patch: 4, stride: 4}\n"
                             "methods: [{name: musc, degrees: [1]}]\n"
@@ -469,7 +455,7 @@ Test(outputs, musc_diagnostic_score_before_rscin) {
 // Shards write their own per-image table; together they hold every test image once.
 Test(outputs, shards_write_their_own_per_image_tables) {
     char *dir = make_tmpdir("outputs");
-    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    char *root = synth_fixture(dir), *out = ad_sprintf("%s/out", dir);
     char *text = ad_sprintf("datasets: [{name: synth, root: %s}]\nbackbone: {name: outbb, grid: 4}\n"
                             "methods: [{name: outzero}]\nevaluation: {resolution: resized:32}\ncache_dir: none\n",
                             root);

@@ -14,30 +14,15 @@
 #include "method.h"
 #include "metrics.h"
 #include "npy.h"
+#include "util_test.h"
 
 extern const Method method_patchcore, method_anomalydino;
 
 #define GOLD "tests/golden/parity/"
 
-static NpyArray load(const char *name) {
-    NpyArray a;
-    char path[256];
-    snprintf(path, sizeof path, GOLD "%s.npy", name);
-    cr_assert_eq(npy_read(path, &a), 0, "%s", ad_last_error());
-    return a;
-}
-static float *f32(const char *name) {
-    NpyArray a = load(name);
-    float *v = npy_as_f32(&a);
-    npy_free(&a);
-    return v;
-}
-static double *f64(const char *name) {
-    NpyArray a = load(name);
-    double *v = npy_as_f64(&a);
-    npy_free(&a);
-    return v;
-}
+static NpyArray load(const char *name) { return golden_npy(GOLD, name, NULL); }
+static float *f32(const char *name) { return golden_f32(GOLD, name, NULL); }
+static double *f64(const char *name) { return golden_f64(GOLD, name, NULL); }
 static void close_f(const float *got, const double *want, size_t n, double tol, const char *what) {
     for (size_t i = 0; i < n; i++)
         cr_assert(fabs(got[i] - want[i]) <= tol * fmax(1.0, fabs(want[i])), "%s[%zu]: got %.9g, upstream %.9g", what,

@@ -122,16 +122,7 @@ static char *write_model(const char *dir, const char *file, const Model *m, int 
     return path;
 }
 
-static float *golden(const char *name, size_t *n) {
-    NpyArray a;
-    char *p = ad_sprintf(G "%s.npy", name);
-    cr_assert_eq(npy_read(p, &a), 0, "%s", ad_last_error());
-    free(p);
-    float *f = npy_as_f32(&a);
-    *n = a.count;
-    npy_free(&a);
-    return f;
-}
+static float *golden(const char *name, size_t *n) { return golden_f32(G, name, n); }
 
 // Forward the model's drawn input and compare every layer with torchvision.
 static void run_arch(const char *arch, const char *expect_arch) {

@@ -150,21 +150,6 @@ static const Registry REG = {NULL, reg_bb, reg_m};
 
 // --- fixtures -------------------------------------------------------------------------------
 
-// Three small synthetic categories under dir/data.
-static char *make_data(const char *dir) {
-    char *root = ad_sprintf("%s/data", dir);
-    SynthConfig sc;
-    synth_config_default(&sc);
-    sc.size = 32;
-    sc.n_categories = 3;
-    sc.n_train = 4;
-    sc.n_good = 6;
-    sc.n_unique = 3;
-    sc.align = 4;
-    cr_assert_eq(synth_set_consistent(&sc, 1, 3), 0, "%s", ad_last_error());
-    cr_assert_eq(synth_write(&sc, root), 0, "%s", ad_last_error());
-    return root;
-}
 
 static char *config_text(const char *root, const char *cache, const char *method_extra) {
     return ad_sprintf("datasets: [{name: synth, root: %s}]\n"
@@ -221,7 +206,7 @@ static void assert_same_metrics(const Table *a, const Table *b) {
 
 Test(runner, writes_rows_means_and_provenance) {
     char *dir = make_tmpdir("runner");
-    char *root = make_data(dir), *cache = ad_sprintf("%s/cache", dir), *out = ad_sprintf("%s/out", dir);
+    char *root = synth_fixture(dir), *cache = ad_sprintf("%s/cache", dir), *out = ad_sprintf("%s/out", dir);
     char *text = config_text(root, cache, "");
     cr_assert_eq(run_text(text, out, 0, 1), 0, "%s", ad_last_error());
     char *csv = ad_sprintf("%s/results.csv", out);
@@ -267,7 +252,7 @@ Test(runner, resume_after_sigkill_equals_uninterrupted_run) {
     char *root = ad_sprintf("%s/data", dir), *cache = ad_sprintf("%s/cache", dir);
     pid_t gen = fork();
     if (gen == 0) {
-        free(make_data(dir));
+        free(synth_fixture(dir));
         _exit(0);
     }
     int gst;
@@ -317,7 +302,7 @@ Test(runner, resume_after_sigkill_equals_uninterrupted_run) {
 
 Test(runner, shards_and_merge_round_trip) {
     char *dir = make_tmpdir("runner");
-    char *root = make_data(dir), *cache = ad_sprintf("%s/cache", dir);
+    char *root = synth_fixture(dir), *cache = ad_sprintf("%s/cache", dir);
     char *full = ad_sprintf("%s/full", dir), *sh = ad_sprintf("%s/sh", dir);
     char *text = config_text(root, cache, "");
     cr_assert_eq(run_text(text, full, 0, 1), 0, "%s", ad_last_error());
@@ -348,7 +333,7 @@ Test(runner, shards_and_merge_round_trip) {
 
 Test(runner, same_metrics_for_any_thread_count) {
     char *dir = make_tmpdir("runner");
-    char *root = make_data(dir), *cache = ad_sprintf("%s/cache", dir);
+    char *root = synth_fixture(dir), *cache = ad_sprintf("%s/cache", dir);
     char *o1 = ad_sprintf("%s/t1", dir), *o2 = ad_sprintf("%s/t2", dir);
     char *base = config_text(root, cache, "");
     char *t1 = ad_sprintf("%sthreads: 1\nevaluation: {resolution: native}\n", base);
@@ -375,7 +360,7 @@ Test(runner, same_metrics_for_any_thread_count) {
 
 Test(runner, nan_scores_give_one_error_and_no_csv) {
     char *dir = make_tmpdir("runner");
-    char *root = make_data(dir), *cache = ad_sprintf("%s/cache", dir), *out = ad_sprintf("%s/out", dir);
+    char *root = synth_fixture(dir), *cache = ad_sprintf("%s/cache", dir), *out = ad_sprintf("%s/out", dir);
     char *text = config_text(root, cache, ", nan: true");
     cr_assert_eq(run_text(text, out, 0, 1), -1);
     const char *msg = ad_last_error();
@@ -390,7 +375,7 @@ Test(runner, nan_scores_give_one_error_and_no_csv) {
 
 Test(runner, failing_job_keeps_finished_rows_whole) {
     char *dir = make_tmpdir("runner");
-    char *root = make_data(dir), *cache = ad_sprintf("%s/cache", dir), *out = ad_sprintf("%s/out", dir);
+    char *root = synth_fixture(dir), *cache = ad_sprintf("%s/cache", dir), *out = ad_sprintf("%s/out", dir);
     char *text = config_text(root, cache, ", fail_category: woven1");
     cr_assert_eq(run_text(text, out, 0, 1), -1);
     cr_assert(strstr(ad_last_error(), "synth/woven1: method fakezero: planted failure on woven1"), "%s", ad_last_error());
@@ -441,7 +426,7 @@ Test(runner, bad_dataset_tree_is_one_clear_error) {
 
 Test(runner, references_with_rotations) {
     char *dir = make_tmpdir("runner");
-    char *root = make_data(dir), *cache = ad_sprintf("%s/cache", dir), *out = ad_sprintf("%s/out", dir);
+    char *root = synth_fixture(dir), *cache = ad_sprintf("%s/cache", dir), *out = ad_sprintf("%s/out", dir);
     char *text = ad_sprintf("datasets: [{name: synth, root: %s, categories: [woven2]}]\n"
                             "backbone: {name: fakebb, grid: 8}\n"
                             "methods: [{name: fakefew, shots: 2, rot: 4}]\n"
@@ -575,7 +560,7 @@ Test(runner, seed_grid_runs_zero_and_full_shot_jobs_once) {
 // outside train[] (SIGSEGV); seed 1073741824 wrapped to 0 and silently used train[0..3].
 Test(runner, seed_times_shots_does_not_overflow) {
     char *dir = make_tmpdir("runner");
-    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    char *root = synth_fixture(dir), *out = ad_sprintf("%s/out", dir);
     const char *seeds[] = {"1610612736", "1073741824"};
     for (int i = 0; i < 2; i++) {
         char *bad = ad_sprintf("datasets: [{name: synth, root: %s, categories: [woven2]}]\n"
@@ -689,7 +674,7 @@ Test(runner, internal_error_in_a_worker_thread_exits_at_once) {
 // split_hash differs.
 Test(runner, resume_recomputes_rows_of_a_changed_split) {
     char *dir = make_tmpdir("runner");
-    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir), *csv = ad_sprintf("%s/results.csv", out);
+    char *root = synth_fixture(dir), *out = ad_sprintf("%s/out", dir), *csv = ad_sprintf("%s/results.csv", out);
     char *text = config_text(root, "none", "");
     cr_assert_eq(run_text(text, out, 0, 1), 0, "%s", ad_last_error());
     Table a;
@@ -728,7 +713,7 @@ Test(runner, resume_recomputes_rows_of_a_changed_split) {
 // lost. The results file is locked; the second run is refused naming the first one's pid.
 Test(runner, second_run_into_a_locked_folder_is_refused) {
     char *dir = make_tmpdir("runner");
-    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir), *lock = ad_sprintf("%s/results.csv.lock", out);
+    char *root = synth_fixture(dir), *out = ad_sprintf("%s/out", dir), *lock = ad_sprintf("%s/results.csv.lock", out);
     cr_assert_eq(mkdir(out, 0777), 0);
     int fd = open(lock, O_RDWR | O_CREAT, 0666);
     cr_assert(fd >= 0);
@@ -783,7 +768,7 @@ Test(runner, dry_run_of_65536_variants_is_fast, .timeout = 600) {
 // (native already refused it). The same size check in every protocol.
 Test(runner, mask_of_another_size_is_refused_under_resized) {
     char *dir = make_tmpdir("runner");
-    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    char *root = synth_fixture(dir), *out = ad_sprintf("%s/out", dir);
     char *pat = ad_sprintf("%s/woven0/ground_truth/*/*.png", root);
     glob_t g;
     cr_assert_eq(glob(pat, 0, NULL, &g), 0, "no masks under %s", pat);
@@ -804,7 +789,7 @@ Test(runner, mask_of_another_size_is_refused_under_resized) {
 // Issue 12 item 19: an unreadable image was named twice ("<path>: <path>: expected ...").
 Test(runner, unreadable_image_is_named_once) {
     char *dir = make_tmpdir("runner");
-    char *root = make_data(dir), *out = ad_sprintf("%s/out", dir);
+    char *root = synth_fixture(dir), *out = ad_sprintf("%s/out", dir);
     char *img = ad_sprintf("%s/woven1/test/good/000.png", root);
     write_text(img, "garbage");
     char *text = config_text(root, "none", "");

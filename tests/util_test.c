@@ -6,7 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <criterion/criterion.h>
+
 #include "err.h"
+#include "npy.h"
+#include "synth.h"
 
 const char *adbench_bin(void) {
     const char *b = getenv("ADBENCH");
@@ -74,4 +78,43 @@ int run_adbench(const char *args, char **out, char **err) {
     int rc = run_capture(cmd, out, err);
     free(cmd);
     return rc;
+}
+
+NpyArray golden_npy(const char *dir, const char *name, size_t *n) {
+    NpyArray a;
+    size_t l = strlen(dir);
+    char *p = ad_sprintf("%s%s%s.npy", dir, l && dir[l - 1] == '/' ? "" : "/", name);
+    cr_assert_eq(npy_read(p, &a), 0, "%s", ad_last_error());
+    free(p);
+    if (n) *n = a.count;
+    return a;
+}
+
+float *golden_f32(const char *dir, const char *name, size_t *n) {
+    NpyArray a = golden_npy(dir, name, n);
+    float *v = npy_as_f32(&a);
+    npy_free(&a);
+    return v;
+}
+
+double *golden_f64(const char *dir, const char *name, size_t *n) {
+    NpyArray a = golden_npy(dir, name, n);
+    double *v = npy_as_f64(&a);
+    npy_free(&a);
+    return v;
+}
+
+char *synth_fixture(const char *dir) {
+    char *root = ad_sprintf("%s/data", dir);
+    SynthConfig sc;
+    synth_config_default(&sc);
+    sc.size = 32;
+    sc.n_categories = 3;
+    sc.n_train = 4;
+    sc.n_good = 6;
+    sc.n_unique = 3;
+    sc.align = 4;
+    cr_assert_eq(synth_set_consistent(&sc, 1, 3), 0, "%s", ad_last_error());
+    cr_assert_eq(synth_write(&sc, root), 0, "%s", ad_last_error());
+    return root;
 }

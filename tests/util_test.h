@@ -18,3 +18,12 @@ void rm_rf(const char *path);
 // Read a whole file (malloc'd, NUL-terminated) or NULL.
 char *slurp(const char *path, size_t *len);
 int write_text(const char *path, const char *text);
+#include "npy.h"
+// A golden file DIR/NAME.npy as it is (free with npy_free), or as float32 / float64 (malloc'd; *n values, n may be NULL); a
+// missing or unreadable file fails the test, naming it.
+NpyArray golden_npy(const char *dir, const char *name, size_t *n);
+float *golden_f32(const char *dir, const char *name, size_t *n);
+double *golden_f64(const char *dir, const char *name, size_t *n);
+// Three small synthetic categories (32 px, 4 train, 6 good + 3 consistent + 3 unique test
+// images) written under DIR/data; returns that root (malloc'd).
+char *synth_fixture(const char *dir);
