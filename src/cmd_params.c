@@ -9,6 +9,7 @@
 
 #include "backbone.h"
 #include "cli.h"
+#include "config.h"
 #include "dataset.h"
 #include "err.h"
 #include "method.h"
@@ -17,22 +18,6 @@
 
 static const char *const BACKBONES[] = {"vit", "pixel", "resnet"};  // backbones/backbone.c registry
 
-// Keys every method entry takes besides its own (the config layer's runner keys).
-static const ParamSpec METHOD_COMMON[] = {
-    {"name", PT_STRING, "", 1, 0, "the method: musc, codegraph, patchcore or anomalydino"},
-    {"shots", PT_INT, "0", 0, 100000,
-     "few-shot methods only (patchcore, anomalydino): reference images train[seed*shots, (seed+1)*shots) of the "
-     "sorted training list; 0 = all training images"},
-    PARAM_END,
-};
-// Keys of one entry of the datasets: list (every dataset).
-static const ParamSpec DATASET_COMMON[] = {
-    {"name", PT_STRING, "", 1, 0, "the dataset adapter (mvtec, visa, rad, btad, mpdd, folder, synth)"},
-    {"root", PT_STRING, "", 1, 0, "the folder that holds the category folders (required, except for synth)"},
-    {"categories", PT_STRING, "all", 1, 0, "all, or a list of category names such as [screw, bottle]"},
-    {"optional", PT_BOOL, "false", 1, 0, "true: a missing root is skipped with a note instead of an error"},
-    PARAM_END,
-};
 // datasets[i].synth: options of the synthetic generator (same meaning as adbench synth's
 // --options; '-' and '_' are interchangeable). Defaults: datasets/synth.c synth_config_default.
 static const ParamSpec SYNTH_OPTIONS[] = {
@@ -116,7 +101,7 @@ static int print_method(const Method *m) {
            m->needs_train ? " (few-shot: uses reference images)" : " (zero-shot)", m->name);
     print_table(m->params);
     printf("  common to every method entry:\n");
-    for (const ParamSpec *s = METHOD_COMMON; s->key; s++)
+    for (const ParamSpec *s = CONFIG_METHOD_KEYS; s->key; s++)
         if (!params_find(m->params, s->key) && (m->needs_train || strcmp(s->key, "shots"))) {
             ParamSpec one[2] = {*s, PARAM_END};
             print_table(one);
@@ -133,7 +118,12 @@ static int print_backbone(const BackboneDriver *b) {
 static int print_dataset(const DatasetAdapter *a) {
     printf("dataset %s — keys of a datasets: entry {name: %s, ...} (mask rule %s under resized:S)\n", a->name, a->name,
            a->mask_rule);
-    print_table(DATASET_COMMON);
+    ParamSpec common[8];
+    int nc = 0;
+    for (const ParamSpec *s = CONFIG_DATASET_KEYS; s->key && nc < 7; s++)
+        if (strcmp(s->key, "synth")) common[nc++] = *s;  // synth's options are listed below
+    common[nc] = (ParamSpec)PARAM_END;  // key NULL ends a table
+    print_table(common);
     if (!strcmp(a->name, "synth")) {
         printf("  synth: {...}  generator options (generated under cache_dir on first use; root optional):\n");
         print_table(SYNTH_OPTIONS);

@@ -600,14 +600,15 @@ static const ParamSpec TOP_KEYS[] = {
     {"save_maps", PT_BOOL, "false", 1, 0, "write map PNGs"},
     PARAM_END,
 };
-static const ParamSpec DATASET_KEYS[] = {
-    {"name", PT_STRING, "", 1, 0, "adapter"},
-    {"root", PT_STRING, "", 1, 0, "dataset root"},
-    {"categories", PT_STRING, "all", 1, 0, "all or a list"},
-    {"optional", PT_BOOL, "false", 1, 0, "skip when root is missing"},
-    {"synth", PT_STRING, "", 1, 0, "synthetic generator options"},
+const ParamSpec CONFIG_DATASET_KEYS[] = {
+    {"name", PT_STRING, "", 1, 0, "the dataset adapter (mvtec, visa, rad, btad, mpdd, folder, synth)"},
+    {"root", PT_STRING, "", 1, 0, "the folder that holds the category folders (required, except for synth)"},
+    {"categories", PT_STRING, "all", 1, 0, "all, or a list of category names such as [screw, bottle]"},
+    {"optional", PT_BOOL, "false", 1, 0, "true: a missing root is skipped with a note instead of an error"},
+    {"synth", PT_STRING, "", 1, 0, "name: synth only: the generator's options (adbench params synth)"},
     PARAM_END,
 };
+#define DATASET_KEYS CONFIG_DATASET_KEYS
 static const ParamSpec EVAL_KEYS[] = {
     {"resolution", PT_STRING, "native", 1, 0, "native | resized:S | center_crop:R:S"},
     {"mask_rule", PT_STRING, "auto", 1, 0, "auto | eq255 | gt0"},
@@ -615,11 +616,14 @@ static const ParamSpec EVAL_KEYS[] = {
     {"image_score", PT_STRING, "method", 1, 0, "method | max"},
     PARAM_END,
 };
-static const ParamSpec METHOD_RUNNER_KEYS[] = {
-    {"name", PT_STRING, "", 1, 0, "method"},
-    {"shots", PT_INT, "0", 0, 100000, "reference images (0 = all)"},
+const ParamSpec CONFIG_METHOD_KEYS[] = {
+    {"name", PT_STRING, "", 1, 0, "the method: musc, codegraph, patchcore or anomalydino"},
+    {"shots", PT_INT, "0", 0, 100000,
+     "few-shot methods only (patchcore, anomalydino): reference images train[seed*shots, (seed+1)*shots) of the "
+     "sorted training list; 0 = all training images"},
     PARAM_END,
 };
+#define METHOD_RUNNER_KEYS CONFIG_METHOD_KEYS
 
 typedef struct {
     const char *file;

@@ -151,6 +151,10 @@ void job_flatten(const Variant *v, int m, KeyVals *out);
 void keyvals_free(KeyVals *kv);
 const char *keyvals_get(const KeyVals *kv, const char *key);  // NULL if absent
 
+// Keys every methods: entry takes besides its method's own (name, shots), and the keys of a
+// datasets: entry; cmd_params.c prints them.
+extern const ParamSpec CONFIG_METHOD_KEYS[], CONFIG_DATASET_KEYS[];
+
 // 64-bit FNV-1a (offset 0xcbf29ce484222325, prime 0x100000001b3), streaming.
 uint64_t fnv1a64(uint64_t h, const void *data, size_t n);
 #define FNV1A64_INIT 0xcbf29ce484222325ULL
