@@ -266,20 +266,6 @@ Test(outputs, per_image_path_names) {
 
 // --- ablation rows, job counter, progress without a terminal -------------------------------------
 
-static int redirect_stderr(const char *path) {
-    fflush(stderr);
-    int saved = dup(2);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    cr_assert(fd >= 0);
-    dup2(fd, 2);
-    close(fd);
-    return saved;
-}
-static void restore_stderr(int saved) {
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-}
 
 static int row_of(const Table *t, const char *method, const char *variant) {
     for (int q = 0; q < t->n_rows; q++)

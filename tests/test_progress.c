@@ -24,21 +24,6 @@ static int count(const char *hay, const char *needle) {
     return n;
 }
 
-// Redirect fd 2 to a file; returns the saved fd.
-static int redirect_stderr(const char *path) {
-    fflush(stderr);
-    int saved = dup(2);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    cr_assert(fd >= 0);
-    dup2(fd, 2);
-    close(fd);
-    return saved;
-}
-static void restore_stderr(int saved) {
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-}
 
 Test(progress, interval_env_override) {
     unsetenv("ADBENCH_PROGRESS_INTERVAL_S");

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -117,4 +118,20 @@ char *synth_fixture(const char *dir) {
     cr_assert_eq(synth_set_consistent(&sc, 1, 3), 0, "%s", ad_last_error());
     cr_assert_eq(synth_write(&sc, root), 0, "%s", ad_last_error());
     return root;
+}
+
+int redirect_stderr(const char *path) {
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    cr_assert(fd >= 0, "cannot open %s", path);
+    dup2(fd, 2);
+    close(fd);
+    return saved;
+}
+
+void restore_stderr(int saved) {
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
 }

@@ -27,3 +27,7 @@ double *golden_f64(const char *dir, const char *name, size_t *n);
 // Three small synthetic categories (32 px, 4 train, 6 good + 3 consistent + 3 unique test
 // images) written under DIR/data; returns that root (malloc'd).
 char *synth_fixture(const char *dir);
+// fd 2 redirected to the file at path (created/truncated); returns the saved fd for
+// restore_stderr.
+int redirect_stderr(const char *path);
+void restore_stderr(int saved);
