@@ -10,7 +10,7 @@ PKGS=(build-essential pkg-config git
       libopenblas-openmp-dev libopencv-dev libyaml-dev libcsv-dev libcjson-dev libigraph-dev
       libcriterion-dev)
 DEV_PKGS=(python3-numpy python3-torch python3-torchvision python3-sklearn python3-scipy python3-pil python3-skimage
-          hyperfine valgrind time)
+          python3-opencv hyperfine valgrind time chromium)
 
 want=("${PKGS[@]}")
 [[ "${1:-}" == "--dev" ]] && want+=("${DEV_PKGS[@]}")

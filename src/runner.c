@@ -17,6 +17,7 @@
 #include "cache.h"
 #include "cli.h"
 #include "err.h"
+#include "evaluate.h"
 #include "fsutil.h"
 #include "image.h"
 #include "metrics.h"
@@ -25,158 +26,12 @@
 #include "progress.h"
 #include "provenance.h"
 #include "results.h"
-#include "synth.h"
+#include "synth_dataset.h"
 #include "variant.h"
 
 void openblas_set_num_threads(int n);  // OpenBLAS extension (cblas.h)
 
-// ---------------------------------------------------------------------------------------
-// Small helpers
-
-static int mkdirs(const char *path) {
-    char *p = ad_strdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = 0;
-        if (mkdir(p, 0777) && errno != EEXIST) goto fail;
-        *s = '/';
-    }
-    if (mkdir(p, 0777) && errno != EEXIST) goto fail;
-    free(p);
-    return 0;
-fail:;
-    int rc = ad_error("%s: cannot create folder (%s). Fix: check the path and permissions", p, strerror(errno));
-    free(p);
-    return rc;
-}
-
-static int is_dir(const char *p) {
-    struct stat st;
-    return !stat(p, &st) && S_ISDIR(st.st_mode);
-}
-
-void mask_binarise(unsigned char *m, long n, const char *rule) {
-    int eq = !strcmp(rule, "eq255");
-    for (long i = 0; i < n; i++) m[i] = eq ? m[i] == 255 : m[i] > 0;
-}
-
 static char *hex16(uint64_t h) { return ad_sprintf("%016llx", (unsigned long long)h); }
-
-// ---------------------------------------------------------------------------------------
-// Synthetic datasets (name: synth with synth: options): generated on first use.
-
-static int synth_options(SynthConfig *sc, const DatasetConfig *d) {
-    synth_config_default(sc);
-    int k_types = -1, m_per = -1;
-    for (int i = 0; i < d->n_synth; i++) {
-        char key[64];
-        snprintf(key, sizeof key, "%s", d->synth_keys[i]);
-        for (char *c = key; *c; c++)
-            if (*c == '-') *c = '_';
-        const char *v = d->synth_vals[i];
-        char *end;
-        double x = strtod(v, &end);
-        int num = end != v && !*end;
-        if (!strcmp(key, "seed") && num) sc->seed = (uint64_t)x;
-        else if (!strcmp(key, "size") && num) sc->size = (int)x;
-        else if (!strcmp(key, "kind")) {
-            if (!strcmp(v, "texture")) sc->kind = SYNTH_TEXTURE;
-            else if (!strcmp(v, "object")) sc->kind = SYNTH_OBJECT;
-            else if (!strcmp(v, "mixed")) sc->kind = SYNTH_MIXED;
-            else return ad_error("datasets (synth): kind: expected texture, object or mixed, found '%s'", v);
-        } else if (!strcmp(key, "categories")) {
-            if (num) {
-                sc->n_categories = (int)x;
-            } else {
-                // "[a, b]" -> names
-                int n = 0;
-                char **names = NULL;
-                const char *p = v;
-                while (*p) {
-                    while (*p == ' ' || *p == '[' || *p == ',') p++;
-                    if (!*p || *p == ']') break;
-                    const char *e = p;
-                    while (*e && *e != ',' && *e != ']') e++;
-                    size_t len = (size_t)(e - p);
-                    while (len && p[len - 1] == ' ') len--;
-                    names = ad_realloc(names, (size_t)(n + 1) * sizeof *names);
-                    names[n] = ad_malloc(len + 1);
-                    memcpy(names[n], p, len);
-                    names[n][len] = 0;
-                    n++;
-                    p = e;
-                }
-                sc->names = names;
-                sc->n_categories = n;
-            }
-        } else if (!strcmp(key, "n_train") && num) sc->n_train = (int)x;
-        else if (!strcmp(key, "n_good") && num) sc->n_good = (int)x;
-        else if (!strcmp(key, "n_unique") && num) sc->n_unique = (int)x;
-        else if (!strcmp(key, "consistent")) {
-            if (synth_parse_consistent(sc, v)) return ad_error_prefix("datasets (synth): consistent");
-        } else if (!strcmp(key, "n_consistent_types") && num) k_types = (int)x;
-        else if (!strcmp(key, "m") && num) m_per = (int)x;
-        else if (!strcmp(key, "defect_scale") && num) sc->defect_scale = x;
-        else if (!strcmp(key, "contrast") && num) sc->contrast = x;
-        else if (!strcmp(key, "align") && num) sc->align = (int)x;
-        else
-            return ad_error("datasets (synth): option '%s' = '%s' is unknown or not a number; known: seed, size, kind, "
-                            "categories, n_train, n_good, n_unique, consistent, n_consistent_types, m, defect_scale, "
-                            "contrast, align",
-                            d->synth_keys[i], v);
-    }
-    if (k_types >= 0 || m_per >= 0)
-        if (synth_set_consistent(sc, k_types >= 0 ? k_types : sc->n_consistent, m_per >= 0 ? m_per : 12)) return -1;
-    return synth_check_config(sc);
-}
-
-static void synth_free_names(SynthConfig *sc) {
-    if (!sc->names) return;
-    for (int i = 0; i < sc->n_categories; i++) free(sc->names[i]);
-    free(sc->names);
-    sc->names = NULL;
-}
-
-// Generate into root (atomically: a temp folder renamed into place) unless it exists.
-static int synth_ensure(const DatasetConfig *d, const char *root) {
-    if (is_dir(root)) return 0;
-    SynthConfig sc;
-    if (synth_options(&sc, d)) {
-        synth_free_names(&sc);
-        return -1;
-    }
-    char *parent = ad_strdup(root);
-    char *slash = strrchr(parent, '/');
-    if (slash) {
-        *slash = 0;
-        if (*parent && mkdirs(parent)) {
-            free(parent);
-            synth_free_names(&sc);
-            return -1;
-        }
-    }
-    free(parent);
-    // A fresh folder that this process created (mkdtemp): the only thing ever removed here,
-    // without a shell (the root is user text).
-    char *tmp = fs_mkdtemp(root);
-    if (!tmp) {
-        synth_free_names(&sc);
-        return -1;
-    }
-    int rc = synth_write(&sc, tmp);
-    synth_free_names(&sc);
-    if (!rc && rename(tmp, root)) {
-        if (!is_dir(root)) rc = ad_error("%s: cannot move the generated dataset into place (%s)", root, strerror(errno));
-    }
-    if (is_dir(tmp)) {
-        char keep[4096];
-        snprintf(keep, sizeof keep, "%s", ad_last_error());
-        fs_rm_tree(tmp);
-        ad_error("%s", keep);
-    }
-    free(tmp);
-    return rc;
-}
 
 // ---------------------------------------------------------------------------------------
 // Run state
@@ -465,11 +320,11 @@ static int list_units(Run *R) {
                     n = 1;
                 }
             } else {
-                if (!strcmp(D->name, "synth") && D->n_synth && synth_ensure(D, root)) {
+                if (!strcmp(D->name, "synth") && D->n_synth && synth_dataset_ensure(D, root)) {
                     free(root);
                     return ad_error_prefix("%s:%d: datasets[%d] (synth)", cfg->path, D->line, d);
                 }
-                if (!is_dir(root)) {
+                if (!ds_is_dir(root)) {
                     if (D->optional) {
                         if (!R->o->quiet)
                             fprintf(stderr, "note: %s: dataset root %s not found; skipped (optional: true)\n", D->name, root);
@@ -668,157 +523,6 @@ static FeatureBatch make_batch(const Features *f, int n, const float ***feat, co
 }
 
 // ---------------------------------------------------------------------------------------
-// Evaluation
-
-static void jet(float t, unsigned char *rgb) {
-    // Matplotlib-like jet: blue -> cyan -> yellow -> red.
-    float r = 1.5f - fabsf(4 * t - 3), g = 1.5f - fabsf(4 * t - 2), b = 1.5f - fabsf(4 * t - 1);
-    float c[3] = {r, g, b};
-    for (int k = 0; k < 3; k++) rgb[k] = (unsigned char)(255 * (c[k] < 0 ? 0 : c[k] > 1 ? 1 : c[k]) + 0.5f);
-}
-
-// image | heat map | ground truth, side by side, at the evaluation resolution.
-static int save_map_png(const char *dir, const Sample *s, const float *map, const unsigned char *mask, int W, int H,
-                        int crop_resize, float lo, float hi) {
-    ImageU8 im = {0}, rs = {0};
-    if (image_read_rgb8(s->path, &im)) return -1;
-    const ImageU8 *src = &im;
-    if (crop_resize) {
-        resize_center_crop_u8(&rs, &im, crop_resize, W, RESAMPLE_BILINEAR);
-        src = &rs;
-    } else if (im.w != W || im.h != H) {
-        pil_resize_u8(&rs, &im, W, H, RESAMPLE_BILINEAR);
-        src = &rs;
-    }
-    ImageU8 out = {3 * W, H, 3, ad_malloc((size_t)9 * W * H)};
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            unsigned char *o = out.data + ((size_t)y * out.w + x) * 3;
-            memcpy(o, src->data + ((size_t)y * W + x) * 3, 3);
-            float t = hi > lo ? (map[(size_t)y * W + x] - lo) / (hi - lo) : 0;
-            jet(t < 0 ? 0 : t > 1 ? 1 : t, o + 3 * W);
-            unsigned char g = mask && mask[(size_t)y * W + x] ? 255 : 0;
-            o[6 * W] = o[6 * W + 1] = o[6 * W + 2] = g;
-        }
-    const char *base = strrchr(s->path, '/');
-    base = base ? base + 1 : s->path;
-    char *stem = ad_strdup(base);
-    char *dot = strrchr(stem, '.');
-    if (dot) *dot = 0;
-    char *path = ad_sprintf("%s/%s_%s.png", dir, s->defect ? s->defect : "x", stem);
-    int rc = image_write_png(path, &out);
-    free(path);
-    free(stem);
-    free(out.data);
-    image_u8_free(&im);
-    image_u8_free(&rs);
-    return rc;
-}
-
-static int evaluate(const Variant *V, const Unit *U, const Category *C, const MethodOutput *mo, int gh, int gw,
-                    const char *maps_dir, BinaryMetrics *bm, PixelMetrics *pm) {
-    int n = C->n_test;
-    int has_masks = category_has_masks(C);
-    const char *rule = strcmp(V->eval.mask_rule, "auto") ? V->eval.mask_rule : V->eval.resized ? U->ad->mask_rule : "gt0";
-    int align = V->eval.resized ? (mo->half_pixel ? 0 : 1) : 0;
-    float **maps = ad_calloc((size_t)n, sizeof *maps);
-    unsigned char **masks = ad_calloc((size_t)n, sizeof *masks);
-    int *H = ad_calloc((size_t)n, sizeof *H), *W = ad_calloc((size_t)n, sizeof *W);
-    double *scores = ad_calloc((size_t)n, sizeof *scores);
-    uint8_t *labels = ad_calloc((size_t)n, sizeof *labels);
-    int rc = 0;
-    // Pass 1 (serial: file IO and error messages): sizes and masks.
-    for (int i = 0; i < n && !rc; i++) {
-        const Sample *s = &C->test[i];
-        labels[i] = (uint8_t)(s->label != 0);
-        if (V->eval.resized) {
-            W[i] = H[i] = V->eval.size;
-        } else if (image_size(s->path, &W[i], &H[i])) {
-            rc = -1;
-            break;
-        }
-        if (!has_masks) continue;
-        size_t np = (size_t)W[i] * H[i];
-        masks[i] = ad_calloc(np, 1);
-        if (!s->mask_path) continue;
-        ImageU8 m = {0};
-        if (mask_read(s->mask_path, &m)) {
-            rc = -1;
-            break;
-        }
-        if (V->eval.resized) {
-            // The same check as native: a mask of another size than its image is a damaged
-            // tree, not something to resize (it was scored under resized:S).
-            int iw, ih;
-            if (image_size(s->path, &iw, &ih)) {
-                rc = -1;
-                image_u8_free(&m);
-                break;
-            }
-            if (m.w != iw || m.h != ih) {
-                rc = ad_error("%s: mask is %dx%d but its image %s is %dx%d. Fix: the dataset tree is damaged", s->mask_path,
-                              m.w, m.h, s->path, iw, ih);
-                image_u8_free(&m);
-                break;
-            }
-            ImageU8 r = {0};
-            if (V->eval.crop_resize)  // patchcore-inspection: Resize(R) + CenterCrop(S), bilinear
-                resize_center_crop_u8(&r, &m, V->eval.crop_resize, W[i], RESAMPLE_BILINEAR);
-            else
-                pil_resize_u8(&r, &m, W[i], H[i], RESAMPLE_BILINEAR);
-            memcpy(masks[i], r.data, np);
-            image_u8_free(&r);
-        } else {
-            if (m.w != W[i] || m.h != H[i]) {
-                rc = ad_error("%s: mask is %dx%d but its image %s is %dx%d. Fix: the dataset tree is damaged", s->mask_path,
-                              m.w, m.h, s->path, W[i], H[i]);
-                image_u8_free(&m);
-                break;
-            }
-            memcpy(masks[i], m.data, np);
-        }
-        image_u8_free(&m);
-        mask_binarise(masks[i], (long)np, rule);
-    }
-    // Pass 2 (parallel over images, each independent): upsample, smooth, image score.
-    if (!rc) {
-#pragma omp parallel for schedule(dynamic)
-        for (int i = 0; i < n; i++) {
-            size_t np = (size_t)W[i] * H[i];
-            maps[i] = ad_malloc(np * sizeof **maps);
-            interp_bilinear(maps[i], H[i], W[i], mo->maps + (size_t)i * gh * gw, gh, gw, align);
-            if (mo->smooth_sigma > 0) gaussian_filter2d(maps[i], H[i], W[i], mo->smooth_sigma);
-            float mx = -INFINITY;
-            for (size_t p = 0; p < np; p++) mx = maps[i][p] > mx ? maps[i][p] : mx;
-            scores[i] = V->eval.image_score_max ? (double)mx : (double)mo->image_score[i];
-        }
-        if (metrics_image(labels, scores, (size_t)n, bm)) rc = -1;
-    }
-    if (!rc) {
-        if (has_masks) {
-            if (metrics_pixel((const uint8_t *const *)masks, (const float *const *)maps, H, W, n, V->eval.pro_limit, pm))
-                rc = -1;
-        } else {
-            pm->auroc = pm->ap = pm->f1max = pm->aupro = pm->aupro_musc = NAN;
-        }
-    }
-    if (!rc && maps_dir) {
-        float lo = INFINITY, hi = -INFINITY;
-        for (int i = 0; i < n; i++)
-            for (size_t p = 0; p < (size_t)W[i] * H[i]; p++) {
-                lo = maps[i][p] < lo ? maps[i][p] : lo;
-                hi = maps[i][p] > hi ? maps[i][p] : hi;
-            }
-        if (mkdirs(maps_dir)) rc = -1;
-        for (int i = 0; i < n && !rc; i++)
-            if (save_map_png(maps_dir, &C->test[i], maps[i], masks[i], W[i], H[i], V->eval.crop_resize, lo, hi)) rc = -1;
-    }
-    for (int i = 0; i < n; i++) free(maps[i]), free(masks[i]);
-    free(maps), free(masks), free(H), free(W), free(scores), free(labels);
-    return rc;
-}
-
-// ---------------------------------------------------------------------------------------
 // One (unit, method)
 
 typedef struct {
@@ -928,7 +632,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     const char **defects = ad_malloc((size_t)n * sizeof *defects);
     for (int i = 0; i < n; i++) defects[i] = C->test[i].defect;
     char *diag = ad_sprintf("%s/diagnostics/%s/%s", R->out_dir, J->id, U->dsname);
-    if (mkdirs(diag)) {
+    if (fs_mkdirs(diag)) {
         free(defects);
         free(diag);
         goto out;
@@ -1000,7 +704,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     progress_begin(&pg, "metrics", n, R->o->quiet);
     t = now_s();
     char *maps_dir = V->save_maps ? ad_sprintf("%s/maps/%s/%s/%s", R->out_dir, J->id, U->dsname, U->category) : NULL;
-    int erc = evaluate(V, U, C, &mo, mgh, mgw, maps_dir, &bm, &pm);
+    int erc = evaluate_maps(&V->eval, U->ad->mask_rule, C, &mo, mgh, mgw, maps_dir, &bm, &pm);
     free(maps_dir);
     method_output_free(&mo);
     double metrics_s = now_s() - t;
@@ -1304,7 +1008,7 @@ int runner_run(const Config *cfg, const RunOptions *o) {
         rc = dry_run(&R);
         goto done;
     }
-    if (mkdirs(R.out_dir)) goto done;
+    if (fs_mkdirs(R.out_dir)) goto done;
     // One writer per results file: two runs into one out_dir each read the CSV, added their
     // rows and renamed, losing the other's. Shards write their own files and may run together.
     if ((lock_fd = lock_results(R.csv_path)) < 0) goto done;

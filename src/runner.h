@@ -42,6 +42,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "evaluate.h"  // mask_binarise (kept visible to runner users)
 
 typedef struct {
     const char *out_dir;  // --out (NULL: the config's out_dir)
@@ -57,5 +58,3 @@ typedef struct {
 // Runs every unit. Returns 0, or -1 + ad_error (the results written so far stay valid).
 int runner_run(const Config *cfg, const RunOptions *o);
 
-// Binarise a mask in place: rule "eq255" (v == 255) or "gt0" (v > 0), giving 0/1.
-void mask_binarise(unsigned char *m, long n, const char *rule);

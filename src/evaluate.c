@@ -1,0 +1,121 @@
+// Evaluation of one results row: patch maps -> the protocol's resolution -> image and pixel metrics.
+#include "evaluate.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "fsutil.h"
+#include "image.h"
+#include "map_png.h"
+#include "preprocess.h"  // resize_center_crop_u8
+
+void mask_binarise(unsigned char *m, long n, const char *rule) {
+    int eq = !strcmp(rule, "eq255");
+    for (long i = 0; i < n; i++) m[i] = eq ? m[i] == 255 : m[i] > 0;
+}
+
+int evaluate_maps(const EvalConfig *ev, const char *adapter_mask_rule, const Category *C, const MethodOutput *mo, int gh,
+                  int gw, const char *maps_dir, BinaryMetrics *bm, PixelMetrics *pm) {
+    int n = C->n_test;
+    int has_masks = category_has_masks(C);
+    const char *rule = strcmp(ev->mask_rule, "auto") ? ev->mask_rule : ev->resized ? adapter_mask_rule : "gt0";
+    int align = ev->resized ? (mo->half_pixel ? 0 : 1) : 0;
+    float **maps = ad_calloc((size_t)n, sizeof *maps);
+    unsigned char **masks = ad_calloc((size_t)n, sizeof *masks);
+    int *H = ad_calloc((size_t)n, sizeof *H), *W = ad_calloc((size_t)n, sizeof *W);
+    double *scores = ad_calloc((size_t)n, sizeof *scores);
+    uint8_t *labels = ad_calloc((size_t)n, sizeof *labels);
+    int rc = 0;
+    // Pass 1 (serial: file IO and error messages): sizes and masks.
+    for (int i = 0; i < n && !rc; i++) {
+        const Sample *s = &C->test[i];
+        labels[i] = (uint8_t)(s->label != 0);
+        if (ev->resized) {
+            W[i] = H[i] = ev->size;
+        } else if (image_size(s->path, &W[i], &H[i])) {
+            rc = -1;
+            break;
+        }
+        if (!has_masks) continue;
+        size_t np = (size_t)W[i] * H[i];
+        masks[i] = ad_calloc(np, 1);
+        if (!s->mask_path) continue;
+        ImageU8 m = {0};
+        if (mask_read(s->mask_path, &m)) {
+            rc = -1;
+            break;
+        }
+        if (ev->resized) {
+            // The same check as native: a mask of another size than its image is a damaged
+            // tree, not something to resize (it was scored under resized:S).
+            int iw, ih;
+            if (image_size(s->path, &iw, &ih)) {
+                rc = -1;
+                image_u8_free(&m);
+                break;
+            }
+            if (m.w != iw || m.h != ih) {
+                rc = ad_error("%s: mask is %dx%d but its image %s is %dx%d. Fix: the dataset tree is damaged", s->mask_path,
+                              m.w, m.h, s->path, iw, ih);
+                image_u8_free(&m);
+                break;
+            }
+            ImageU8 r = {0};
+            if (ev->crop_resize)  // patchcore-inspection: Resize(R) + CenterCrop(S), bilinear
+                resize_center_crop_u8(&r, &m, ev->crop_resize, W[i], RESAMPLE_BILINEAR);
+            else
+                pil_resize_u8(&r, &m, W[i], H[i], RESAMPLE_BILINEAR);
+            memcpy(masks[i], r.data, np);
+            image_u8_free(&r);
+        } else {
+            if (m.w != W[i] || m.h != H[i]) {
+                rc = ad_error("%s: mask is %dx%d but its image %s is %dx%d. Fix: the dataset tree is damaged", s->mask_path,
+                              m.w, m.h, s->path, W[i], H[i]);
+                image_u8_free(&m);
+                break;
+            }
+            memcpy(masks[i], m.data, np);
+        }
+        image_u8_free(&m);
+        mask_binarise(masks[i], (long)np, rule);
+    }
+    // Pass 2 (parallel over images, each independent): upsample, smooth, image score.
+    if (!rc) {
+#pragma omp parallel for schedule(dynamic)
+        for (int i = 0; i < n; i++) {
+            size_t np = (size_t)W[i] * H[i];
+            maps[i] = ad_malloc(np * sizeof **maps);
+            interp_bilinear(maps[i], H[i], W[i], mo->maps + (size_t)i * gh * gw, gh, gw, align);
+            if (mo->smooth_sigma > 0) gaussian_filter2d(maps[i], H[i], W[i], mo->smooth_sigma);
+            float mx = -INFINITY;
+            for (size_t p = 0; p < np; p++) mx = maps[i][p] > mx ? maps[i][p] : mx;
+            scores[i] = ev->image_score_max ? (double)mx : (double)mo->image_score[i];
+        }
+        if (metrics_image(labels, scores, (size_t)n, bm)) rc = -1;
+    }
+    if (!rc) {
+        if (has_masks) {
+            if (metrics_pixel((const uint8_t *const *)masks, (const float *const *)maps, H, W, n, ev->pro_limit, pm))
+                rc = -1;
+        } else {
+            pm->auroc = pm->ap = pm->f1max = pm->aupro = pm->aupro_musc = NAN;
+        }
+    }
+    if (!rc && maps_dir) {
+        float lo = INFINITY, hi = -INFINITY;
+        for (int i = 0; i < n; i++)
+            for (size_t p = 0; p < (size_t)W[i] * H[i]; p++) {
+                lo = maps[i][p] < lo ? maps[i][p] : lo;
+                hi = maps[i][p] > hi ? maps[i][p] : hi;
+            }
+        if (fs_mkdirs(maps_dir)) rc = -1;
+        for (int i = 0; i < n && !rc; i++)
+            if (map_png_write(maps_dir, &C->test[i], maps[i], masks[i], W[i], H[i], ev->crop_resize, lo, hi)) rc = -1;
+    }
+    for (int i = 0; i < n; i++) free(maps[i]), free(masks[i]);
+    free(maps), free(masks), free(H), free(W), free(scores), free(labels);
+    return rc;
+}

@@ -1,0 +1,17 @@
+// Evaluation of one results row (the protocols are described in runner.h): the method's patch
+// maps are upsampled to the evaluation resolution, smoothed as the method asks, and scored
+// against the category's labels and masks.
+#pragma once
+#include "config.h"
+#include "dataset.h"
+#include "method.h"
+#include "metrics.h"
+
+// Binarise a mask in place: rule "eq255" (v == 255) or "gt0" (v > 0), giving 0/1.
+void mask_binarise(unsigned char *m, long n, const char *rule);
+
+// mo->maps holds n_test maps of gh x gw. adapter_mask_rule is the dataset's rule for
+// mask_rule: auto under resized:S. maps_dir != NULL: map PNGs there (map_png.h), coloured over
+// the category's min..max. pm is NaN when the category has no masks. 0, or -1 with ad_error.
+int evaluate_maps(const EvalConfig *ev, const char *adapter_mask_rule, const Category *C, const MethodOutput *mo, int gh,
+                  int gw, const char *maps_dir, BinaryMetrics *bm, PixelMetrics *pm);
