@@ -1,4 +1,4 @@
-// adbench run CONFIG.yaml [--set key=value]... [--out DIR] [--dry-run] [--quiet] [--shard i/n] [--only DS/CAT]...
+// adbench run CONFIG.yaml [--set key=value]... [--out DIR] [--dry-run] [--quiet] [--shard i/n] [--only DS/CAT]... [--rerun-stale] [--force]
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: adbench run CONFIG.yaml [--set key=value]... [--out DIR] [--dry-run] [--quiet] [--shard i/n]\n"
-            "                  [--only DATASET/CATEGORY]...\n"
+            "                  [--only DATASET/CATEGORY]... [--rerun-stale] [--force]\n"
             "  --set key=value  override a config value; dotted path through maps and list indices\n"
             "                   (methods.0.topmin_max=0.2, backbone.size=224, evaluation.resolution=resized:256);\n"
             "                   the value is YAML, so --set 'backbone.size={grid: [224, 518]}' adds a grid\n"
@@ -21,6 +21,9 @@ static void usage(FILE *f) {
             "  --shard i/n      run units k with k mod n == i (0 <= i < n); writes results.shard-i-of-n.csv\n"
             "  --only DS/CAT    run only these categories (DATASET/CATEGORY, or DATASET for all of its\n"
             "                   categories); repeatable or comma-separated: --only mvtec/screw,visa/pcb1\n"
+            "  --rerun-stale    rerun the rows of results.csv that another adbench commit made (resume\n"
+            "                   keeps them by default, with a warning)\n"
+            "  --force          rerun every row of this config, even finished ones\n"
             "Outputs (results.csv, per_image.csv, maps/*.npy): docs/outputs.md.\n"
             "The YAML schema is documented in src/config.h and configs/demo.yaml.\n");
 }
@@ -29,7 +32,7 @@ int cmd_run(int argc, char **argv) {
     const char *config = NULL, *out = NULL, *shard = NULL;
     const char **sets = calloc((size_t)argc, sizeof *sets);
     const char **only = calloc((size_t)argc, sizeof *only);
-    int n_sets = 0, n_only = 0, dry = 0, quiet = 0;
+    int n_sets = 0, n_only = 0, dry = 0, quiet = 0, force = 0, rerun_stale = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         int has_next = i + 1 < argc;
@@ -58,12 +61,16 @@ int cmd_run(int argc, char **argv) {
             shard = a + 8;
         } else if (!strcmp(a, "--dry-run")) {
             dry = 1;
+        } else if (!strcmp(a, "--force")) {
+            force = 1;
+        } else if (!strcmp(a, "--rerun-stale")) {
+            rerun_stale = 1;
         } else if (!strcmp(a, "--quiet")) {
             quiet = 1;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr,
                     "adbench: error: adbench run: unknown option '%s'; valid options: --set, --out, --dry-run, --quiet, "
-                    "--shard, --only\n",
+                    "--shard, --only, --rerun-stale, --force\n",
                     a);
             free(sets), free(only);
             return 1;
@@ -80,7 +87,7 @@ int cmd_run(int argc, char **argv) {
         free(sets), free(only);
         return 1;
     }
-    RunOptions o = {out, dry, quiet, 0, 1, NULL, stdout, only, n_only};
+    RunOptions o = {out, dry, quiet, 0, 1, NULL, stdout, only, n_only, force, rerun_stale};
     if (shard) {
         char *end;
         long i = strtol(shard, &end, 10);

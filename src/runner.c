@@ -254,6 +254,18 @@ static int lock_results(const char *csv) {
     return fd;
 }
 
+// Would this run compute the row (job, dataset, category)? Units of this shard and --only.
+static int row_in_scope(const Run *R, const char *job, const char *ds, const char *cat) {
+    for (int u = 0; u < R->n_units; u++) {
+        const Unit *U = &R->units[u];
+        if ((R->o->shard_n > 1 && u % R->o->shard_n != R->o->shard_i) || (R->keep && !R->keep[u])) continue;
+        if (strcmp(U->dsname, ds) || !U->category || strcmp(U->category, cat)) continue;
+        for (int m = 0; m < R->cfg->variants[U->v].n_methods; m++)
+            if (!strcmp(R->jobs[R->job_of[U->v * R->max_m + m]].id, job)) return 1;
+    }
+    return 0;
+}
+
 // Load an existing results file for resume; its columns must be a subset of ours.
 static int load_existing(Run *R) {
     if (access(R->csv_path, F_OK)) return 0;
@@ -271,16 +283,38 @@ static int load_existing(Run *R) {
             return -1;
         }
     }
-    int cc = table_col(&old, "category");
+    int cc = table_col(&old, "category"), cj = table_col(&old, "job"), cd = table_col(&old, "dataset");
+    int cg = table_col(&old, "git_commit");
     const char **cells = ad_calloc((size_t)R->table.n_cols, sizeof *cells);
+    int n_stale = 0, n_dropped = 0;
+    const char *stale_commit = NULL;
     for (int r = 0; r < old.n_rows; r++) {
         if (cc >= 0 && !strcmp(old.rows[r][cc], "mean")) continue;
+        // Rows this run would compute: --force reruns them all; --rerun-stale those that an
+        // other adbench commit made (they resume silently otherwise, hiding a code change).
+        int mine = cj >= 0 && cd >= 0 && cc >= 0 && row_in_scope(R, old.rows[r][cj], old.rows[r][cd], old.rows[r][cc]);
+        int stale = mine && cg >= 0 && strcmp(old.rows[r][cg], R->prov.git_commit);
+        if (stale && !stale_commit) stale_commit = old.rows[r][cg];
+        n_stale += stale;
+        if (mine && (R->o->force || (stale && R->o->rerun_stale))) {
+            n_dropped++;
+            continue;
+        }
         for (int c = 0; c < R->table.n_cols; c++) cells[c] = "";
         for (int c = 0; c < old.n_cols; c++) cells[map[c]] = old.rows[r][c];
         table_add_row(&R->table, cells);
     }
     free(cells);
     free(map);
+    if (n_stale && !R->o->force && !R->o->rerun_stale)
+        fprintf(stderr,
+                "adbench: warning: %s: %d row%s to resume %s made by adbench commit %s, not this one (%s); kept. "
+                "Fix: --rerun-stale reruns them, --force reruns every row of this config\n",
+                R->csv_path, n_stale, n_stale == 1 ? "" : "s", n_stale == 1 ? "was" : "were", stale_commit,
+                R->prov.git_commit);
+    else if (n_dropped && !R->o->quiet)
+        fprintf(stderr, "note: %s: %d row%s rerun (%s)\n", R->csv_path, n_dropped, n_dropped == 1 ? "" : "s",
+                R->o->force ? "--force" : "--rerun-stale: made by another commit");
     table_free(&old);
     return 0;
 }
@@ -1018,9 +1052,9 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     table_init(&R.table, (const char *const *)cols, ncols);
     for (int i = 0; i < ncols; i++) free(cols[i]);
     free(cols);
+    provenance_collect(&R.prov);  // before resume: stale rows are those of another commit
     if (load_existing(&R)) goto done;
     R.per_image_csv = per_image_csv_path(R.csv_path);
-    provenance_collect(&R.prov);
     int n_mine = 0;
     for (int u = 0; u < R.n_units; u++) n_mine += o->shard_n <= 1 || u % o->shard_n == o->shard_i;
     if (!o->quiet)

@@ -53,6 +53,8 @@ typedef struct {
     FILE *out;            // console tables (stdout when NULL)
     const char *const *only;  // --only DATASET/CATEGORY entries (comma-separated lists); NULL: all
     int n_only;
+    int force;        // rerun every row of this config that results.csv already holds
+    int rerun_stale;  // rerun the rows another adbench commit (git_commit column) made
 } RunOptions;
 
 // Runs every unit. Returns 0, or -1 + ad_error (the results written so far stay valid).

@@ -154,7 +154,7 @@ static int run_cfg(const char *text, const char *out, const char *const *only, i
     char *dir = make_tmpdir("outputs-con");
     char *cp = ad_sprintf("%s/console.txt", dir);
     FILE *con = fopen(cp, "w");
-    RunOptions o = {out, 0, quiet, 0, 1, &REG, con, only, n_only};
+    RunOptions o = {out, 0, quiet, 0, 1, &REG, con, only, n_only, 0, 0};
     int rc = runner_run(&c, &o);
     fclose(con);
     if (console) *console = slurp(cp, NULL);
@@ -449,7 +449,7 @@ Test(outputs, shards_write_their_own_per_image_tables) {
         Config c;
         cr_assert_eq(config_load_string(&c, "t.yaml", text, NULL, 0, &REG), 0, "%s", ad_last_error());
         FILE *devnull = fopen("/dev/null", "w");
-        RunOptions o = {out, 0, 1, i, 2, &REG, devnull, NULL, 0};
+        RunOptions o = {out, 0, 1, i, 2, &REG, devnull, NULL, 0, 0, 0};
         cr_assert_eq(runner_run(&c, &o), 0, "%s", ad_last_error());
         fclose(devnull);
         config_free(&c);

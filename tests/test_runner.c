@@ -160,15 +160,18 @@ static char *config_text(const char *root, const char *cache, const char *method
                       root, method_extra, cache);
 }
 
-static int run_text(const char *text, const char *out, int shard_i, int shard_n) {
+static int run_text_opts(const char *text, const char *out, int shard_i, int shard_n, int force, int rerun_stale) {
     Config c;
     if (config_load_string(&c, "t.yaml", text, NULL, 0, &REG)) return -1;
     FILE *devnull = fopen("/dev/null", "w");
-    RunOptions o = {out, 0, 1, shard_i, shard_n, &REG, devnull, NULL, 0};
+    RunOptions o = {out, 0, 1, shard_i, shard_n, &REG, devnull, NULL, 0, force, rerun_stale};
     int rc = runner_run(&c, &o);
     fclose(devnull);
     config_free(&c);
     return rc;
+}
+static int run_text(const char *text, const char *out, int shard_i, int shard_n) {
+    return run_text_opts(text, out, shard_i, shard_n, 0, 0);
 }
 
 static int count_tmp(const char *dir) {
@@ -799,4 +802,80 @@ Test(runner, unreadable_image_is_named_once) {
     cr_expect(!strstr(first + strlen(img), img), "path printed twice: %s", e);
     rm_rf(dir);
     free(dir), free(root), free(out), free(img), free(text);
+}
+
+// Issue 11 item 7: resume skipped rows made by another adbench commit without a word. They
+// are kept with a warning; --rerun-stale reruns them; --force reruns every row.
+// Sets column col of (job, dataset, category) rows matching cat ("" = every non-mean row).
+static void poke_csv(const char *csv, const char *cat, const char *col, const char *value) {
+    Table t;
+    cr_assert_eq(table_read_csv(&t, csv), 0);
+    int c = table_col(&t, col);
+    cr_assert(c >= 0);
+    for (int r = 0; r < t.n_rows; r++) {
+        const char *rc = table_get(&t, r, "category");
+        if (!strcmp(rc, "mean") || (*cat && strcmp(rc, cat))) continue;
+        free(t.rows[r][c]);
+        t.rows[r][c] = ad_strdup(value);
+    }
+    cr_assert_eq(table_write_csv(&t, csv), 0);
+    table_free(&t);
+}
+
+static char *cell_of(const char *csv, const char *cat, const char *col) {
+    Table t;
+    cr_assert_eq(table_read_csv(&t, csv), 0);
+    char *v = NULL;
+    for (int r = 0; r < t.n_rows && !v; r++)
+        if (!strcmp(table_get(&t, r, "category"), cat)) v = ad_strdup(table_get(&t, r, col));
+    table_free(&t);
+    cr_assert(v, "no %s row in %s", cat, csv);
+    return v;
+}
+
+Test(runner, stale_rows_are_kept_with_a_warning_rerun_stale_and_force_rerun_them) {
+    char *dir = make_tmpdir("runner");
+    char *root = synth_fixture(dir), *out = ad_sprintf("%s/out", dir), *csv = ad_sprintf("%s/results.csv", out);
+    char *log = ad_sprintf("%s/stderr.txt", dir);
+    char *text = config_text(root, "none", "");
+    cr_assert_eq(run_text(text, out, 0, 1), 0, "%s", ad_last_error());
+    char *commit = cell_of(csv, "woven0", "git_commit"), *auroc = cell_of(csv, "woven0", "image_auroc");
+    // woven0's row "made by another commit", with a marker value a rerun would overwrite
+    poke_csv(csv, "woven0", "git_commit", "0123456789abcdef-stale");
+    poke_csv(csv, "woven0", "image_auroc", "0.125");
+    int saved = redirect_stderr(log);
+    int rc = run_text(text, out, 0, 1);
+    restore_stderr(saved);
+    cr_assert_eq(rc, 0, "%s", ad_last_error());
+    size_t n;
+    char *err = slurp(log, &n);
+    cr_assert(err);
+    cr_expect(strstr(err, "1 row to resume was made by adbench commit 0123456789abcdef-stale") && strstr(err, "--rerun-stale"),
+              "no stale warning: %s", err);
+    char *v = cell_of(csv, "woven0", "image_auroc");
+    cr_expect_str_eq(v, "0.125", "a stale row was rerun without --rerun-stale");
+    free(v);
+    // --rerun-stale: the row is computed again by this commit
+    cr_assert_eq(run_text_opts(text, out, 0, 1, 0, 1), 0, "%s", ad_last_error());
+    v = cell_of(csv, "woven0", "image_auroc");
+    cr_expect_str_eq(v, auroc, "--rerun-stale kept the stale row");
+    free(v);
+    v = cell_of(csv, "woven0", "git_commit");
+    cr_expect_str_eq(v, commit);
+    free(v);
+    // --force: every row again, even those of this commit
+    poke_csv(csv, "", "image_auroc", "0.125");
+    cr_assert_eq(run_text_opts(text, out, 0, 1, 1, 0), 0, "%s", ad_last_error());
+    Table t;
+    cr_assert_eq(table_read_csv(&t, csv), 0);
+    int rows = 0;
+    for (int r = 0; r < t.n_rows; r++) {
+        rows++;
+        cr_expect_str_neq(table_get(&t, r, "image_auroc"), "0.125", "row %d (%s) was not rerun by --force", r,
+                          table_get(&t, r, "category"));
+    }
+    cr_expect(rows >= 3, "expected the categories and their mean, found %d rows", rows);
+    table_free(&t);
+    rm_rf(dir);
+    free(dir), free(root), free(out), free(csv), free(log), free(text), free(commit), free(auroc), free(err);
 }
