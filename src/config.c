@@ -51,6 +51,8 @@ static const ParamSpec TOP_KEYS[] = {
     {"seed", PT_INT, "0", 0, 2147483647, "seed"},
     {"threads", PT_INT, "0", 0, 4096, "threads (0 = default)"},
     {"cache_dir", PT_STRING, "cache/features", 1, 0, "feature cache folder or none"},
+    {"cache_dtype", PT_STRING, "float32", 1, 0, "feature cache storage: float32 or float16 (half the size)"},
+    {"cache_max_gb", PT_DOUBLE, "0", 0, 1e12, "stop before the feature cache grows past this many GB (0 = no limit)"},
     {"out_dir", PT_STRING, "", 1, 0, "output folder"},
     {"save_maps", PT_BOOL, "false", 1, 0, "write map PNGs"},
     PARAM_END,
@@ -483,6 +485,22 @@ static int validate_variant(const Ctx *c, const YNode *root, Variant *v) {
         if (scalar_of(y, "cache_dir", &s)) return -1;
         free(v->cache_dir);
         v->cache_dir = (!*s || !strcmp(s, "none") || !strcmp(s, "null") || !strcmp(s, "~")) ? NULL : ad_strdup(s);
+    }
+    if ((y = ymap_get(root, "cache_dtype", NULL))) {
+        const char *s = NULL;
+        if (scalar_of(y, "cache_dtype", &s)) return -1;
+        if (strcmp(s, "float32") && strcmp(s, "float16"))
+            return verr(y->file, y->line, "cache_dtype: expected float32 or float16, found '%s'", s);
+        v->cache_f16 = !strcmp(s, "float16");
+    }
+    if ((y = ymap_get(root, "cache_max_gb", NULL))) {
+        const char *s = NULL;
+        if (scalar_of(y, "cache_max_gb", &s)) return -1;
+        char *end;
+        double d = strtod(s, &end);
+        if (end == s || *end || !(d >= 0 && d <= 1e12))
+            return verr(y->file, y->line, "cache_max_gb: expected a number of GB >= 0 (0 = no limit), found '%s'", s);
+        v->cache_max_gb = d;
     }
     if ((y = ymap_get(root, "out_dir", NULL))) {
         const char *s = NULL;

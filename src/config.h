@@ -34,6 +34,9 @@
 //   seed: 0                      # integer >= 0
 //   threads: 0                   # OpenMP/OpenBLAS threads; 0 = library default
 //   cache_dir: cache/features    # feature cache; `none` disables it
+//   cache_dtype: float32         # float32 | float16: how the cache stores features (float16:
+//                                # half the size, values rounded to half; part of the job id)
+//   cache_max_gb: 0              # > 0: stop before the cache folder would grow past N GB
 //   out_dir: results/runs/<name> # results.csv goes here (--out overrides)
 //   save_maps: false             # true: <out_dir>/maps/<job>/<dataset>/<category>/*.png
 //
@@ -115,6 +118,8 @@ typedef struct {
     EvalConfig eval;
     int seed, threads, save_maps;
     char *cache_dir;       // NULL = no cache
+    int cache_f16;         // cache_dtype: float16 (features rounded to IEEE half)
+    double cache_max_gb;   // 0 = no limit
     char *out_dir;
     char *grid_point;      // "backbone.size=224 methods.0.topmin_max=0.2" ("" without grids)
 } Variant;

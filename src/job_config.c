@@ -91,6 +91,9 @@ void job_flatten(const Variant *v, int m, KeyVals *out) {
     kv_add(out, "evaluation.pro_limit", ad_sprintf("%.15g", v->eval.pro_limit));
     kv_add(out, "evaluation.image_score", ad_strdup(v->eval.image_score_max ? "max" : "method"));
     kv_add(out, "seed", ad_sprintf("%d", v->seed));
+    // float16 features change results slightly: part of the identity. Only when set, so the
+    // ids of float32 jobs (every job before cache_dtype existed) are unchanged.
+    if (v->cache_f16) kv_add(out, "cache_dtype", ad_strdup("float16"));
     // Sort by key (insertion sort: a few dozen keys).
     for (int i = 1; i < out->n; i++) {
         for (int j = i; j > 0 && strcmp(out->keys[j - 1], out->keys[j]) > 0; j--) {

@@ -462,7 +462,7 @@ static void close_backbone(Run *R) {
 static int ensure_backbone(Run *R, const Variant *V) {
     KeyVals kv;
     job_flatten(V, 0, &kv);
-    char *key = ad_sprintf("%s|%s", V->cache_dir ? V->cache_dir : "", V->backbone.name);
+    char *key = ad_sprintf("%s|%s|%d", V->cache_dir ? V->cache_dir : "", V->backbone.name, V->cache_f16);
     for (int i = 0; i < kv.n; i++)
         if (!strncmp(kv.keys[i], "backbone", 8)) {
             char *k2 = ad_sprintf("%s|%s=%s", key, kv.keys[i], kv.vals[i]);
@@ -485,7 +485,7 @@ static int ensure_backbone(Run *R, const Variant *V) {
         free(key);
         return ad_error_prefix("backbone '%s'", R->drv->name);
     }
-    R->cache = cache_open(V->cache_dir, R->drv, R->bb);
+    R->cache = cache_open_dtype(V->cache_dir, R->drv, R->bb, V->cache_f16 ? CACHE_FLOAT16 : CACHE_FLOAT32);
     if (!R->cache) {
         free(key);
         close_backbone(R);
@@ -595,6 +595,56 @@ static void score_progress(void *user, double fraction) {
     if (done > pg->done) progress_step(pg, done);
 }
 
+// References of a few/full-shot method: train[first, first + k), each rotated rot times.
+static int ref_range(const Unit *U, const Category *C, const Variant *V, const MethodConfig *mc, int *first_out,
+                     int *k_out, int *rot_out) {
+    int k = mc->shots, first = 0;
+    if (k > 0) {
+        // 64-bit: seed * shots overflowed an int (seed 1610612736, shots 4 read past train[]).
+        int64_t first64 = (int64_t)V->seed * k;
+        if (first64 + k > C->n_train)
+            return ad_error("%s/%s: %s with shots %d and seed %d needs train images %lld..%lld, but the category has %d. "
+                            "Fix: lower shots or seed",
+                            U->dsname, U->category, mc->name, k, V->seed, (long long)first64,
+                            (long long)(first64 + k - 1), C->n_train);
+        first = (int)first64;
+    } else {
+        k = C->n_train;
+    }
+    if (k == 0) return ad_error("%s/%s: %s needs normal training images, found none", U->dsname, U->category, mc->name);
+    int rot = mc->m->reference_rotations ? mc->m->reference_rotations(&mc->params, U->category) : 1;
+    if (rot < 1) return ad_error_prefix("%s (reference_rotations)", mc->name);
+    *first_out = first, *k_out = k, *rot_out = rot;
+    return 0;
+}
+
+// Before any extraction of a unit: the cache's size line and budget check over the test images
+// and the references of every pending method (cache_preflight).
+static int cache_check_unit(Run *R, const Unit *U, const Category *C, const Variant *V, const int *pend, int np) {
+    if (!V->cache_dir) return 0;
+    int n = C->n_test, cap = n;
+    for (int k = 0; k < np; k++) {
+        const MethodConfig *mc = &V->methods[pend[k]];
+        int first, kk, rot;
+        if (mc->m->needs_train && !ref_range(U, C, V, mc, &first, &kk, &rot)) cap += kk * rot;
+    }
+    const char **paths = ad_malloc((size_t)cap * sizeof *paths);
+    double *deg = ad_calloc((size_t)cap, sizeof *deg);
+    for (int i = 0; i < C->n_test; i++) paths[i] = C->test[i].path;
+    for (int k = 0; k < np; k++) {
+        const MethodConfig *mc = &V->methods[pend[k]];
+        int first, kk, rot;
+        if (!mc->m->needs_train || ref_range(U, C, V, mc, &first, &kk, &rot)) continue;  // run_method reports it
+        for (int i = 0; i < kk; i++)
+            for (int r = 0; r < rot; r++) paths[n] = C->train[first + i].path, deg[n++] = r * 360.0 / rot;
+    }
+    char *what = ad_sprintf("%s/%s", U->dsname, U->category);
+    CacheBudget b;
+    int rc = cache_preflight(R->cache, V->cache_dir, paths, deg, n, V->cache_max_gb, what, R->o->quiet ? NULL : stderr, &b);
+    free(what), free(paths), free(deg);
+    return rc;
+}
+
 static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Features *tf, const ExtractStats *tst,
                       const char *split_hash) {
     const Variant *V = &R->cfg->variants[U->v];
@@ -606,22 +656,8 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     int n_refs = 0, n_train_used = 0;
     ExtractStats rst = {0};
     if (M->needs_train) {
-        int k = mc->shots, first = 0;
-        if (k > 0) {
-            // 64-bit: seed * shots overflowed an int (seed 1610612736, shots 4 read past train[]).
-            int64_t first64 = (int64_t)V->seed * k;
-            if (first64 + k > C->n_train)
-                return ad_error("%s/%s: %s with shots %d and seed %d needs train images %lld..%lld, but the category has %d. "
-                                "Fix: lower shots or seed",
-                                U->dsname, U->category, mc->name, k, V->seed, (long long)first64,
-                                (long long)(first64 + k - 1), C->n_train);
-            first = (int)first64;
-        } else {
-            k = C->n_train;
-        }
-        if (k == 0) return ad_error("%s/%s: %s needs normal training images, found none", U->dsname, U->category, mc->name);
-        int rot = M->reference_rotations ? M->reference_rotations(&mc->params, U->category) : 1;
-        if (rot < 1) return ad_error_prefix("%s (reference_rotations)", mc->name);
+        int k, first, rot;
+        if (ref_range(U, C, V, mc, &first, &k, &rot)) return -1;
         n_train_used = k;
         n_refs = k * rot;
         const char **paths = ad_malloc((size_t)n_refs * sizeof *paths);
@@ -787,7 +823,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     cset(&c, "split_hash", "%s", split_hash);
     // Cache size of this category's entries: header + float payload per image.
     if (R->cache && V->cache_dir) {
-        double per = 64.0 + 12.0 * tb.n_layers + 4.0 * ((double)layers_floats(tb.layer, tb.n_layers) + tb.embed_dim);
+        double per = (double)cache_entry_bytes(tb.layer, tb.n_layers, tb.embed_dim, cache_dtype(R->cache));
         cnum(&c, "cache_mb", per * (n + n_refs) / 1e6);
     }
     const char **cells = ad_calloc((size_t)R->table.n_cols, sizeof *cells);
@@ -895,7 +931,7 @@ static int run_unit(Run *R, int ui) {
             goto done;
         }
     }
-    if (ensure_backbone(R, V)) goto done;
+    if (ensure_backbone(R, V) || cache_check_unit(R, U, &C, V, pend, np)) goto done;
     tf = ad_calloc((size_t)C.n_test, sizeof *tf);
     const char **paths = ad_malloc((size_t)C.n_test * sizeof *paths);
     for (int i = 0; i < C.n_test; i++) paths[i] = C.test[i].path;
@@ -911,7 +947,7 @@ static int run_unit(Run *R, int ui) {
     }
     if (R->mode && V->cache_dir && R->cache) {
         const Features *f = &tf[0];
-        double mb = C.n_test * (64.0 + 12.0 * f->n_layers + 4.0 * ((double)layers_floats(f->layer, f->n_layers) + f->embed_dim)) / 1e6;
+        double mb = C.n_test * (double)cache_entry_bytes(f->layer, f->n_layers, f->embed_dim, cache_dtype(R->cache)) / 1e6;
         fprintf(stderr, "  cache %s/%s: %.1f MB for %d test images (%d from cache) in %s\n", U->dsname, U->category, mb,
                 C.n_test, tst.hits, V->cache_dir);
     }
