@@ -256,3 +256,33 @@ Test(cache_run, cache_max_gb_and_a_full_disk_stop_before_anything_is_written) {
     rm_rf(dir);
     free(dir), free(root), free(cache), free(out), free(out2), free(t), free(t8), free(csv);
 }
+
+Test(cache_run, config_keys_are_validated) {
+    Config c;
+    char *t = config("/nonexistent", "/tmp/x", "cache_dtype: float8\n");
+    cr_assert_eq(config_load_string(&c, "t.yaml", t, NULL, 0, &REG), -1);
+    cr_expect(strstr(ad_last_error(), "t.yaml:8") && strstr(ad_last_error(), "cache_dtype: expected float32 or float16"),
+              "%s", ad_last_error());
+    free(t);
+    t = config("/nonexistent", "/tmp/x", "cache_max_gb: -1\n");
+    cr_assert_eq(config_load_string(&c, "t.yaml", t, NULL, 0, &REG), -1);
+    cr_expect(strstr(ad_last_error(), "cache_max_gb: expected a number of GB >= 0"), "%s", ad_last_error());
+    free(t);
+    t = config("/nonexistent", "/tmp/x", "cache_dtype: float16\ncache_max_gb: 2.5\n");
+    cr_assert_eq(config_load_string(&c, "t.yaml", t, NULL, 0, &REG), 0, "%s", ad_last_error());
+    cr_expect(c.variants[0].cache_f16 == 1 && c.variants[0].cache_max_gb == 2.5);
+    KeyVals kv;
+    job_flatten(&c.variants[0], 0, &kv);
+    cr_expect_str_eq(keyvals_get(&kv, "cache_dtype"), "float16");
+    keyvals_free(&kv);
+    config_free(&c);
+    free(t);
+    // float32 (the default) adds no key: job ids of existing results are unchanged.
+    t = config("/nonexistent", "/tmp/x", "cache_dtype: float32\n");
+    cr_assert_eq(config_load_string(&c, "t.yaml", t, NULL, 0, &REG), 0, "%s", ad_last_error());
+    job_flatten(&c.variants[0], 0, &kv);
+    cr_expect_null(keyvals_get(&kv, "cache_dtype"));
+    keyvals_free(&kv);
+    config_free(&c);
+    free(t);
+}
