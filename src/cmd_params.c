@@ -166,6 +166,9 @@ int cmd_params(int argc, char **argv) {
     }
     if (argc == 2) {
         printf("Config keys of every component (adbench params NAME shows one).\n\n");
+        printf("top level — keys of a run config (the entries of datasets:, backbone: and methods: are below; evaluation: docs/configs.md)\n");
+        print_table(CONFIG_TOP_KEYS);
+        printf("\n");
         if (for_names(method_names(), show_method)) ad_die_user();
         for (size_t i = 0; i < sizeof BACKBONES / sizeof *BACKBONES; i++) {
             const BackboneDriver *b = backbone_find(BACKBONES[i]);

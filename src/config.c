@@ -41,7 +41,7 @@ const Method *registry_method(const Registry *reg, const char *name) {
 // ---------------------------------------------------------------------------------------
 // Validation of one concrete variant.
 
-static const ParamSpec TOP_KEYS[] = {
+const ParamSpec CONFIG_TOP_KEYS[] = {
     {"name", PT_STRING, "", 1, 0, "label"},
     {"description", PT_STRING, "", 1, 0, "label"},
     {"datasets", PT_STRING, "", 1, 0, "list of datasets"},
@@ -55,6 +55,8 @@ static const ParamSpec TOP_KEYS[] = {
     {"cache_max_gb", PT_DOUBLE, "0", 0, 1e12, "stop before the feature cache grows past this many GB (0 = no limit)"},
     {"out_dir", PT_STRING, "", 1, 0, "output folder"},
     {"save_maps", PT_BOOL, "false", 1, 0, "write map PNGs"},
+    {"report", PT_BOOL, "false", 1, 0,
+     "write curves/ (ROC, PR, PRO points per row), plots/ (PNG figures) and report.html into the output folder"},
     PARAM_END,
 };
 const ParamSpec CONFIG_DATASET_KEYS[] = {
@@ -66,6 +68,7 @@ const ParamSpec CONFIG_DATASET_KEYS[] = {
     PARAM_END,
 };
 #define DATASET_KEYS CONFIG_DATASET_KEYS
+#define TOP_KEYS CONFIG_TOP_KEYS
 static const ParamSpec EVAL_KEYS[] = {
     {"resolution", PT_STRING, "native", 1, 0, "native | resized:S | center_crop:R:S"},
     {"mask_rule", PT_STRING, "auto", 1, 0, "auto | eq255 | gt0"},
@@ -480,6 +483,7 @@ static int validate_variant(const Ctx *c, const YNode *root, Variant *v) {
         v->threads = (int)ncpu;
     }
     if ((y = ymap_get(root, "save_maps", NULL)) && parse_bool(y, "save_maps", &v->save_maps)) return -1;
+    if ((y = ymap_get(root, "report", NULL)) && parse_bool(y, "report", &v->report)) return -1;
     if ((y = ymap_get(root, "cache_dir", NULL))) {
         const char *s = NULL;
         if (scalar_of(y, "cache_dir", &s)) return -1;

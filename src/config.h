@@ -39,6 +39,7 @@
 //   cache_max_gb: 0              # > 0: stop before the cache folder would grow past N GB
 //   out_dir: results/runs/<name> # results.csv goes here (--out overrides)
 //   save_maps: false             # true: <out_dir>/maps/<job>/<dataset>/<category>/*.png
+//   report: false                # true: <out_dir>/curves/, plots/ and report.html (report.h)
 //
 // Grids: any value (scalar, list element or a whole list/map) may be written
 //   {grid: [v1, v2, ...]}   (block style: `key:` then an indented `grid: [...]`)
@@ -117,6 +118,7 @@ typedef struct {
     int n_methods;
     EvalConfig eval;
     int seed, threads, save_maps;
+    int report;            // curves, plots and report.html (report.h)
     char *cache_dir;       // NULL = no cache
     int cache_f16;         // cache_dtype: float16 (features rounded to IEEE half)
     double cache_max_gb;   // 0 = no limit
@@ -159,6 +161,8 @@ const char *keyvals_get(const KeyVals *kv, const char *key);  // NULL if absent
 // Keys every methods: entry takes besides its method's own (name, shots), and the keys of a
 // datasets: entry; cmd_params.c prints them.
 extern const ParamSpec CONFIG_METHOD_KEYS[], CONFIG_DATASET_KEYS[];
+// The top-level keys of a config (cmd_params.c prints them too).
+extern const ParamSpec CONFIG_TOP_KEYS[];
 
 // 64-bit FNV-1a (offset 0xcbf29ce484222325, prime 0x100000001b3), streaming.
 uint64_t fnv1a64(uint64_t h, const void *data, size_t n);

@@ -17,8 +17,13 @@ void mask_binarise(unsigned char *m, long n, const char *rule) {
     for (long i = 0; i < n; i++) m[i] = eq ? m[i] == 255 : m[i] > 0;
 }
 
+void eval_curves_free(EvalCurves *c) {
+    curve_free(&c->image_roc), curve_free(&c->image_pr), curve_free(&c->pixel_roc), curve_free(&c->pro);
+}
+
 int evaluate_maps(const EvalConfig *ev, const char *adapter_mask_rule, const Category *C, const MethodOutput *mo, int gh,
-                  int gw, const char *maps_dir, BinaryMetrics *bm, PixelMetrics *pm) {
+                  int gw, const char *maps_dir, BinaryMetrics *bm, PixelMetrics *pm, EvalCurves *curves) {
+    if (curves) memset(curves, 0, sizeof *curves);
     int n = C->n_test;
     int has_masks = category_has_masks(C);
     const char *rule = strcmp(ev->mask_rule, "auto") ? ev->mask_rule : ev->resized ? adapter_mask_rule : "gt0";
@@ -94,11 +99,14 @@ int evaluate_maps(const EvalConfig *ev, const char *adapter_mask_rule, const Cat
             for (size_t p = 0; p < np; p++) mx = maps[i][p] > mx ? maps[i][p] : mx;
             scores[i] = ev->image_score_max ? (double)mx : (double)mo->image_score[i];
         }
-        if (metrics_image(labels, scores, (size_t)n, bm)) rc = -1;
+        if (metrics_image_curves(labels, scores, (size_t)n, bm, curves ? &curves->image_roc : NULL,
+                                 curves ? &curves->image_pr : NULL))
+            rc = -1;
     }
     if (!rc) {
         if (has_masks) {
-            if (metrics_pixel((const uint8_t *const *)masks, (const float *const *)maps, H, W, n, ev->pro_limit, pm))
+            if (metrics_pixel_curves((const uint8_t *const *)masks, (const float *const *)maps, H, W, n, ev->pro_limit, pm,
+                                     curves ? &curves->pixel_roc : NULL, curves ? &curves->pro : NULL))
                 rc = -1;
         } else {
             pm->auroc = pm->ap = pm->f1max = pm->aupro = pm->aupro_musc = NAN;

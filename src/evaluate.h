@@ -10,8 +10,17 @@
 // Binarise a mask in place: rule "eq255" (v == 255) or "gt0" (v > 0), giving 0/1.
 void mask_binarise(unsigned char *m, long n, const char *rule);
 
+// The curves behind a row's metrics (report: true; metrics.h Curve): image ROC and PR with
+// every point, pixel ROC and the PRO curve (to pro_limit) thinned. Pixel curves stay empty
+// (n = 0) when the category has no masks.
+typedef struct {
+    Curve image_roc, image_pr, pixel_roc, pro;
+} EvalCurves;
+void eval_curves_free(EvalCurves *c);
+
 // mo->maps holds n_test maps of gh x gw. adapter_mask_rule is the dataset's rule for
 // mask_rule: auto under resized:S. maps_dir != NULL: map PNGs there (map_png.h), coloured over
-// the category's min..max. pm is NaN when the category has no masks. 0, or -1 with ad_error.
+// the category's min..max. pm is NaN when the category has no masks. curves != NULL: filled
+// (free with eval_curves_free, also after an error). 0, or -1 with ad_error.
 int evaluate_maps(const EvalConfig *ev, const char *adapter_mask_rule, const Category *C, const MethodOutput *mo, int gh,
-                  int gw, const char *maps_dir, BinaryMetrics *bm, PixelMetrics *pm);
+                  int gw, const char *maps_dir, BinaryMetrics *bm, PixelMetrics *pm, EvalCurves *curves);

@@ -28,8 +28,26 @@ typedef struct {
     double f1_threshold;  // pixel score at which pixel F1-max is reached (added field)
 } PixelMetrics;
 
+// Curve points as the metrics walk produces them (x ascending). A curve that is "thinned"
+// keeps a point only once it moved >= step from the last kept one (x measured in units of
+// xscale) and halves itself when it reaches CURVE_MAX_POINTS, so pixel curves of 1e8
+// pixels stay small; the first and last points are always kept. n = 0: undefined (NaN metric).
+#define CURVE_MAX_POINTS 1000
+typedef struct {
+    double *x, *y;
+    int n, cap;
+    int thin, has_pending;  // internal: recorder state
+    double step, xscale, px, py;
+} Curve;
+void curve_free(Curve *c);
+
 // Image level. labels nonzero = anomalous. Returns 0, or -1 + ad_error (NaN/Inf score, n = 0).
 int metrics_image(const uint8_t *labels, const double *scores, size_t n, BinaryMetrics *out);
+// The same, also filling the image ROC (fpr, tpr from (0,0); its trapezoid area is the AUROC)
+// and PR curve ((0,1), then recall, precision per threshold as sklearn's
+// precision_recall_curve), every point kept. roc / pr may be NULL; free with curve_free.
+int metrics_image_curves(const uint8_t *labels, const double *scores, size_t n, BinaryMetrics *out, Curve *roc,
+                         Curve *pr);
 
 // Pixel level over n maps pooled; image k has h[k] x w[k] pixels. masks[k] nonzero =
 // anomalous pixel. Images may differ in size: GT regions are labelled per image
@@ -39,6 +57,11 @@ int metrics_image(const uint8_t *labels, const double *scores, size_t n, BinaryM
 // Returns 0, or -1 + ad_error (NaN/Inf pixel named by image and position, bad limit, n = 0).
 int metrics_pixel(const uint8_t *const *masks, const float *const *maps, const int *h, const int *w,
                   int n, double pro_limit, PixelMetrics *out);
+// The same, also filling the pixel ROC (fpr, tpr) and the official PRO curve (fpr, pro) from
+// (0,0) up to fpr = pro_limit (its trapezoid area / pro_limit is aupro), both thinned to at
+// most CURVE_MAX_POINTS points. roc / pro may be NULL; free with curve_free.
+int metrics_pixel_curves(const uint8_t *const *masks, const float *const *maps, const int *h, const int *w, int n,
+                         double pro_limit, PixelMetrics *out, Curve *roc, Curve *pro);
 // The same for float64 maps (ties grouped in float64; MuSc thresholds computed in float64
 // in both cases). Needs about 16 bytes per pixel of work memory instead of about 2.
 int metrics_pixel_f64(const uint8_t *const *masks, const double *const *maps, const int *h,

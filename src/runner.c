@@ -774,7 +774,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     progress_begin(&pg, "metrics", n, R->o->quiet);
     t = now_s();
     char *maps_dir = V->save_maps ? ad_sprintf("%s/maps/%s/%s/%s", R->out_dir, J->id, U->dsname, U->category) : NULL;
-    int erc = evaluate_maps(&V->eval, U->ad->mask_rule, C, &mo, mgh, mgw, maps_dir, &bm, &pm);
+    int erc = evaluate_maps(&V->eval, U->ad->mask_rule, C, &mo, mgh, mgw, maps_dir, &bm, &pm, NULL);
     free(maps_dir);
     method_output_free(&mo);
     double metrics_s = now_s() - t;
