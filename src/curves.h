@@ -1,0 +1,20 @@
+// The curve files of report: true: curves/<dataset>/<category>/<stem>.csv, one per results row,
+// long format "curve,x,y" with curve = image_roc (fpr, tpr), image_pr (recall, precision),
+// pixel_roc (fpr, tpr) or pro (fpr, pro up to pro_limit); points in the order the metrics
+// walk made them (evaluate.h EvalCurves). Written atomically (table_write_csv).
+#pragma once
+#include "evaluate.h"
+
+// The file stem of a row: "<method>" or "<method>@<variant>", characters other than
+// [A-Za-z0-9._,=+@-] replaced by '_' (variant values may hold paths). Two jobs of one run
+// with the same stem (the same method twice without a grid between them) add "__<job>".
+char *curves_stem(const char *method, const char *variant, const char *job_or_null);
+// A dataset or category name as one path component: '/' -> '_', "", "." and ".." -> "_".
+char *curves_component(const char *name);
+// <out_dir>/curves/<dataset>/<category>/<stem>.csv (malloc'd).
+char *curves_path(const char *out_dir, const char *dataset, const char *category, const char *stem);
+// Writes c to path (folders created). 0, or -1 + ad_error.
+int curves_write(const char *path, const EvalCurves *c);
+// Reads a curve file (every curve name known, every number finite). 0, or -1 + ad_error
+// naming the file and line; c is zeroed first (free with eval_curves_free).
+int curves_read(const char *path, EvalCurves *c);
