@@ -19,6 +19,7 @@ static const struct {
     {"compare", cmd_compare, "compare RESULTS.csv PUBLISHED.csv: per-category and mean deltas", 0},
     {"merge", cmd_merge, "merge shard results CSVs into one", 0},
     {"bench", cmd_bench, "kernel and end-to-end benchmarks", 1},
+    {"report", cmd_report, "rerender plots/ and report.html of an output folder: report OUTDIR", 0},
     {"params", cmd_params, "every config key of a method, backbone or dataset: params [NAME]", 0},
 };
 

@@ -43,7 +43,11 @@ static void outline(ImageU8 *img, int x0, int y0, int x1, int y1, const uint8_t 
 
 static const char EMDASH[] = "\xe2\x80\x94";
 
-static int dash_width(double scale) { return (int)lround(18 * scale); }
+static int dash_width(double scale) {
+    int w = 0;
+    plot_draw_text_size("M", scale, 0, &w, NULL, NULL);
+    return w + 8;  // an em plus a little space on each side
+}
 
 int plot_text_width(const char *text, double scale, int bold) {
     int w = 0;
@@ -82,7 +86,7 @@ void plot_text(ImageU8 *img, int x, int y, const char *text, double scale, int b
         if (!d) break;
         plot_draw_text_size("x", scale, bold, NULL, &ph, NULL);
         int dw = dash_width(scale), t = bold || scale >= 0.75 ? 2 : 1;
-        plot_fill(img, x + 2, y - ph / 2 - t / 2, x + dw - 2, y - ph / 2 - t / 2 + t, rgb);
+        plot_fill(img, x + 4, y - ph / 2 - t / 2, x + dw - 4, y - ph / 2 - t / 2 + t, rgb);
         x += dw;
         p = d + 3;
     }
@@ -150,10 +154,15 @@ static int step_decimals(double step) {
 typedef struct {
     int x0, y0, x1, y1;  // plot area [x0, x1) x [y0, y1) in pixels
     double xmin, xmax, ymin, ymax;
+    int pad;  // pixels between the data range and the frame, so lines at 0 and 1 stay whole
 } Frame;
 
-static double px_x(const Frame *f, double x) { return f->x0 + (x - f->xmin) / (f->xmax - f->xmin) * (f->x1 - 1 - f->x0); }
-static double px_y(const Frame *f, double y) { return f->y1 - 1 - (y - f->ymin) / (f->ymax - f->ymin) * (f->y1 - 1 - f->y0); }
+static double px_x(const Frame *f, double x) {
+    return f->x0 + f->pad + (x - f->xmin) / (f->xmax - f->xmin) * (f->x1 - 1 - f->x0 - 2 * f->pad);
+}
+static double px_y(const Frame *f, double y) {
+    return f->y1 - 1 - f->pad - (y - f->ymin) / (f->ymax - f->ymin) * (f->y1 - 1 - f->y0 - 2 * f->pad);
+}
 
 // Grid lines, ticks with labels and the frame; xticks = 0 draws no x ticks (bar charts).
 static void draw_axes(ImageU8 *img, const Frame *f, int xticks, double ts) {
@@ -189,7 +198,7 @@ void plot_lines(ImageU8 *out, int w, int h, const PlotSpec *sp, const PlotSeries
     canvas(out, w, h);
     const double TS = 0.45, LS = 0.5, TITLE = 0.6, LEG = 0.42;
     int th = text_height(TS);
-    Frame f = {78, 52, w - 24, h - 62, sp->xmin, sp->xmax, sp->ymin, sp->ymax};
+    Frame f = {78, 52, w - 24, h - 62, sp->xmin, sp->xmax, sp->ymin, sp->ymax, 8};
     plot_text(out, (f.x0 + f.x1) / 2, 32, sp->title, TITLE, 1, INK, 1);
     draw_axes(out, &f, 1, TS);
     plot_text(out, (f.x0 + f.x1) / 2, f.y1 + 16 + 2 * th + 12, sp->xlabel, LS, 0, INK, 1);
@@ -247,7 +256,11 @@ void plot_lines(ImageU8 *out, int w, int h, const PlotSpec *sp, const PlotSeries
 void plot_bars(ImageU8 *out, const BarSpec *b) {
     const double TS = 0.45, LS = 0.5, TITLE = 0.6, LEG = 0.42, VS = 0.36;
     int G = b->n_groups, S = b->n_series > 0 ? b->n_series : 1;
-    int bar = S <= 2 ? 34 : S <= 4 ? 26 : 18, gap = 26, groupw = S * bar + gap;
+    // at least 18 px a bar; few bars spread over a 640 px figure (at most 64 px each)
+    int gap = 26, minw = 90 + G * (S * 18 + gap) + 30, w = minw < 640 ? 640 : minw;
+    int plotw = w - 120, groupw = plotw / (G ? G : 1), bar = (groupw - gap) / S;
+    if (bar > 64) bar = 64;
+    if (bar < 18) bar = 18;
     // value labels: upright when they fit above a bar, else turned
     int vw = plot_text_width("100.0", VS, 0), vertical_vals = vw > bar + 4;
     int glw = 0;
@@ -257,10 +270,8 @@ void plot_bars(ImageU8 *out, const BarSpec *b) {
     }
     int vertical_groups = glw > groupw - 6;
     int th = text_height(TS), lh = text_height(LEG);
-    int plotw = G * groupw, w = 90 + plotw + 30;
-    if (w < 640) w = 640;
     // legend rows under the title
-    int ex = 0, rows = 1, legw = w - 120;
+    int ex = 0, rows = 1, legw = plotw;
     for (int s = 0; s < b->n_series; s++) {
         int ew = 16 + 6 + plot_text_width(b->series[s], LEG, 0) + 20;
         if (ex + ew > legw && ex > 0) rows++, ex = 0;
@@ -270,11 +281,10 @@ void plot_bars(ImageU8 *out, const BarSpec *b) {
     int bottom = 24 + (vertical_groups ? glw : th) + 40;
     int h = top + 340 + bottom;
     canvas(out, w, h);
-    int x0 = 90 + (w - 120 - plotw) / 2;
-    Frame f = {x0, top, x0 + plotw, h - bottom, 0, 0, 0, b->ymax};
+    Frame f = {90, top, 90 + plotw, h - bottom, 0, 0, 0, b->ymax, 0};
     plot_text(out, w / 2, 30, b->title, TITLE, 1, INK, 1);
     ex = 0;
-    int ey = 46 + lh, lx0 = 60;
+    int ey = 46 + lh, lx0 = 90;
     for (int s = 0; s < b->n_series; s++) {
         int ew = 16 + 6 + plot_text_width(b->series[s], LEG, 0) + 20;
         if (ex + ew > legw && ex > 0) ey += lh + 10, ex = 0;
@@ -288,7 +298,7 @@ void plot_bars(ImageU8 *out, const BarSpec *b) {
     draw_axes(out, &f, 0, TS);
     plot_draw_text(out, 24, (f.y0 + f.y1) / 2, b->ylabel, LS, 0, INK, 1);
     for (int g = 0; g < G; g++) {
-        int gx = f.x0 + g * groupw + gap / 2;
+        int gx = f.x0 + g * groupw + (groupw - S * bar) / 2;
         for (int s = 0; s < b->n_series; s++) {
             double v = b->values[(size_t)g * b->n_series + s];
             int bx = gx + s * bar;

@@ -16,6 +16,7 @@
 
 #include "cache.h"
 #include "cli.h"
+#include "curves.h"
 #include "err.h"
 #include "evaluate.h"
 #include "fsutil.h"
@@ -25,6 +26,7 @@
 #include "preprocess.h"  // resize_center_crop_u8
 #include "progress.h"
 #include "provenance.h"
+#include "report.h"
 #include "results.h"
 #include "synth_dataset.h"
 #include "variant.h"
@@ -645,6 +647,30 @@ static int cache_check_unit(Run *R, const Unit *U, const Category *C, const Vari
     return rc;
 }
 
+// The curve file stem of job J (curves.h): "<method>[@variant]", plus "__<job>" when another
+// job of this run would get the same stem (the same method listed twice without a grid).
+static char *curve_stem(const Run *R, const Job *J) {
+    const Variant *V = &R->cfg->variants[J->v];
+    char *vl = variant_label(V, J->m, ','), *stem = curves_stem(V->methods[J->m].name, vl, NULL);
+    free(vl);
+    int clash = 0;
+    for (int j = 0; j < R->n_jobs && !clash; j++) {
+        const Job *K = &R->jobs[j];
+        if (K->dup || !strcmp(K->id, J->id)) continue;
+        const Variant *W = &R->cfg->variants[K->v];
+        char *wl = variant_label(W, K->m, ','), *other = curves_stem(W->methods[K->m].name, wl, NULL);
+        clash = !strcmp(other, stem);
+        free(wl), free(other);
+    }
+    if (clash) {
+        vl = variant_label(V, J->m, ',');
+        free(stem);
+        stem = curves_stem(V->methods[J->m].name, vl, J->id);
+        free(vl);
+    }
+    return stem;
+}
+
 static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Features *tf, const ExtractStats *tst,
                       const char *split_hash) {
     const Variant *V = &R->cfg->variants[U->v];
@@ -774,8 +800,16 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     progress_begin(&pg, "metrics", n, R->o->quiet);
     t = now_s();
     char *maps_dir = V->save_maps ? ad_sprintf("%s/maps/%s/%s/%s", R->out_dir, J->id, U->dsname, U->category) : NULL;
-    int erc = evaluate_maps(&V->eval, U->ad->mask_rule, C, &mo, mgh, mgw, maps_dir, &bm, &pm, NULL);
+    EvalCurves ec;
+    int erc = evaluate_maps(&V->eval, U->ad->mask_rule, C, &mo, mgh, mgw, maps_dir, &bm, &pm, V->report ? &ec : NULL);
     free(maps_dir);
+    if (!erc && V->report) {  // the row's curves, before the row (resume redoes both)
+        char *stem = curve_stem(R, J);
+        char *path = curves_path(R->out_dir, U->dsname, U->category, stem);
+        erc = curves_write(path, &ec);
+        free(stem), free(path);
+    }
+    if (V->report) eval_curves_free(&ec);
     method_output_free(&mo);
     double metrics_s = now_s() - t;
     R->t_metrics += metrics_s;
@@ -1110,6 +1144,18 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     }
     // Rewrite once more so mean rows exist even when every row was resumed.
     if (write_results(&R)) goto done;
+    int want_report = 0;
+    for (int v = 0; v < cfg->n_variants; v++) want_report |= cfg->variants[v].report;
+    if (want_report && o->shard_n > 1) {
+        if (!o->quiet)
+            fprintf(stderr, "report: not drawn for one shard; after adbench merge %s/results.csv ..., run adbench report %s\n",
+                    R.out_dir, R.out_dir);
+    } else if (want_report) {
+        int n_png = 0;
+        if (report_render(R.out_dir, &n_png)) goto done;
+        fprintf(stderr, "report: %s/report.html (%d figure%s in %s/plots)\n", R.out_dir, n_png, n_png == 1 ? "" : "s",
+                R.out_dir);
+    }
     if (!o->quiet) {
         double total = now_s() - R.t0;
         fprintf(stderr,
