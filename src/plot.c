@@ -216,9 +216,12 @@ void plot_lines(ImageU8 *out, int w, int h, const PlotSpec *sp, const PlotSeries
     for (int i = 0; i < n; i++) {
         uint8_t rgb[3];
         plot_colour(s[i].colour, rgb);
+        // earlier series a little wider: a curve equal to a later one still shows as its rim
+        double lw = 2.0 + 1.0 * (n - 1 - i);
+        if (lw > 5) lw = 5;
         for (int k = 0; k + 1 < s[i].n; k++)
             cover_segment(&c, px_x(&f, s[i].x[k]), px_y(&f, s[i].y[k]), px_x(&f, s[i].x[k + 1]), px_y(&f, s[i].y[k + 1]),
-                          2.2);
+                          lw);
         if (s[i].n == 1) cover_segment(&c, px_x(&f, s[i].x[0]), px_y(&f, s[i].y[0]), px_x(&f, s[i].x[0]), px_y(&f, s[i].y[0]), 4);
         cover_blend(out, &c, rgb);
     }
