@@ -217,8 +217,8 @@ void plot_lines(ImageU8 *out, int w, int h, const PlotSpec *sp, const PlotSeries
         uint8_t rgb[3];
         plot_colour(s[i].colour, rgb);
         // earlier series a little wider: a curve equal to a later one still shows as its rim
-        double lw = 2.0 + 1.0 * (n - 1 - i);
-        if (lw > 5) lw = 5;
+        double lw = 2.0 + 0.6 * (n - 1 - i);
+        if (lw > 4) lw = 4;
         for (int k = 0; k + 1 < s[i].n; k++)
             cover_segment(&c, px_x(&f, s[i].x[k]), px_y(&f, s[i].y[k]), px_x(&f, s[i].x[k + 1]), px_y(&f, s[i].y[k + 1]),
                           lw);
@@ -280,11 +280,13 @@ void plot_bars(ImageU8 *out, const BarSpec *b) {
         if (ex + ew > legw && ex > 0) rows++, ex = 0;
         ex += ew;
     }
-    int top = 46 + rows * (lh + 10) + 16 + (vertical_vals ? vw : 0);
+    int top = 46 + rows * (lh + 10) + 16;
     int bottom = 24 + (vertical_groups ? glw : th) + 40;
     int h = top + 340 + bottom;
     canvas(out, w, h);
-    Frame f = {90, top, 90 + plotw, h - bottom, 0, 0, 0, b->ymax, 0};
+    // headroom above ymax for the value label of a full bar (ticks end at ymax)
+    int need = (vertical_vals ? vw : th) + 10, ph = h - bottom - top;
+    Frame f = {90, top, 90 + plotw, h - bottom, 0, 0, 0, b->ymax * ph / (ph - need), 0};
     plot_text(out, w / 2, 30, b->title, TITLE, 1, INK, 1);
     ex = 0;
     int ey = 46 + lh, lx0 = 90;

@@ -221,13 +221,17 @@ static void bar_groups(const Rep *R, Groups *g) {
                 count++;
                 if (j > i) last = 0;
             }
-        if (last && count > 1) {
+        int has_mean = 0;
+        for (int r = 0; r < R->t.n_rows && !has_mean; r++)
+            has_mean = !strcmp(table_get(&R->t, r, "dataset"), R->c[i].dataset) && !strcmp(table_get(&R->t, r, "category"), "mean");
+        if (last && count > 1 && has_mean) {
             g->ds[g->n] = R->c[i].dataset, g->cat[g->n] = "mean";
             g->label[g->n++] = R->multi_ds ? ad_sprintf("%s mean", R->c[i].dataset) : ad_strdup("mean");
         }
     }
 }
 
+// done[k] = the width of bar chart k, 0 when not drawn.
 static int render_bars(Rep *R, const Groups *g, int done[3]) {
     int rc = 0;
     const char **names = ad_calloc((size_t)R->n_s + 1, sizeof *names);
@@ -253,6 +257,7 @@ static int render_bars(Rep *R, const Groups *g, int done[3]) {
         BarSpec b = {title, yl, 100, (const char *const *)g->label, g->n, names, col, R->n_s, v};
         ImageU8 img;
         plot_bars(&img, &b);
+        done[k] = img.w;  // wide charts take a whole row of the page
         char *path = ad_sprintf("%s/plots/bars_%s.png", R->out_dir, BAR_FILE[k]);
         rc = write_png(R, path, &img);
         free(path), free(title), free(yl);
@@ -332,8 +337,9 @@ static const char CSS[] =
     "th{background:#f4f4f4;position:sticky;top:0}td.num{text-align:right;font-variant-numeric:tabular-nums}"
     "tr.mean td{font-weight:600;background:#fafafa}.na{color:#aaa}"
     ".figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:12px}"
-    ".figs img{width:100%;max-width:640px;border:1px solid #eee}.bars img{max-width:100%;border:1px solid #eee;"
-    "margin-bottom:12px}.links{font-size:0.9em}code{background:#f4f4f4;padding:0 4px}";
+    ".figs img{width:100%;max-width:640px;border:1px solid #eee}.figs.bars img{width:auto;max-width:100%}"
+    ".figs .wide{grid-column:1/-1}"
+    ".links{font-size:0.9em}code{background:#f4f4f4;padding:0 4px}";
 
 static void html_table(const Rep *R, Buf *b) {
     put(b, "<table>\n<tr><th>dataset</th><th>category</th><th>method</th><th>variant</th><th>shots</th>");
@@ -455,12 +461,14 @@ static int render_html(Rep *R, int (*figs)[N_FIG], const int bars[3]) {
         free(d), free(k);
     }
     int anyb = bars[0] || bars[1] || bars[2];
-    if (anyb) put(&b, "<h2>Per-category bars</h2>\n<div class=\"bars\">\n");
+    if (anyb) put(&b, "<h2>Per-category bars</h2>\n<div class=\"figs bars\">\n");
     for (int k = 0; k < 3; k++) {
         if (!bars[k]) continue;
         char *file = ad_sprintf("bars_%s.png", BAR_FILE[k]);
         const char *parts[2] = {"plots", file};
+        if (bars[k] > 900) put(&b, "<div class=\"wide\">");
         html_img(&b, parts, 2, BAR_NAME[k]);
+        if (bars[k] > 900) put(&b, "</div>\n");
         free(file);
     }
     if (anyb) put(&b, "</div>\n");
