@@ -83,7 +83,7 @@ static char *all_pngs_referenced(const char *out, const char *html) {
     for (int c = 0; c < 2; c++)
         for (int f = 0; f < 4; f++) {
             char *p = ad_sprintf("%s/plots/mvtec/%s/%s.png", out, CATS[c], FIGS[f]);
-            check_png(p, 640, 480, 2);
+            check_png(p, 640, 480, 3);
             free(p);
             char *ref = ad_sprintf("src=\"plots/mvtec/%s/%s.png\"", CATS_URL[c], FIGS[f]);
             cr_expect(strstr(html, ref), "report.html lacks %s", ref);
@@ -91,7 +91,7 @@ static char *all_pngs_referenced(const char *out, const char *html) {
         }
     for (int b = 0; b < 3; b++) {
         char *p = ad_sprintf("%s/plots/bars_%s.png", out, BARS[b]);
-        check_png(p, 640, 0, 2);
+        check_png(p, 640, 0, 3);
         free(p);
         char *ref = ad_sprintf("src=\"plots/bars_%s.png\"", BARS[b]);
         cr_expect(strstr(html, ref), "report.html lacks %s", ref);
@@ -109,7 +109,7 @@ Test(report, run_writes_curves_plots_and_html, .timeout = 300) {
     char *text = ad_sprintf("name: rep\n"
                             "datasets: [{name: mvtec, root: %s, categories: [woven0, \"a<&>b\"]}]\n"
                             "backbone: {name: pixel, size: 32, patch: 8, stride: 8}\n"
-                            "methods:\n  - {name: musc}\n  - {name: patchcore, shots: 2}\n"
+                            "methods:\n  - {name: musc}\n  - {name: patchcore, shots: 2}\n  - {name: patchcore, shots: 1}\n"
                             "evaluation: {resolution: \"resized:32\"}\n"
                             "cache_dir: %s/cache\nreport: true\n",
                             root, dir);
@@ -126,7 +126,10 @@ Test(report, run_writes_curves_plots_and_html, .timeout = 300) {
         const char *cat = table_get(&t, r, "category");
         if (!strcmp(cat, "mean")) continue;
         rows++;
-        char *p = ad_sprintf("%s/curves/mvtec/%s/%s.csv", out, cat, table_get(&t, r, "method"));
+        // the two PatchCore entries share method and variant: their files carry the job id
+        const char *m = table_get(&t, r, "method");
+        char *p = strcmp(m, "patchcore") ? ad_sprintf("%s/curves/mvtec/%s/%s.csv", out, cat, m)
+                                         : ad_sprintf("%s/curves/mvtec/%s/%s__%s.csv", out, cat, m, table_get(&t, r, "job"));
         double *x, *y;
         int n = read_curve(p, "image_roc", &x, &y);
         cr_assert(n >= 2, "%s: image_roc has %d points", p, n);
@@ -149,7 +152,7 @@ Test(report, run_writes_curves_plots_and_html, .timeout = 300) {
         free(x), free(y);
         free(p);
     }
-    cr_expect_eq(rows, 4, "2 categories x 2 methods");
+    cr_expect_eq(rows, 6, "2 categories x 3 methods");
     table_free(&t);
     char *hp = ad_sprintf("%s/report.html", out);
     char *html = slurp(hp, NULL);
@@ -158,6 +161,7 @@ Test(report, run_writes_curves_plots_and_html, .timeout = 300) {
     cr_expect(strstr(html, "a&lt;&amp;&gt;b") && !strstr(html, "a<&>b"), "category name not escaped");
     cr_expect(!strstr(html, "<script"), "static HTML");
     cr_expect(strstr(html, "<td>patchcore</td>") && strstr(html, "<th>AU-PRO</th>"), "results table");
+    cr_expect(strstr(html, "maps: ") == NULL && strstr(html, "<td>2</td>"), "shots column, no maps links without save_maps");
 
     // adbench report rerenders the same files from results.csv + curves/.
     char *cmd = ad_sprintf("rm -rf '%s/plots' '%s'", out, hp);
