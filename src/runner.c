@@ -21,6 +21,7 @@
 #include "fsutil.h"
 #include "image.h"
 #include "metrics.h"
+#include "overlay.h"
 #include "per_image.h"
 #include "preprocess.h"  // resize_center_crop_u8
 #include "progress.h"
@@ -773,9 +774,17 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     PixelMetrics pm;
     progress_begin(&pg, "metrics", n, R->o->quiet);
     t = now_s();
-    char *maps_dir = V->save_maps ? ad_sprintf("%s/maps/%s/%s/%s", R->out_dir, J->id, U->dsname, U->category) : NULL;
-    int erc = evaluate_maps(&V->eval, U->ad->mask_rule, C, &mo, mgh, mgw, maps_dir, &bm, &pm);
-    free(maps_dir);
+    char *pic_dir = NULL;  // save_maps: pictures/<dataset>/<category>/<method>[@variant] (overlay.h)
+    if (V->save_maps) {
+        char *vl = variant_label(V, J->m, ',');
+        int same = 0;  // two entries of one method (other settings, no grid): the job id tells them apart
+        for (int m = 0; m < V->n_methods; m++) same += !strcmp(V->methods[m].name, mc->name);
+        char *name = same > 1 ? ad_sprintf("%s~%s", mc->name, J->id) : ad_strdup(mc->name);
+        pic_dir = overlay_dir(R->out_dir, U->dsname, U->category, name, vl);
+        free(vl), free(name);
+    }
+    int erc = evaluate_maps(&V->eval, U->ad->mask_rule, C, &mo, mgh, mgw, pic_dir, &bm, &pm);
+    free(pic_dir);
     method_output_free(&mo);
     double metrics_s = now_s() - t;
     R->t_metrics += metrics_s;
