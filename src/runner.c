@@ -646,20 +646,29 @@ static int cache_check_unit(Run *R, const Unit *U, const Category *C, const Vari
     return rc;
 }
 
-static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Features *tf, const ExtractStats *tst,
-                      const char *split_hash) {
-    const Variant *V = &R->cfg->variants[U->v];
-    const MethodConfig *mc = &V->methods[J->m];
+// What scoring one job produced besides its MethodOutput.
+typedef struct {
+    int n_refs, n_train_used;  // reference entries (rotations included); train images used
+    int gh, gw;                // the maps' grid
+    ExtractStats rst;          // reference extraction
+    double score_s;            // Method.run
+} Scored;
+
+// References (few/full-shot), Method.run on the test features tf, and the output checks: the
+// part of a job that `adbench predict` shares. diag: diagnostics folder (NULL: none). On
+// success mo holds C->n_test scores and maps of sc->gh x sc->gw; on error it is freed.
+static int score_job(Run *R, const Unit *U, const Variant *V, const MethodConfig *mc, const Category *C, Features *tf,
+                     const char *diag, MethodOutput *mo, Scored *sc) {
     const Method *M = mc->m;
     int n = C->n_test, rc = -1;
-    // References for few/full-shot methods.
+    memset(sc, 0, sizeof *sc);
+    memset(mo, 0, sizeof *mo);
     Features *rf = NULL;
-    int n_refs = 0, n_train_used = 0;
-    ExtractStats rst = {0};
+    int n_refs = 0;
     if (M->needs_train) {
         int k, first, rot;
         if (ref_range(U, C, V, mc, &first, &k, &rot)) return -1;
-        n_train_used = k;
+        sc->n_train_used = k;
         n_refs = k * rot;
         const char **paths = ad_malloc((size_t)n_refs * sizeof *paths);
         double *deg = ad_malloc((size_t)n_refs * sizeof *deg);
@@ -671,15 +680,15 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
         rf = ad_calloc((size_t)n_refs, sizeof *rf);
         char stage[96];
         snprintf(stage, sizeof stage, "extract %s refs", U->category);
-        rc = extract_all(R, paths, deg, n_refs, rf, stage, &rst);
+        int erc = extract_all(R, paths, deg, n_refs, rf, stage, &sc->rst);
         free(paths);
         free(deg);
-        if (rc) {
+        if (erc) {
             free(rf);
             return -1;
         }
-        rc = -1;
     }
+    sc->n_refs = n_refs;
     const float **tfeat, **temb, **rfeat = NULL, **remb = NULL;
     FeatureBatch tb = make_batch(tf, n, &tfeat, &temb), rb = {0};
     if (rf) rb = make_batch(rf, n_refs, &rfeat, &remb);
@@ -702,12 +711,6 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     }
     const char **defects = ad_malloc((size_t)n * sizeof *defects);
     for (int i = 0; i < n; i++) defects[i] = C->test[i].defect;
-    char *diag = ad_sprintf("%s/diagnostics/%s/%s", R->out_dir, J->id, U->dsname);
-    if (fs_mkdirs(diag)) {
-        free(defects);
-        free(diag);
-        goto out;
-    }
     int score_size = V->eval.resized ? V->eval.size : 0;
     if (!score_size) {
         const ParamSpec *s = params_find(V->backbone.params.spec, "size");
@@ -715,18 +718,17 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
         if (score_size <= 0) score_size = 518;  // native evaluation, backbone at its default size
     }
     MethodContext ctx = {diag, U->category, U->ad->rscin_k, score_size, defects, R->mode != 2};
-    MethodOutput mo = {0};
     char stage[96];
     snprintf(stage, sizeof stage, "score %s", mc->name);
     Progress pg;
     progress_begin(&pg, stage, n, R->o->quiet);
     double t = now_s();
     method_set_progress(score_progress, &pg);
-    int mrc = M->run(&mc->params, &ta, rf ? &ra : NULL, &ctx, &mo);
+    int mrc = M->run(&mc->params, &ta, rf ? &ra : NULL, &ctx, mo);
     feature_batch_align_free(&ta, &tb);
     if (rf) feature_batch_align_free(&ra, &rb);
     method_set_progress(NULL, NULL);
-    double score_s = now_s() - t;
+    sc->score_s = now_s() - t;
     if (!mrc) {
         progress_step(&pg, n);
         progress_end(&pg);
@@ -734,32 +736,61 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
         fprintf(stderr, "\n");
     }
     free(defects);
-    free(diag);
-    R->t_score += score_s;
+    R->t_score += sc->score_s;
     if (mrc) {
-        method_output_free(&mo);
+        method_output_free(mo);
         ad_error_prefix("%s/%s: method %s", U->dsname, U->category, mc->name);
         goto out;
     }
-    if (!mo.maps || !mo.image_score) {
-        method_output_free(&mo);
+    if (!mo->maps || !mo->image_score) {
+        method_output_free(mo);
         ad_error("%s/%s: method %s returned no maps or scores (internal error in the method)", U->dsname, U->category,
                  mc->name);
         goto out;
     }
-    int mgh = mo.gh ? mo.gh : tb.gh, mgw = mo.gw ? mo.gw : tb.gw;  // the maps' grid
+    int mgh = mo->gh ? mo->gh : tb.gh, mgw = mo->gw ? mo->gw : tb.gw;  // the maps' grid
     for (int i = 0; i < n; i++) {
-        int bad = !isfinite(mo.image_score[i]);
-        for (int p = 0; p < mgh * mgw && !bad; p++) bad = !isfinite(mo.maps[(size_t)i * mgh * mgw + p]);
+        int bad = !isfinite(mo->image_score[i]);
+        for (int p = 0; p < mgh * mgw && !bad; p++) bad = !isfinite(mo->maps[(size_t)i * mgh * mgw + p]);
         if (bad) {
             ad_error("%s/%s: method %s returned a non-finite (NaN/Inf) %s for test image %d (%s). Fix: a method bug or "
                      "degenerate features; no row was written for this category",
-                     U->dsname, U->category, mc->name, isfinite(mo.image_score[i]) ? "map value" : "score", i,
+                     U->dsname, U->category, mc->name, isfinite(mo->image_score[i]) ? "map value" : "score", i,
                      C->test[i].path);
-            method_output_free(&mo);
+            method_output_free(mo);
             goto out;
         }
     }
+    sc->gh = mgh, sc->gw = mgw;
+    rc = 0;
+out:
+    free(tfeat), free(temb), free(rfeat), free(remb);
+    if (rf) {
+        for (int i = 0; i < n_refs; i++) cache_release(R->cache, &rf[i]);
+        free(rf);
+    }
+    return rc;
+}
+
+static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Features *tf, const ExtractStats *tst,
+                      const char *split_hash) {
+    const Variant *V = &R->cfg->variants[U->v];
+    const MethodConfig *mc = &V->methods[J->m];
+    int n = C->n_test;
+    char *diag = ad_sprintf("%s/diagnostics/%s/%s", R->out_dir, J->id, U->dsname);
+    if (fs_mkdirs(diag)) {
+        free(diag);
+        return -1;
+    }
+    MethodOutput mo;
+    Scored sc;
+    int src = score_job(R, U, V, mc, C, tf, diag, &mo, &sc);
+    free(diag);
+    if (src) return -1;
+    int n_refs = sc.n_refs, n_train_used = sc.n_train_used, mgh = sc.gh, mgw = sc.gw;
+    const ExtractStats rst = sc.rst;
+    double score_s = sc.score_s, t;
+    Progress pg;
     // Per-image scores and raw maps (per_image.h), before the row: resume redoes both.
     char *variant = variant_label(V, J->m, ',');
     PerImageKey pik = {J->id, U->dsname, U->category, mc->name, variant};
@@ -767,7 +798,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     free(variant);
     if (prc) {
         method_output_free(&mo);
-        goto out;
+        return -1;
     }
     // Metrics.
     BinaryMetrics bm;
@@ -796,7 +827,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     }
     if (erc) {
         ad_error_prefix("%s/%s: method %s: evaluation", U->dsname, U->category, mc->name);
-        goto out;
+        return -1;
     }
     // Row.
     Cells c = {0};
@@ -832,7 +863,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     cset(&c, "split_hash", "%s", split_hash);
     // Cache size of this category's entries: header + float payload per image.
     if (R->cache && V->cache_dir) {
-        double per = (double)cache_entry_bytes(tb.layer, tb.n_layers, tb.embed_dim, cache_dtype(R->cache));
+        double per = (double)cache_entry_bytes(tf[0].layer, tf[0].n_layers, tf[0].embed_dim, cache_dtype(R->cache));
         cnum(&c, "cache_mb", per * (n + n_refs) / 1e6);
     }
     const char **cells = ad_calloc((size_t)R->table.n_cols, sizeof *cells);
@@ -844,7 +875,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     free(cells);
     cfree(&c);
     R->rows_new++;
-    if (write_results(R)) goto out;
+    if (write_results(R)) return -1;
     int r = find_row(R, J->id, U->dsname, U->category);
     print_row(R, r);
     int rm = find_row(R, J->id, U->dsname, "mean");
@@ -857,14 +888,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
                 last = 0;
         if (last) print_row(R, rm);
     }
-    rc = 0;
-out:
-    free(tfeat), free(temb), free(rfeat), free(remb);
-    if (rf) {
-        for (int i = 0; i < n_refs; i++) cache_release(R->cache, &rf[i]);
-        free(rf);
-    }
-    return rc;
+    return 0;
 }
 
 static char *split_hash_of(const Category *C, const char *root) {
@@ -1141,5 +1165,60 @@ done:
     table_free(&R.table);
     free(R.out_dir);
     free(R.csv_path);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------
+// adbench predict: the same extraction and scoring on an in-memory category
+
+int runner_predict(const Config *cfg, const Category *C, const char *method, int quiet, PredictFn cb, void *user) {
+    const Variant *V = &cfg->variants[0];
+    RunOptions o = {0};
+    o.quiet = quiet, o.shard_n = 1;
+    Run R;
+    memset(&R, 0, sizeof R);
+    R.cfg = cfg, R.o = &o, R.con = stderr, R.mode = progress_mode(quiet), R.t0 = now_s();
+    // Messages read "predict/<folder>: ..."; RsCIN windows: the plain folder layout's.
+    Unit U = {0, 0, C->name, dataset_find("folder"), "predict", NULL};
+    int *pend = ad_malloc((size_t)V->n_methods * sizeof *pend), np = 0;
+    for (int m = 0; m < V->n_methods; m++)
+        if (!method || !strcmp(V->methods[m].name, method)) pend[np++] = m;
+    int rc = -1;
+    Features *tf = NULL;
+    if (!U.ad) goto done;
+    if (V->threads > 0) {
+        omp_set_num_threads(V->threads);
+        openblas_set_num_threads(V->threads);
+    }
+    if (ensure_backbone(&R, V) || cache_check_unit(&R, &U, C, V, pend, np)) goto done;
+    tf = ad_calloc((size_t)C->n_test, sizeof *tf);
+    const char **paths = ad_malloc((size_t)C->n_test * sizeof *paths);
+    for (int i = 0; i < C->n_test; i++) paths[i] = C->test[i].path;
+    ExtractStats tst;
+    int erc = extract_all(&R, paths, NULL, C->n_test, tf, "extract images", &tst);
+    free(paths);
+    if (erc) {
+        free(tf);
+        tf = NULL;
+        goto done;
+    }
+    for (int k = 0; k < np; k++) {
+        const MethodConfig *mc = &V->methods[pend[k]];
+        MethodOutput mo;
+        Scored sc;
+        if (score_job(&R, &U, V, mc, C, tf, NULL, &mo, &sc)) goto done;
+        int crc = cb(user, pend[k], &mo, sc.gh, sc.gw);
+        method_output_free(&mo);
+        if (crc) goto done;
+    }
+    rc = 0;
+done:
+    progress_idle();
+    if (tf) {
+        for (int i = 0; i < C->n_test; i++) cache_release(R.cache, &tf[i]);
+        free(tf);
+    }
+    close_backbone(&R);
+    free(pend);
     return rc;
 }
