@@ -79,7 +79,7 @@ typedef struct {
     // Per method that ran: its name for folders, and a copy of what runner_predict gave.
     int n_done;
     char **dir_name;
-    int *m, *gh, *gw, *half_pixel;
+    int *m, *gh, *gw;
     double *sigma;
     float **scores, **maps;
 } Predict;
@@ -91,7 +91,6 @@ static int keep_output(void *user, int m, const MethodOutput *mo, int gh, int gw
     P->m = ad_realloc(P->m, (size_t)P->n_done * sizeof *P->m);
     P->gh = ad_realloc(P->gh, (size_t)P->n_done * sizeof *P->gh);
     P->gw = ad_realloc(P->gw, (size_t)P->n_done * sizeof *P->gw);
-    P->half_pixel = ad_realloc(P->half_pixel, (size_t)P->n_done * sizeof *P->half_pixel);
     P->sigma = ad_realloc(P->sigma, (size_t)P->n_done * sizeof *P->sigma);
     P->scores = ad_realloc(P->scores, (size_t)P->n_done * sizeof *P->scores);
     P->maps = ad_realloc(P->maps, (size_t)P->n_done * sizeof *P->maps);
@@ -99,7 +98,7 @@ static int keep_output(void *user, int m, const MethodOutput *mo, int gh, int gw
     int same = 0;  // two entries of one method: told apart by their position in methods:
     for (int j = 0; j < V->n_methods; j++) same += !strcmp(V->methods[j].name, V->methods[m].name);
     P->dir_name[k] = same > 1 ? ad_sprintf("%s~%d", V->methods[m].name, m) : ad_strdup(V->methods[m].name);
-    P->m[k] = m, P->gh[k] = gh, P->gw[k] = gw, P->half_pixel[k] = mo->half_pixel, P->sigma[k] = mo->smooth_sigma;
+    P->m[k] = m, P->gh[k] = gh, P->gw[k] = gw, P->sigma[k] = mo->smooth_sigma;
     P->scores[k] = ad_malloc((size_t)n * sizeof **P->scores);
     memcpy(P->scores[k], mo->image_score, (size_t)n * sizeof **P->scores);
     P->maps[k] = ad_malloc((size_t)n * gh * gw * sizeof **P->maps);
@@ -261,7 +260,7 @@ static int predict(const char *config, const char *images, const char *reference
     rc = 0;
 done:
     for (int k = 0; k < P.n_done; k++) free(P.dir_name[k]), free(P.scores[k]), free(P.maps[k]);
-    free(P.dir_name), free(P.m), free(P.gh), free(P.gw), free(P.half_pixel), free(P.sigma), free(P.scores), free(P.maps);
+    free(P.dir_name), free(P.m), free(P.gh), free(P.gw), free(P.sigma), free(P.scores), free(P.maps);
     table_free(&P.table);
     category_free(&C);
     config_free(&cfg);

@@ -23,6 +23,7 @@ void overlay_render(ImageU8 *out, const OverlaySpec *s, OverlayLayout *lay) {
     const ImageU8 *im = s->img;
     int W = im->w, H = im->h;
     int k = W < OVERLAY_MIN_SIDE ? (OVERLAY_MIN_SIDE + W - 1) / W : 1;
+    while (k > 1 && H * k > 2048) k--;  // a thin, tall image: enlarge less
     int D = W * k, DH = H * k;
     // Text grows with the picture: 0.42 (about 9 px caps) up to 400 px, then proportionally.
     double ts = 0.42 * (D > 400 ? D / 400.0 : 1.0), ts2 = 0.85 * ts;

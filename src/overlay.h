@@ -4,7 +4,8 @@
 // mask's outline (white) when there is one. docs/outputs.md shows the layout.
 //
 // Pictures whose image is narrower than OVERLAY_MIN_SIDE px are enlarged by an integer factor
-// (nearest neighbour: every map pixel stays one block) so the text stays readable.
+// (nearest neighbour: every map pixel stays one block) so the text stays readable (less when
+// that would make the picture taller than 2048 px).
 #pragma once
 #include "dataset.h"
 #include "image.h"
