@@ -227,3 +227,31 @@ Test(parity_musc, codegraph_shared_stages_are_upstream_musc) {
     cr_assert(!memcmp(a.image_score, b.image_score, N * sizeof(float)), "codegraph (community off) scores != musc");
     method_output_free(&a), method_output_free(&b);
 }
+
+// divide_num 2 with upstream's script seed (42): datasets/mvtec.py sub_datasets' split by
+// anomaly folder, each subset scored alone, RsCIN once over all images.
+Test(parity_musc, divide_num_split_and_subset_scores) {
+    static const char *const DEFECT[N] = {"good", "good", "good", "good", "good", "good", "hole", "hole", "scratch", "scratch"};
+    NpyArray ord = golden_npy(GOLD, "musc_div2_order", NULL);
+    cr_assert_eq(ord.count, (size_t)N);
+    int subset[N], order[N];
+    musc_split(subset, order, N, 2, 42, DEFECT);
+    for (int i = 0; i < N; i++) cr_assert_eq(order[i], ((const int32_t *)ord.data)[i], "upstream order[%d]", i);
+    Set s;
+    load_set(&s);
+    Params p = {method_musc.params, 0, NULL, NULL};
+    cr_assert_eq(params_set(&p, "divide_num", "2"), 0);
+    cr_assert_eq(params_set(&p, "seed", "42"), 0);
+    static const int K[3] = {1, 2, 3};
+    MethodContext ctx = {.category = "parity", .rscin_k = K, .score_size = S, .defect = DEFECT, .quiet = 1};
+    MethodOutput o = {0};
+    cr_assert_eq(method_musc.run(&p, &s.b, NULL, &ctx, &o), 0, "%s", ad_last_error());
+    double *patch = gold("musc_div2_patch", (size_t)N * P), *img = gold("musc_div2_image", N);
+    close_to(o.maps, patch, (size_t)N * P, "divide_num 2: patch maps");
+    close_to(o.image_score, img, N, "divide_num 2: image scores");
+    method_output_free(&o);
+    params_free(&p);
+    free(patch), free(img);
+    npy_free(&ord);
+    free_set(&s);
+}

@@ -37,6 +37,7 @@ Run from anywhere: /usr/bin/python3 tests/gen/gen_parity_musc.py
 """
 import math
 import os
+import random
 
 import numpy as np
 import torch
@@ -132,32 +133,45 @@ def msm_image(Z, i, lo=0, hi=0.3):
 
 
 # cls row first, as the CLIP/DINO tokens upstream receives (dropped by LNAMD)
-tokens = [torch.from_numpy(np.concatenate([rng.standard_normal((N, 1, C)).astype(np.float32), feats[:, l]], 1))
-          for l in range(LY)]
-z_keep = np.zeros((len(R_LIST), LY, len(ZI), P, C), np.float32)
-d_keep = np.zeros((len(R_LIST), LY, len(ZI), N - 1, P), np.float32)
-msm_all = np.zeros((len(R_LIST), LY, N, P))
-maps_r = torch.tensor([]).double()
-for ri, r in enumerate(R_LIST):
-    # upstream runs LNAMD image by image (batch_size 1); LayerNorm is per image either way
-    Zr = torch.cat([lnamd([t[b:b + 1] for t in tokens], r) for b in range(N)], 0)  # (N, P, LY, C)
-    maps_l = torch.tensor([]).double()
-    for l in range(LY):
-        Z = Zr[:, :, l, :].contiguous()
-        rows = torch.tensor([]).double()
-        for i in range(N):
-            d, s = msm_image(Z, i)
-            if i in ZI:
-                d_keep[ri, l, ZI.index(i)] = d.T.numpy()
-            rows = torch.cat((rows, s.unsqueeze(0).double()), 0)
-        for q, i in enumerate(ZI):
-            z_keep[ri, l, q] = Z[i].numpy()
-        msm_all[ri, l] = rows.numpy()
-        maps_l = torch.cat((maps_l, rows.unsqueeze(0)), 0)
-    maps_r = torch.cat((maps_r, torch.mean(maps_l, 0).unsqueeze(0)), 0)
-patch = torch.mean(maps_r, 0)                                                   # (N, P) double
-up = F.interpolate(patch.view(N, 1, G, G), size=S, mode="bilinear", align_corners=True)
-maps = up[:, 0].numpy()                                                         # (N, S, S) double
+cls_rows = rng.standard_normal((N, 1, C)).astype(np.float32)
+
+
+def score_set(ids, keep=None):
+    """make_category_data for one (sub)set of images: fused patch maps (len(ids), P), double."""
+    n = len(ids)
+    tokens = [torch.from_numpy(np.concatenate([cls_rows[ids], feats[ids, l]], 1)) for l in range(LY)]
+    maps_r = torch.tensor([]).double()
+    for ri, r in enumerate(R_LIST):
+        # upstream runs LNAMD image by image (batch_size 1); LayerNorm is per image either way
+        Zr = torch.cat([lnamd([t[b:b + 1] for t in tokens], r) for b in range(n)], 0)  # (n, P, LY, C)
+        maps_l = torch.tensor([]).double()
+        for l in range(LY):
+            Z = Zr[:, :, l, :].contiguous()
+            rows = torch.tensor([]).double()
+            for i in range(n):
+                d, s = msm_image(Z, i)
+                if keep is not None and i in ZI:
+                    keep["dist"][ri, l, ZI.index(i)] = d.T.numpy()
+                rows = torch.cat((rows, s.unsqueeze(0).double()), 0)
+            if keep is not None:
+                for q, i in enumerate(ZI):
+                    keep["z"][ri, l, q] = Z[i].numpy()
+                keep["msm"][ri, l] = rows.numpy()
+            maps_l = torch.cat((maps_l, rows.unsqueeze(0)), 0)
+        maps_r = torch.cat((maps_r, torch.mean(maps_l, 0).unsqueeze(0)), 0)
+    return torch.mean(maps_r, 0)
+
+
+def upsample(patch):  # (n, P) double -> (n, S, S) double, as make_category_data
+    n = patch.shape[0]
+    return F.interpolate(patch.view(n, 1, G, G), size=S, mode="bilinear", align_corners=True)[:, 0].numpy()
+
+
+keep = {"z": np.zeros((len(R_LIST), LY, len(ZI), P, C), np.float32),
+        "dist": np.zeros((len(R_LIST), LY, len(ZI), N - 1, P), np.float32),
+        "msm": np.zeros((len(R_LIST), LY, N, P))}
+patch = score_set(np.arange(N), keep)                                            # (N, P) double
+maps = upsample(patch)                                                           # (N, S, S) double
 raw = maps.reshape(N, -1).max(-1)
 
 
@@ -183,6 +197,39 @@ def rscin(old, cls, k_list):
 cls_list = [emb[i] for i in range(N)]
 img_mvtec = rscin(raw, cls_list, [1, 2, 3])
 img_visa = rscin(raw, cls_list, [1, 8, 9])
+
+
+# ---------------------------------------------------------------- divide_num (datasets/mvtec.py)
+# sub_datasets(full, divide_num, divide_iter, random_seed): random.seed(seed) at every call,
+# image indices grouped by anomaly folder (dict insertion order = the sorted folder order of
+# get_image_data), each group shuffled (one generator across groups), cut into chunks of
+# divide_num; subset t takes element t of every chunk. Our image order is that sorted order:
+# good (0-5) < hole (6, 7) < scratch (8, 9). make_category_data concatenates the subsets' maps,
+# class tokens and labels in that order and runs RsCIN once over all of them.
+DEFECT = ["good"] * 6 + ["hole"] * 2 + ["scratch"] * 2
+DIVIDE, DSEED = 2, 42  # examples/musc_main.py: MuSc(cfg, seed=42)
+
+
+def sub_dataset(groups, divide_num, it, seed):
+    random.seed(seed)
+    by_type = {}
+    for idx, g in enumerate(groups):
+        by_type.setdefault(g, []).append(idx)
+    picked = []
+    for ids in by_type.values():
+        random.shuffle(ids)
+        chunks = [ids[c:c + divide_num] for c in range(0, len(ids), divide_num)]
+        picked += [ch[it] for ch in chunks if len(ch) > it]
+    return picked
+
+
+order = [i for it in range(DIVIDE) for i in sub_dataset(DEFECT, DIVIDE, it, DSEED)]
+assert sorted(order) == list(range(N))
+div_patch_cat = torch.cat([score_set(np.array(sub_dataset(DEFECT, DIVIDE, it, DSEED))) for it in range(DIVIDE)], 0)
+div_raw_cat = upsample(div_patch_cat).reshape(N, -1).max(-1)
+div_img_cat = rscin(div_raw_cat, [emb[i] for i in order], [1, 2, 3])
+div_patch, div_img = np.zeros((N, P)), np.zeros(N, np.float32)
+div_patch[order], div_img[order] = div_patch_cat.numpy(), div_img_cat  # back to our image order
 
 
 # ---------------------------------------------------------------- metrics (utils/metrics.py)
@@ -215,15 +262,18 @@ save("feats", feats)
 save("embed", emb)
 save("gt", gt)
 save("labels", labels)
-save("z", z_keep)
-save("dist", d_keep)
-save("msm", msm_all)
+save("z", keep["z"])
+save("dist", keep["dist"])
+save("msm", keep["msm"])
 save("patch", patch.numpy())
 save("image_raw", raw)
 save("image_mvtec", img_mvtec)
 save("image_visa", img_visa)
 save("maps", maps.astype(np.float32))
 save("metrics", metrics)
+save("div2_order", np.array(order, np.int32))
+save("div2_patch", div_patch)
+save("div2_image", div_img)
 print("musc: raw image scores", np.round(raw, 4))
 print("musc: image AUROC %.4f pixel AUROC %.4f pixel AP %.4f AU-PRO %.4f (raw image AUROC %.4f)"
       % (*metrics, roc_auc_score(labels, raw)))
