@@ -13,4 +13,5 @@ int cmd_compare(int argc, char **argv);   // src/cmd_compare.c
 int cmd_merge(int argc, char **argv);     // src/cmd_merge.c
 int cmd_bench(int argc, char **argv);     // src/cmd_bench.c
 int cmd_params(int argc, char **argv);    // src/cmd_params.c
+int cmd_predict(int argc, char **argv);   // src/cmd_predict.c
 int cmd_report(int argc, char **argv);    // src/cmd_report.c

@@ -54,7 +54,7 @@ const ParamSpec CONFIG_TOP_KEYS[] = {
     {"cache_dtype", PT_STRING, "float32", 1, 0, "feature cache storage: float32 or float16 (half the size)"},
     {"cache_max_gb", PT_DOUBLE, "0", 0, 1e12, "stop before the feature cache grows past this many GB (0 = no limit)"},
     {"out_dir", PT_STRING, "", 1, 0, "output folder"},
-    {"save_maps", PT_BOOL, "false", 1, 0, "write map PNGs"},
+    {"save_maps", PT_BOOL, "false", 1, 0, "write overlay PNGs (pictures/<dataset>/<category>/<method>[@variant]/)"},
     {"report", PT_BOOL, "false", 1, 0,
      "write curves/ (ROC, PR, PRO points per row), plots/ (PNG figures) and report.html into the output folder"},
     PARAM_END,

@@ -38,7 +38,7 @@
 //                                # half the size, values rounded to half; part of the job id)
 //   cache_max_gb: 0              # > 0: stop before the cache folder would grow past N GB
 //   out_dir: results/runs/<name> # results.csv goes here (--out overrides)
-//   save_maps: false             # true: <out_dir>/maps/<job>/<dataset>/<category>/*.png
+//   save_maps: false             # true: overlay PNGs, <out_dir>/pictures/<dataset>/<category>/<method>[@variant]/
 //   report: false                # true: <out_dir>/curves/, plots/ and report.html (report.h)
 //
 // Grids: any value (scalar, list element or a whole list/map) may be written

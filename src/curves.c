@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "fsutil.h"
+#include "overlay.h"  // overlay_sanitize: curve files are named as the pictures
 #include "results.h"
 
 static const char *const NAMES[4] = {"image_roc", "image_pr", "pixel_roc", "pro"};
@@ -17,20 +18,10 @@ static Curve *curve_of(EvalCurves *c, int k) {
     return all[k];
 }
 
-static void safe_chars(char *s) {
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr("._,=+@-", *s)))
-            *s = '_';
-}
-
 char *curves_stem(const char *method, const char *variant, const char *job) {
-    char *s = variant && *variant ? ad_sprintf("%s@%s", method, variant) : ad_strdup(method);
-    if (job && *job) {
-        char *t = ad_sprintf("%s__%s", s, job);
-        free(s);
-        s = t;
-    }
-    safe_chars(s);
+    char *v = overlay_sanitize(variant ? variant : "");
+    char *s = ad_sprintf("%s%s%s%s%s", method, job && *job ? "~" : "", job && *job ? job : "", *v ? "@" : "", v);
+    free(v);
     return s;
 }
 

@@ -5,9 +5,9 @@
 #pragma once
 #include "evaluate.h"
 
-// The file stem of a row: "<method>" or "<method>@<variant>", characters other than
-// [A-Za-z0-9._,=+@-] replaced by '_' (variant values may hold paths). Two jobs of one run
-// with the same stem (the same method twice without a grid between them) add "__<job>".
+// The file stem of a row, named as its pictures are (overlay.h): "<method>[~<job>][@<variant>]",
+// the variant through overlay_sanitize; the job id only when the variant's methods: list holds
+// the method twice (other settings, no grid between them).
 char *curves_stem(const char *method, const char *variant, const char *job_or_null);
 // A dataset or category name as one path component: '/' -> '_', "", "." and ".." -> "_".
 char *curves_component(const char *name);

@@ -9,7 +9,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "image.h"
-#include "map_png.h"
+#include "overlay.h"
 #include "preprocess.h"  // resize_center_crop_u8
 
 void mask_binarise(unsigned char *m, long n, const char *rule) {
@@ -22,7 +22,7 @@ void eval_curves_free(EvalCurves *c) {
 }
 
 int evaluate_maps(const EvalConfig *ev, const char *adapter_mask_rule, const Category *C, const MethodOutput *mo, int gh,
-                  int gw, const char *maps_dir, BinaryMetrics *bm, PixelMetrics *pm, EvalCurves *curves) {
+                  int gw, const char *pictures_dir, BinaryMetrics *bm, PixelMetrics *pm, EvalCurves *curves) {
     if (curves) memset(curves, 0, sizeof *curves);
     int n = C->n_test;
     int has_masks = category_has_masks(C);
@@ -112,16 +112,18 @@ int evaluate_maps(const EvalConfig *ev, const char *adapter_mask_rule, const Cat
             pm->auroc = pm->ap = pm->f1max = pm->aupro = pm->aupro_musc = NAN;
         }
     }
-    if (!rc && maps_dir) {
+    if (!rc && pictures_dir) {  // one colour range per category: pictures compare within it
         float lo = INFINITY, hi = -INFINITY;
         for (int i = 0; i < n; i++)
             for (size_t p = 0; p < (size_t)W[i] * H[i]; p++) {
                 lo = maps[i][p] < lo ? maps[i][p] : lo;
                 hi = maps[i][p] > hi ? maps[i][p] : hi;
             }
-        if (fs_mkdirs(maps_dir)) rc = -1;
+        if (fs_mkdirs(pictures_dir)) rc = -1;
         for (int i = 0; i < n && !rc; i++)
-            if (map_png_write(maps_dir, &C->test[i], maps[i], masks[i], W[i], H[i], ev->crop_resize, lo, hi)) rc = -1;
+            if (overlay_write_sample(pictures_dir, &C->test[i], maps[i], masks[i], W[i], H[i], ev->crop_resize, lo, hi,
+                                     scores[i]))
+                rc = -1;
     }
     for (int i = 0; i < n; i++) free(maps[i]), free(masks[i]);
     free(maps), free(masks), free(H), free(W), free(scores), free(labels);

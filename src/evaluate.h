@@ -19,8 +19,9 @@ typedef struct {
 void eval_curves_free(EvalCurves *c);
 
 // mo->maps holds n_test maps of gh x gw. adapter_mask_rule is the dataset's rule for
-// mask_rule: auto under resized:S. maps_dir != NULL: map PNGs there (map_png.h), coloured over
-// the category's min..max. pm is NaN when the category has no masks. curves != NULL: filled
+// mask_rule: auto under resized:S. pictures_dir != NULL: one overlay PNG per test image there
+// (overlay.h: <defect>_<stem>.png, the map coloured over the category's min..max, the image
+// score the metrics use). pm is NaN when the category has no masks. curves != NULL: filled
 // (free with eval_curves_free, also after an error). 0, or -1 with ad_error.
 int evaluate_maps(const EvalConfig *ev, const char *adapter_mask_rule, const Category *C, const MethodOutput *mo, int gh,
-                  int gw, const char *maps_dir, BinaryMetrics *bm, PixelMetrics *pm, EvalCurves *curves);
+                  int gw, const char *pictures_dir, BinaryMetrics *bm, PixelMetrics *pm, EvalCurves *curves);

@@ -12,6 +12,7 @@ static const struct {
     int gemm;  // runs GEMMs: the OpenBLAS kernel guard runs first (src/blasguard.h)
 } CMDS[] = {
     {"run", cmd_run, "run experiments: run CONFIG.yaml [--set k=v]... [--out DIR] [--dry-run] [--quiet] [--shard i/n]", 1},
+    {"predict", cmd_predict, "score a folder of unlabeled images: predict CONFIG.yaml --images DIR [--reference DIR] [--out DIR]", 1},
     {"metrics", cmd_metrics, "image/pixel AUROC, AP, F1-max, AU-PRO from .npy files", 0},
     {"features", cmd_features, "ViT (CLIP / DINOv2) features from safetensors weights", 1},
     {"datasets", cmd_datasets, "datasets check --dataset NAME --root DIR", 0},

@@ -14,6 +14,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "image.h"
+#include "overlay.h"
 #include "plot.h"
 #include "results.h"
 
@@ -433,29 +434,30 @@ static int render_html(Rep *R, int (*figs)[N_FIG], const int bars[3]) {
         }
         put(&b, "</div>\n");
         if (!any) put(&b, "<p class=\"meta\">No curve files for this category (run with <code>report: true</code>).</p>\n");
-        // picture folders of this category: pictures/<dataset>/<category>, maps/<job>/<dataset>/<category>
+        // picture folders (save_maps: true): pictures/<dataset>/<category>/ and each row's own one
         Buf l = {0};
         char *p = ad_sprintf("%s/pictures/%s/%s", R->out_dir, d, k);
         if (is_dir(p)) {
             const char *parts[3] = {"pictures", d, k};
             put(&l, " <a href=\"");
             put_url(&l, parts, 3);
-            put(&l, "/\">pictures</a>");
+            put(&l, "/\">all</a>");
         }
         free(p);
-        for (int s = 0; s < R->n_s; s++) {
-            char *j = curves_component(R->s[s].job);
-            p = ad_sprintf("%s/maps/%s/%s/%s", R->out_dir, j, d, k);
-            if (is_dir(p)) {
-                const char *parts[4] = {"maps", j, d, k};
-                put(&l, " <a href=\"");
-                put_url(&l, parts, 4);
-                put(&l, "/\">maps: ");
-                put_esc(&l, R->s[s].label);
-                put(&l, "</a>");
+        for (int s = 0; s < R->n_s; s++)  // each row's own folder (overlay.h naming)
+            for (int pass = 0; pass < 2; pass++) {
+                char *name = pass ? ad_sprintf("%s~%s", R->s[s].method, R->s[s].job) : ad_strdup(R->s[s].method);
+                p = overlay_dir(R->out_dir, c->dataset, c->category, name, R->s[s].variant);
+                if (is_dir(p)) {
+                    const char *leaf = strrchr(p, '/') + 1, *parts[4] = {"pictures", d, k, leaf};
+                    put(&l, " <a href=\"");
+                    put_url(&l, parts, 4);
+                    put(&l, "/\">");
+                    put_esc(&l, R->s[s].label);
+                    put(&l, "</a>");
+                }
+                free(p), free(name);
             }
-            free(p), free(j);
-        }
         if (l.n) putf(&b, "<p class=\"links\">Pictures:%s</p>\n", l.s);
         free(l.s);
         free(d), free(k);

@@ -22,6 +22,7 @@
 #include "fsutil.h"
 #include "image.h"
 #include "metrics.h"
+#include "overlay.h"
 #include "per_image.h"
 #include "preprocess.h"  // resize_center_crop_u8
 #include "progress.h"
@@ -647,44 +648,29 @@ static int cache_check_unit(Run *R, const Unit *U, const Category *C, const Vari
     return rc;
 }
 
-// The curve file stem of job J (curves.h): "<method>[@variant]", plus "__<job>" when another
-// job of this run would get the same stem (the same method listed twice without a grid).
-static char *curve_stem(const Run *R, const Job *J) {
-    const Variant *V = &R->cfg->variants[J->v];
-    char *vl = variant_label(V, J->m, ','), *stem = curves_stem(V->methods[J->m].name, vl, NULL);
-    free(vl);
-    int clash = 0;
-    for (int j = 0; j < R->n_jobs && !clash; j++) {
-        const Job *K = &R->jobs[j];
-        if (K->dup || !strcmp(K->id, J->id)) continue;
-        const Variant *W = &R->cfg->variants[K->v];
-        char *wl = variant_label(W, K->m, ','), *other = curves_stem(W->methods[K->m].name, wl, NULL);
-        clash = !strcmp(other, stem);
-        free(wl), free(other);
-    }
-    if (clash) {
-        vl = variant_label(V, J->m, ',');
-        free(stem);
-        stem = curves_stem(V->methods[J->m].name, vl, J->id);
-        free(vl);
-    }
-    return stem;
-}
+// What scoring one job produced besides its MethodOutput.
+typedef struct {
+    int n_refs, n_train_used;  // reference entries (rotations included); train images used
+    int gh, gw;                // the maps' grid
+    ExtractStats rst;          // reference extraction
+    double score_s;            // Method.run
+} Scored;
 
-static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Features *tf, const ExtractStats *tst,
-                      const char *split_hash) {
-    const Variant *V = &R->cfg->variants[U->v];
-    const MethodConfig *mc = &V->methods[J->m];
+// References (few/full-shot), Method.run on the test features tf, and the output checks: the
+// part of a job that `adbench predict` shares. diag: diagnostics folder (NULL: none). On
+// success mo holds C->n_test scores and maps of sc->gh x sc->gw; on error it is freed.
+static int score_job(Run *R, const Unit *U, const Variant *V, const MethodConfig *mc, const Category *C, Features *tf,
+                     const char *diag, MethodOutput *mo, Scored *sc) {
     const Method *M = mc->m;
     int n = C->n_test, rc = -1;
-    // References for few/full-shot methods.
+    memset(sc, 0, sizeof *sc);
+    memset(mo, 0, sizeof *mo);
     Features *rf = NULL;
-    int n_refs = 0, n_train_used = 0;
-    ExtractStats rst = {0};
+    int n_refs = 0;
     if (M->needs_train) {
         int k, first, rot;
         if (ref_range(U, C, V, mc, &first, &k, &rot)) return -1;
-        n_train_used = k;
+        sc->n_train_used = k;
         n_refs = k * rot;
         const char **paths = ad_malloc((size_t)n_refs * sizeof *paths);
         double *deg = ad_malloc((size_t)n_refs * sizeof *deg);
@@ -696,15 +682,15 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
         rf = ad_calloc((size_t)n_refs, sizeof *rf);
         char stage[96];
         snprintf(stage, sizeof stage, "extract %s refs", U->category);
-        rc = extract_all(R, paths, deg, n_refs, rf, stage, &rst);
+        int erc = extract_all(R, paths, deg, n_refs, rf, stage, &sc->rst);
         free(paths);
         free(deg);
-        if (rc) {
+        if (erc) {
             free(rf);
             return -1;
         }
-        rc = -1;
     }
+    sc->n_refs = n_refs;
     const float **tfeat, **temb, **rfeat = NULL, **remb = NULL;
     FeatureBatch tb = make_batch(tf, n, &tfeat, &temb), rb = {0};
     if (rf) rb = make_batch(rf, n_refs, &rfeat, &remb);
@@ -727,12 +713,6 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     }
     const char **defects = ad_malloc((size_t)n * sizeof *defects);
     for (int i = 0; i < n; i++) defects[i] = C->test[i].defect;
-    char *diag = ad_sprintf("%s/diagnostics/%s/%s", R->out_dir, J->id, U->dsname);
-    if (fs_mkdirs(diag)) {
-        free(defects);
-        free(diag);
-        goto out;
-    }
     int score_size = V->eval.resized ? V->eval.size : 0;
     if (!score_size) {
         const ParamSpec *s = params_find(V->backbone.params.spec, "size");
@@ -740,18 +720,17 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
         if (score_size <= 0) score_size = 518;  // native evaluation, backbone at its default size
     }
     MethodContext ctx = {diag, U->category, U->ad->rscin_k, score_size, defects, R->mode != 2};
-    MethodOutput mo = {0};
     char stage[96];
     snprintf(stage, sizeof stage, "score %s", mc->name);
     Progress pg;
     progress_begin(&pg, stage, n, R->o->quiet);
     double t = now_s();
     method_set_progress(score_progress, &pg);
-    int mrc = M->run(&mc->params, &ta, rf ? &ra : NULL, &ctx, &mo);
+    int mrc = M->run(&mc->params, &ta, rf ? &ra : NULL, &ctx, mo);
     feature_batch_align_free(&ta, &tb);
     if (rf) feature_batch_align_free(&ra, &rb);
     method_set_progress(NULL, NULL);
-    double score_s = now_s() - t;
+    sc->score_s = now_s() - t;
     if (!mrc) {
         progress_step(&pg, n);
         progress_end(&pg);
@@ -759,32 +738,61 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
         fprintf(stderr, "\n");
     }
     free(defects);
-    free(diag);
-    R->t_score += score_s;
+    R->t_score += sc->score_s;
     if (mrc) {
-        method_output_free(&mo);
+        method_output_free(mo);
         ad_error_prefix("%s/%s: method %s", U->dsname, U->category, mc->name);
         goto out;
     }
-    if (!mo.maps || !mo.image_score) {
-        method_output_free(&mo);
+    if (!mo->maps || !mo->image_score) {
+        method_output_free(mo);
         ad_error("%s/%s: method %s returned no maps or scores (internal error in the method)", U->dsname, U->category,
                  mc->name);
         goto out;
     }
-    int mgh = mo.gh ? mo.gh : tb.gh, mgw = mo.gw ? mo.gw : tb.gw;  // the maps' grid
+    int mgh = mo->gh ? mo->gh : tb.gh, mgw = mo->gw ? mo->gw : tb.gw;  // the maps' grid
     for (int i = 0; i < n; i++) {
-        int bad = !isfinite(mo.image_score[i]);
-        for (int p = 0; p < mgh * mgw && !bad; p++) bad = !isfinite(mo.maps[(size_t)i * mgh * mgw + p]);
+        int bad = !isfinite(mo->image_score[i]);
+        for (int p = 0; p < mgh * mgw && !bad; p++) bad = !isfinite(mo->maps[(size_t)i * mgh * mgw + p]);
         if (bad) {
             ad_error("%s/%s: method %s returned a non-finite (NaN/Inf) %s for test image %d (%s). Fix: a method bug or "
                      "degenerate features; no row was written for this category",
-                     U->dsname, U->category, mc->name, isfinite(mo.image_score[i]) ? "map value" : "score", i,
+                     U->dsname, U->category, mc->name, isfinite(mo->image_score[i]) ? "map value" : "score", i,
                      C->test[i].path);
-            method_output_free(&mo);
+            method_output_free(mo);
             goto out;
         }
     }
+    sc->gh = mgh, sc->gw = mgw;
+    rc = 0;
+out:
+    free(tfeat), free(temb), free(rfeat), free(remb);
+    if (rf) {
+        for (int i = 0; i < n_refs; i++) cache_release(R->cache, &rf[i]);
+        free(rf);
+    }
+    return rc;
+}
+
+static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Features *tf, const ExtractStats *tst,
+                      const char *split_hash) {
+    const Variant *V = &R->cfg->variants[U->v];
+    const MethodConfig *mc = &V->methods[J->m];
+    int n = C->n_test;
+    char *diag = ad_sprintf("%s/diagnostics/%s/%s", R->out_dir, J->id, U->dsname);
+    if (fs_mkdirs(diag)) {
+        free(diag);
+        return -1;
+    }
+    MethodOutput mo;
+    Scored sc;
+    int src = score_job(R, U, V, mc, C, tf, diag, &mo, &sc);
+    free(diag);
+    if (src) return -1;
+    int n_refs = sc.n_refs, n_train_used = sc.n_train_used, mgh = sc.gh, mgw = sc.gw;
+    const ExtractStats rst = sc.rst;
+    double score_s = sc.score_s, t;
+    Progress pg;
     // Per-image scores and raw maps (per_image.h), before the row: resume redoes both.
     char *variant = variant_label(V, J->m, ',');
     PerImageKey pik = {J->id, U->dsname, U->category, mc->name, variant};
@@ -792,22 +800,32 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     free(variant);
     if (prc) {
         method_output_free(&mo);
-        goto out;
+        return -1;
     }
     // Metrics.
     BinaryMetrics bm;
     PixelMetrics pm;
     progress_begin(&pg, "metrics", n, R->o->quiet);
     t = now_s();
-    char *maps_dir = V->save_maps ? ad_sprintf("%s/maps/%s/%s/%s", R->out_dir, J->id, U->dsname, U->category) : NULL;
+    char *pic_dir = NULL;  // save_maps: pictures/<dataset>/<category>/<method>[@variant] (overlay.h)
+    if (V->save_maps) {
+        char *vl = variant_label(V, J->m, ',');
+        int same = 0;  // two entries of one method (other settings, no grid): the job id tells them apart
+        for (int m = 0; m < V->n_methods; m++) same += !strcmp(V->methods[m].name, mc->name);
+        char *name = same > 1 ? ad_sprintf("%s~%s", mc->name, J->id) : ad_strdup(mc->name);
+        pic_dir = overlay_dir(R->out_dir, U->dsname, U->category, name, vl);
+        free(vl), free(name);
+    }
     EvalCurves ec;
-    int erc = evaluate_maps(&V->eval, U->ad->mask_rule, C, &mo, mgh, mgw, maps_dir, &bm, &pm, V->report ? &ec : NULL);
-    free(maps_dir);
+    int erc = evaluate_maps(&V->eval, U->ad->mask_rule, C, &mo, mgh, mgw, pic_dir, &bm, &pm, V->report ? &ec : NULL);
+    free(pic_dir);
     if (!erc && V->report) {  // the row's curves, before the row (resume redoes both)
-        char *stem = curve_stem(R, J);
+        int same = 0;  // named as the pictures are: two entries of one method add the job id
+        for (int m = 0; m < V->n_methods; m++) same += !strcmp(V->methods[m].name, mc->name);
+        char *vl = variant_label(V, J->m, ','), *stem = curves_stem(mc->name, vl, same > 1 ? J->id : NULL);
         char *path = curves_path(R->out_dir, U->dsname, U->category, stem);
         erc = curves_write(path, &ec);
-        free(stem), free(path);
+        free(vl), free(stem), free(path);
     }
     if (V->report) eval_curves_free(&ec);
     method_output_free(&mo);
@@ -821,7 +839,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     }
     if (erc) {
         ad_error_prefix("%s/%s: method %s: evaluation", U->dsname, U->category, mc->name);
-        goto out;
+        return -1;
     }
     // Row.
     Cells c = {0};
@@ -857,7 +875,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     cset(&c, "split_hash", "%s", split_hash);
     // Cache size of this category's entries: header + float payload per image.
     if (R->cache && V->cache_dir) {
-        double per = (double)cache_entry_bytes(tb.layer, tb.n_layers, tb.embed_dim, cache_dtype(R->cache));
+        double per = (double)cache_entry_bytes(tf[0].layer, tf[0].n_layers, tf[0].embed_dim, cache_dtype(R->cache));
         cnum(&c, "cache_mb", per * (n + n_refs) / 1e6);
     }
     const char **cells = ad_calloc((size_t)R->table.n_cols, sizeof *cells);
@@ -869,7 +887,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     free(cells);
     cfree(&c);
     R->rows_new++;
-    if (write_results(R)) goto out;
+    if (write_results(R)) return -1;
     int r = find_row(R, J->id, U->dsname, U->category);
     print_row(R, r);
     int rm = find_row(R, J->id, U->dsname, "mean");
@@ -882,14 +900,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
                 last = 0;
         if (last) print_row(R, rm);
     }
-    rc = 0;
-out:
-    free(tfeat), free(temb), free(rfeat), free(remb);
-    if (rf) {
-        for (int i = 0; i < n_refs; i++) cache_release(R->cache, &rf[i]);
-        free(rf);
-    }
-    return rc;
+    return 0;
 }
 
 static char *split_hash_of(const Category *C, const char *root) {
@@ -1178,5 +1189,60 @@ done:
     table_free(&R.table);
     free(R.out_dir);
     free(R.csv_path);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------
+// adbench predict: the same extraction and scoring on an in-memory category
+
+int runner_predict(const Config *cfg, const Category *C, const char *method, int quiet, PredictFn cb, void *user) {
+    const Variant *V = &cfg->variants[0];
+    RunOptions o = {0};
+    o.quiet = quiet, o.shard_n = 1;
+    Run R;
+    memset(&R, 0, sizeof R);
+    R.cfg = cfg, R.o = &o, R.con = stderr, R.mode = progress_mode(quiet), R.t0 = now_s();
+    // Messages read "predict/<folder>: ..."; RsCIN windows: the plain folder layout's.
+    Unit U = {0, 0, C->name, dataset_find("folder"), "predict", NULL};
+    int *pend = ad_malloc((size_t)V->n_methods * sizeof *pend), np = 0;
+    for (int m = 0; m < V->n_methods; m++)
+        if (!method || !strcmp(V->methods[m].name, method)) pend[np++] = m;
+    int rc = -1;
+    Features *tf = NULL;
+    if (!U.ad) goto done;
+    if (V->threads > 0) {
+        omp_set_num_threads(V->threads);
+        openblas_set_num_threads(V->threads);
+    }
+    if (ensure_backbone(&R, V) || cache_check_unit(&R, &U, C, V, pend, np)) goto done;
+    tf = ad_calloc((size_t)C->n_test, sizeof *tf);
+    const char **paths = ad_malloc((size_t)C->n_test * sizeof *paths);
+    for (int i = 0; i < C->n_test; i++) paths[i] = C->test[i].path;
+    ExtractStats tst;
+    int erc = extract_all(&R, paths, NULL, C->n_test, tf, "extract images", &tst);
+    free(paths);
+    if (erc) {
+        free(tf);
+        tf = NULL;
+        goto done;
+    }
+    for (int k = 0; k < np; k++) {
+        const MethodConfig *mc = &V->methods[pend[k]];
+        MethodOutput mo;
+        Scored sc;
+        if (score_job(&R, &U, V, mc, C, tf, NULL, &mo, &sc)) goto done;
+        int crc = cb(user, pend[k], &mo, sc.gh, sc.gw);
+        method_output_free(&mo);
+        if (crc) goto done;
+    }
+    rc = 0;
+done:
+    progress_idle();
+    if (tf) {
+        for (int i = 0; i < C->n_test; i++) cache_release(R.cache, &tf[i]);
+        free(tf);
+    }
+    close_backbone(&R);
+    free(pend);
     return rc;
 }

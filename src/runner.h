@@ -43,6 +43,7 @@
 
 #include "config.h"
 #include "evaluate.h"  // mask_binarise (kept visible to runner users)
+#include "method.h"
 
 typedef struct {
     const char *out_dir;  // --out (NULL: the config's out_dir)
@@ -60,3 +61,11 @@ typedef struct {
 // Runs every unit. Returns 0, or -1 + ad_error (the results written so far stay valid).
 int runner_run(const Config *cfg, const RunOptions *o);
 
+// `adbench predict` (src/cmd_predict.c): the run's feature extraction (through the feature
+// cache) and method dispatch on an in-memory category, without metrics or CSV. Methods of
+// variant 0 of cfg (only the one named `method` when non-NULL), in config order, score
+// C->test; few/full-shot methods take their references from C->train as a run does
+// (shots/seed). After each method, cb gets its index in cfg->variants[0].methods and its output
+// (n_test scores, maps of gh x gw); a nonzero return stops. 0, or -1 + ad_error.
+typedef int (*PredictFn)(void *user, int m, const MethodOutput *mo, int gh, int gw);
+int runner_predict(const Config *cfg, const Category *C, const char *method, int quiet, PredictFn cb, void *user);

@@ -111,7 +111,7 @@ Test(report, run_writes_curves_plots_and_html, .timeout = 300) {
                             "backbone: {name: pixel, size: 32, patch: 8, stride: 8}\n"
                             "methods:\n  - {name: musc}\n  - {name: patchcore, shots: 2}\n  - {name: patchcore, shots: 1}\n"
                             "evaluation: {resolution: \"resized:32\"}\n"
-                            "cache_dir: %s/cache\nreport: true\n",
+                            "cache_dir: %s/cache\nreport: true\nsave_maps: true\n",
                             root, dir);
     write_text(cfg, text);
     char *args = ad_sprintf("run %s --out %s/out --quiet", cfg, dir), *o, *e;
@@ -129,7 +129,7 @@ Test(report, run_writes_curves_plots_and_html, .timeout = 300) {
         // the two PatchCore entries share method and variant: their files carry the job id
         const char *m = table_get(&t, r, "method");
         char *p = strcmp(m, "patchcore") ? ad_sprintf("%s/curves/mvtec/%s/%s.csv", out, cat, m)
-                                         : ad_sprintf("%s/curves/mvtec/%s/%s__%s.csv", out, cat, m, table_get(&t, r, "job"));
+                                         : ad_sprintf("%s/curves/mvtec/%s/%s~%s.csv", out, cat, m, table_get(&t, r, "job"));
         double *x, *y;
         int n = read_curve(p, "image_roc", &x, &y);
         cr_assert(n >= 2, "%s: image_roc has %d points", p, n);
@@ -161,7 +161,8 @@ Test(report, run_writes_curves_plots_and_html, .timeout = 300) {
     cr_expect(strstr(html, "a&lt;&amp;&gt;b") && !strstr(html, "a<&>b"), "category name not escaped");
     cr_expect(!strstr(html, "<script"), "static HTML");
     cr_expect(strstr(html, "<td>patchcore</td>") && strstr(html, "<th>AU-PRO</th>"), "results table");
-    cr_expect(strstr(html, "maps: ") == NULL && strstr(html, "<td>2</td>"), "shots column, no maps links without save_maps");
+    cr_expect(strstr(html, "<td>2</td>"), "shots column");
+    cr_expect(strstr(html, "<a href=\"pictures/mvtec/a%3C%26%3Eb/musc/\">musc</a>"), "link to the pictures of a row");
 
     // adbench report rerenders the same files from results.csv + curves/.
     char *cmd = ad_sprintf("rm -rf '%s/plots' '%s'", out, hp);

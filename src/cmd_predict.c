@@ -1,0 +1,316 @@
+// adbench predict CONFIG --images DIR [--reference DIR] [--out DIR] [--method NAME] [--set k=v]... [--quiet]
+//
+// Scores a folder of unlabeled images with the config's backbone and methods (docs/outputs.md
+// "adbench predict"): the images become the test set of an in-memory category (label 0,
+// defect "unlabeled") and --reference's images its train set, and runner_predict runs the
+// run's own extraction and method dispatch on it. Nothing is written until every method has
+// scored; then OUT/maps/<method>/<stem>.npy, OUT/pictures/<method>/<stem>.png and, last,
+// OUT/scores.csv, each atomically.
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "dataset.h"
+#include "err.h"
+#include "fsutil.h"
+#include "image.h"
+#include "npy.h"
+#include "overlay.h"
+#include "results.h"
+#include "runner.h"
+#include "variant.h"
+
+#define PREDICT_MIN_ZERO_SHOT 5  // MuSc's mutual scoring needs 5 images per (sub)set
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: adbench predict CONFIG.yaml --images DIR [--reference DIR] [--out DIR] [--method NAME]\n"
+            "                       [--set key=value]... [--quiet]\n"
+            "  --images DIR     the images to score (png, jpg, jpeg, bmp, tif, tiff; sorted by name); no labels\n"
+            "                   or masks needed\n"
+            "  --reference DIR  normal images: the memory bank of few-shot methods (patchcore, anomalydino),\n"
+            "                   chosen by their shots and the config's seed as in a run; zero-shot methods\n"
+            "                   (musc, codegraph) score the --images folder against itself (>= %d images)\n"
+            "  --out DIR        output folder (default: predictions)\n"
+            "  --method NAME    only this method of the config (default: every method)\n"
+            "  --set key=value  override a config value, as in adbench run (a grid must be pinned to one value)\n"
+            "  --quiet          no progress output\n"
+            "Writes OUT/scores.csv (path, method, variant, score), OUT/maps/<method>/<stem>.npy (float32\n"
+            "maps at each image's own resolution) and OUT/pictures/<method>/<stem>.png: docs/outputs.md.\n",
+            PREDICT_MIN_ZERO_SHOT);
+}
+
+// Sorted image files of dir as samples (paths dir/name). 0, or -1 + ad_error.
+static int list_images(const char *dir, const char *opt, Sample **out, int *n_out) {
+    if (!ds_is_dir(dir)) return ad_error("%s %s: not a folder. Fix: pass a folder of images", opt, dir);
+    char **names;
+    int n;
+    if (ds_list(dir, 0, &names, &n)) return -1;
+    Sample *s = ad_calloc((size_t)(n ? n : 1), sizeof *s);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (!ds_is_image_name(names[i])) continue;
+        s[k].path = ds_join(dir, names[i]);
+        s[k].defect = ad_strdup("unlabeled");
+        k++;
+    }
+    string_list_free(names, n);
+    if (!k) {
+        free(s);
+        return ad_error("%s %s: no images found (expected .png, .jpg, .jpeg, .bmp, .tif or .tiff files). Fix: point %s "
+                        "at a folder of images",
+                        opt, dir, opt);
+    }
+    *out = s, *n_out = k;
+    return 0;
+}
+
+typedef struct {
+    const Config *cfg;
+    const Category *C;
+    const char *out;
+    int quiet;
+    Table table;
+    // Per method that ran: its name for folders, and a copy of what runner_predict gave.
+    int n_done;
+    char **dir_name;
+    int *m, *gh, *gw;
+    double *sigma;
+    float **scores, **maps;
+} Predict;
+
+static int keep_output(void *user, int m, const MethodOutput *mo, int gh, int gw) {
+    Predict *P = user;
+    int n = P->C->n_test, k = P->n_done++;
+    P->dir_name = ad_realloc(P->dir_name, (size_t)P->n_done * sizeof *P->dir_name);
+    P->m = ad_realloc(P->m, (size_t)P->n_done * sizeof *P->m);
+    P->gh = ad_realloc(P->gh, (size_t)P->n_done * sizeof *P->gh);
+    P->gw = ad_realloc(P->gw, (size_t)P->n_done * sizeof *P->gw);
+    P->sigma = ad_realloc(P->sigma, (size_t)P->n_done * sizeof *P->sigma);
+    P->scores = ad_realloc(P->scores, (size_t)P->n_done * sizeof *P->scores);
+    P->maps = ad_realloc(P->maps, (size_t)P->n_done * sizeof *P->maps);
+    const Variant *V = &P->cfg->variants[0];
+    int same = 0;  // two entries of one method: told apart by their position in methods:
+    for (int j = 0; j < V->n_methods; j++) same += !strcmp(V->methods[j].name, V->methods[m].name);
+    P->dir_name[k] = same > 1 ? ad_sprintf("%s~%d", V->methods[m].name, m) : ad_strdup(V->methods[m].name);
+    P->m[k] = m, P->gh[k] = gh, P->gw[k] = gw, P->sigma[k] = mo->smooth_sigma;
+    P->scores[k] = ad_malloc((size_t)n * sizeof **P->scores);
+    memcpy(P->scores[k], mo->image_score, (size_t)n * sizeof **P->scores);
+    P->maps[k] = ad_malloc((size_t)n * gh * gw * sizeof **P->maps);
+    memcpy(P->maps[k], mo->maps, (size_t)n * gh * gw * sizeof **P->maps);
+    return 0;
+}
+
+// Map k of image i at the image's own size (the `native` protocol: bilinear, align_corners=
+// False, then the method's smoothing in pixels of that size). malloc'd.
+static float *full_map(const Predict *P, int k, int i, int W, int H) {
+    float *map = ad_malloc((size_t)W * H * sizeof *map);
+    interp_bilinear(map, H, W, P->maps[k] + (size_t)i * P->gh[k] * P->gw[k], P->gh[k], P->gw[k], 0);
+    if (P->sigma[k] > 0) gaussian_filter2d(map, H, W, P->sigma[k]);
+    return map;
+}
+
+static int write_npy_atomic(const char *path, const float *map, int H, int W) {
+    char *tmp = fs_tmp_name(path);
+    int64_t shape[2] = {H, W};
+    int rc = npy_write(tmp, NPY_F32, 2, shape, map);
+    if (!rc && rename(tmp, path))
+        rc = ad_error("%s: cannot move %s into place (%s). Fix: check the output folder", path, tmp, strerror(errno));
+    if (rc) unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+// Maps, pictures and rows of method k.
+static int write_method(Predict *P, int k) {
+    const Category *C = P->C;
+    const Variant *V = &P->cfg->variants[0];
+    int n = C->n_test, rc = 0;
+    char *mdir = ad_sprintf("%s/maps/%s", P->out, P->dir_name[k]), *pdir = ad_sprintf("%s/pictures/%s", P->out, P->dir_name[k]);
+    if (fs_mkdirs(mdir) || fs_mkdirs(pdir)) rc = -1;
+    int *W = ad_calloc((size_t)n, sizeof *W), *H = ad_calloc((size_t)n, sizeof *H);
+    double *score = ad_calloc((size_t)n, sizeof *score);
+    float lo = INFINITY, hi = -INFINITY;
+    // Pass 1: sizes, image scores and the colour range (one per method over the folder).
+    for (int i = 0; i < n && !rc; i++) {
+        if (image_size(C->test[i].path, &W[i], &H[i])) {
+            rc = -1;
+            break;
+        }
+        float *map = full_map(P, k, i, W[i], H[i]), mx = -INFINITY;
+        for (size_t p = 0; p < (size_t)W[i] * H[i]; p++) {
+            lo = map[p] < lo ? map[p] : lo, hi = map[p] > hi ? map[p] : hi;
+            mx = map[p] > mx ? map[p] : mx;
+        }
+        score[i] = V->eval.image_score_max ? (double)mx : (double)P->scores[k][i];
+        free(map);
+    }
+    // Pass 2: files.
+    char *variant = variant_label(V, P->m[k], ',');
+    for (int i = 0; i < n && !rc; i++) {
+        char *stem = overlay_stem(C->test[i].path);
+        char *np = ad_sprintf("%s/%s.npy", mdir, stem), *pp = ad_sprintf("%s/%s.png", pdir, stem);
+        float *map = full_map(P, k, i, W[i], H[i]);
+        ImageU8 im = {0};
+        if (write_npy_atomic(np, map, H[i], W[i]) || image_read_rgb8(C->test[i].path, &im)) {
+            rc = -1;
+        } else {
+            const char *base = strrchr(C->test[i].path, '/');
+            char *title = ad_sprintf("score %.4g  %s", score[i], base ? base + 1 : C->test[i].path);
+            char *note = ad_sprintf("%s; bar: min..max over this folder's maps", P->dir_name[k]);
+            OverlaySpec s = {&im, map, NULL, lo, hi, title, note};
+            rc = overlay_write_png(pp, &s);
+            free(title), free(note);
+        }
+        if (!rc) {
+            char sc[32];
+            snprintf(sc, sizeof sc, "%.9g", score[i]);
+            const char *cells[4] = {C->test[i].path, P->dir_name[k], variant, sc};
+            table_add_row(&P->table, cells);
+        }
+        image_u8_free(&im);
+        free(map), free(np), free(pp), free(stem);
+    }
+    free(variant);
+    free(W), free(H), free(score), free(mdir), free(pdir);
+    return rc;
+}
+
+static int predict(const char *config, const char *images, const char *reference, const char *out, const char *method,
+                   const char *const *sets, int n_sets, int quiet) {
+    Config cfg;
+    if (config_load(&cfg, config, sets, n_sets, NULL)) return -1;
+    int rc = -1;
+    Category C = {0};
+    Predict P = {0};
+    P.cfg = &cfg, P.C = &C, P.out = out, P.quiet = quiet;
+    const char *cols[] = {"path", "method", "variant", "score"};
+    table_init(&P.table, cols, 4);
+    if (cfg.n_variants != 1) {
+        ad_error("%s: predict scores with one setting, but the config expands to %d grid points. Fix: pin each grid "
+                 "with --set KEY=VALUE (the keys are listed by adbench run %s --dry-run)",
+                 config, cfg.n_variants, config);
+        goto done;
+    }
+    const Variant *V = &cfg.variants[0];
+    int n_sel = 0;
+    for (int m = 0; m < V->n_methods; m++) n_sel += !method || !strcmp(V->methods[m].name, method);
+    if (!n_sel) {
+        char list[512] = "";
+        for (int m = 0; m < V->n_methods; m++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", m ? ", " : "", V->methods[m].name);
+        ad_error("--method %s: %s has no such method; its methods: %s. Fix: pick one of them or add it to the config",
+                 method, config, list);
+        goto done;
+    }
+    C.dataset = ad_strdup("predict");
+    const char *base = strrchr(images, '/');
+    C.name = ad_strdup(base && base[1] ? base + 1 : images);
+    if (list_images(images, "--images", &C.test, &C.n_test)) goto done;
+    if (reference && list_images(reference, "--reference", &C.train, &C.n_train)) goto done;
+    for (int i = 0; i < C.n_test; i++)  // outputs are named by stem
+        for (int j = 0; j < i; j++) {
+            char *a = overlay_stem(C.test[i].path), *b = overlay_stem(C.test[j].path);
+            int same = !strcmp(a, b);
+            free(a), free(b);
+            if (same) {
+                ad_error("--images %s: %s and %s have the same name stem, so their outputs would overwrite each other. "
+                         "Fix: rename one of them",
+                         images, C.test[j].path, C.test[i].path);
+                goto done;
+            }
+        }
+    for (int m = 0; m < V->n_methods; m++) {
+        const MethodConfig *mc = &V->methods[m];
+        if (method && strcmp(mc->name, method)) continue;
+        if (mc->m->needs_train && !reference) {
+            ad_error("method %s is few-shot: it compares the images with a memory bank of normal images, and none was "
+                     "given. Fix: add --reference DIR (a folder of normal images)%s",
+                     mc->name, V->n_methods > 1 ? ", or choose a zero-shot method of the config with --method" : "");
+            goto done;
+        }
+        if (!mc->m->needs_train && C.n_test < PREDICT_MIN_ZERO_SHOT) {
+            ad_error("--images %s: method %s is zero-shot: it scores the images against each other and needs at least %d "
+                     "of them, found %d. Fix: add images to the folder, or use a few-shot method (patchcore, "
+                     "anomalydino) with --reference DIR",
+                     images, mc->name, PREDICT_MIN_ZERO_SHOT, C.n_test);
+            goto done;
+        }
+    }
+    // Every file decodes before any work (a damaged one is named here, not mid-run).
+    if (category_validate(&C, 1, NULL, NULL, NULL, NULL)) goto done;
+    if (!quiet)
+        fprintf(stderr, "adbench predict %s: %d image%s from %s%s%s, %d method%s -> %s\n", config, C.n_test,
+                C.n_test == 1 ? "" : "s", images, reference ? ", references from " : "", reference ? reference : "",
+                n_sel, n_sel == 1 ? "" : "s", out);
+    if (runner_predict(&cfg, &C, method, quiet, keep_output, &P)) goto done;
+    if (fs_mkdirs(out)) goto done;
+    for (int k = 0; k < P.n_done; k++)
+        if (write_method(&P, k)) goto done;
+    char *csv = ad_sprintf("%s/scores.csv", out);
+    int wrc = table_write_csv(&P.table, csv);
+    if (!wrc) fprintf(stderr, "scores: %s (%d rows)\n", csv, P.table.n_rows);
+    free(csv);
+    if (wrc) goto done;
+    rc = 0;
+done:
+    for (int k = 0; k < P.n_done; k++) free(P.dir_name[k]), free(P.scores[k]), free(P.maps[k]);
+    free(P.dir_name), free(P.m), free(P.gh), free(P.gw), free(P.sigma), free(P.scores), free(P.maps);
+    table_free(&P.table);
+    category_free(&C);
+    config_free(&cfg);
+    return rc;
+}
+
+int cmd_predict(int argc, char **argv) {
+    const char *config = NULL, *images = NULL, *reference = NULL, *out = "predictions", *method = NULL;
+    const char **sets = ad_calloc((size_t)argc, sizeof *sets);
+    int n_sets = 0, quiet = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            free(sets);
+            return 0;
+        }
+        const char **dst = !strcmp(a, "--images") ? &images : !strcmp(a, "--reference") ? &reference
+                         : !strcmp(a, "--out") ? &out : !strcmp(a, "--method") ? &method : NULL;
+        if (dst || !strcmp(a, "--set")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "adbench: error: adbench predict: option '%s' needs a value\n", a);
+                free(sets);
+                return 1;
+            }
+            if (dst) *dst = argv[++i];
+            else sets[n_sets++] = argv[++i];
+        } else if (!strcmp(a, "--quiet")) {
+            quiet = 1;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "adbench: error: adbench predict: unknown option '%s'; valid options: --images, --reference, "
+                            "--out, --method, --set, --quiet\n", a);
+            free(sets);
+            return 1;
+        } else if (!config) {
+            config = a;
+        } else {
+            fprintf(stderr, "adbench: error: adbench predict: unexpected argument '%s' (one config file)\n", a);
+            free(sets);
+            return 1;
+        }
+    }
+    if (!config || !images) {
+        if (config && !images) fprintf(stderr, "adbench: error: adbench predict: --images DIR is required\n");
+        usage(stderr);
+        free(sets);
+        return 1;
+    }
+    int rc = predict(config, images, reference, out, method, sets, n_sets, quiet);
+    free(sets);
+    if (rc) ad_die_user();
+    return 0;
+}
