@@ -42,6 +42,8 @@ What the rows above show (metrics in percent; one row per dataset/category x met
                 AUROC about 50): they show that a real dataset runs end to end, nothing more.
   mean          The mean over the categories of each dataset (here one category each).
 
+Pictures of part 1: $OUT/report.html (open it in a browser: results table, ROC/PR/PRO curves,
+bars per metric) and one heat-map overlay per test image in $OUT/pictures/synth/woven/<method>/.
 Rows: $OUT/results.csv and $OUT2/results.csv (columns: docs/protocols.md). Rerunning resumes
 (finished rows are skipped, features come from cache/features). The full real-feature study
 (k-shot sweeps, AnomalyDINO, MuSc, CoDeGraph on ResNet-18): configs/real_resnet18_screw.yaml.

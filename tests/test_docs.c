@@ -66,6 +66,19 @@ static int check_links(const char *path, const char *dir) {
         free(target);
         n++;
     }
+    // Embedded pictures (<img src="...">): a PNG of the repository, not an empty file.
+    for (const char *p = txt; (p = strstr(p, "<img src=\"")); p++) {
+        const char *a = p + 10, *e = strchr(a, '"');
+        cr_assert(e && e - a < 300, "%s: unterminated <img src", path);
+        char *target = ad_sprintf("%s/%.*s", dir, (int)(e - a), a);
+        size_t len = 0;
+        char *png = slurp(target, &len);
+        cr_assert(png && len > 1000 && !memcmp(png, "\x89PNG", 4), "%s: <img> %s is not a PNG of the repository", path,
+                  target);
+        free(png);
+        free(target);
+        n++;
+    }
     cr_assert(!strstr(txt, "../shared"), "%s mentions ../shared", path);
     free(txt);
     return n;
@@ -73,7 +86,8 @@ static int check_links(const char *path, const char *dir) {
 
 Test(docs, links_resolve_inside_the_repository) {
     int n = check_links("README.md", ".");
-    const char *docs[] = {"docs/methods.md", "docs/protocols.md", "docs/codegraph.md", "docs/datasets.md", "docs/configs.md"};
+    const char *docs[] = {"docs/methods.md",  "docs/protocols.md", "docs/codegraph.md", "docs/datasets.md",
+                          "docs/configs.md",  "docs/outputs.md",   "docs/backbones.md"};
     for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) n += check_links(docs[i], "docs");
     cr_assert_gt(n, 10, "only %d links checked", n);
     char *readme = slurp("README.md", NULL);
