@@ -13,7 +13,7 @@
 #include "image.h"
 #include "preprocess.h"
 #include "resnet.h"
-#include "vit_driver.h"  // file_sha256_hex
+#include "sha256.h"
 
 static const ParamSpec SPEC[] = {
     {"weights", PT_STRING, "", 0, -1,
@@ -96,7 +96,7 @@ static Backbone *open_(const Params *p) {
         return NULL;
     }
     char hex[65], layers[32] = "";
-    if (file_sha256_hex(hex, path)) {
+    if (sha256_file_cached(hex, path, NULL)) {
         close_(b);
         return NULL;
     }
