@@ -26,6 +26,8 @@
 #include "progress.h"
 #include "provenance.h"
 #include "results.h"
+#include "runlog.h"
+#include "sha256.h"
 #include "synth_dataset.h"
 #include "variant.h"
 
@@ -77,6 +79,7 @@ typedef struct {
     JobCounter jc;        // "job k/N" + overall ETA (variant.h)
     int *keep;            // --only: units selected (NULL: all)
     char *per_image_csv;  // per_image.csv beside csv_path (per_image.h)
+    char **wsha;          // [variant]: SHA-256 of the backbone's weights file ("" without one)
 } Run;
 
 static Job *job_at(Run *R, int v, int m) { return &R->jobs[R->job_of[v * R->max_m + m]]; }
@@ -125,7 +128,8 @@ static int col_rank(const char *k) {
 static const char *const TIMING_COLS[] = {"n_test", "n_train", "n_refs", "extract_s", "score_s",
                                           "metrics_s", "images_per_s", "cache_hits", "cache_mb"};
 static const char *const PROV_COLS[] = {"grid", "image_size", "feature_grid", "git_commit", "adbench_version",
-                                        "cpu_model", "threads", "blas_config", "config_hash", "split_hash"};
+                                        "cpu_model", "threads", "blas_config", "config_hash", "split_hash",
+                                        "weights_sha256"};
 
 static void build_columns(Run *R, char ***cols_out, int *n_out) {
     int n = 0, cap = 64;
@@ -267,6 +271,43 @@ static int row_in_scope(const Run *R, const char *job, const char *ds, const cha
 }
 
 // Load an existing results file for resume; its columns must be a subset of ours.
+// The variant whose job has this id (-1: none of this config's).
+static int variant_of_job(const Run *R, const char *id) {
+    for (int j = 0; j < R->n_jobs; j++)
+        if (!strcmp(R->jobs[j].id, id)) return R->jobs[j].v;
+    return -1;
+}
+
+// R->wsha[v]: the digest of each variant's weights file (cached, sha256.h). A file that
+// cannot be read gets "" here; opening the backbone reports it.
+static void weights_digests(Run *R) {
+    const Config *cfg = R->cfg;
+    R->wsha = ad_calloc((size_t)cfg->n_variants, sizeof *R->wsha);
+    const char *last = NULL;  // the last file hashed, and its digest
+    char last_hex[65] = "";
+    for (int v = 0; v < cfg->n_variants; v++) {
+        const Variant *V = &cfg->variants[v];
+        const char *w = params_find(V->backbone.params.spec, "weights") ? params_str(&V->backbone.params, "weights") : "";
+        if (!w || !*w) {
+            R->wsha[v] = ad_strdup("");
+            continue;
+        }
+        if (last && !strcmp(last, w)) {  // a grid over other keys: one file for all variants
+            R->wsha[v] = ad_strdup(last_hex);
+            continue;
+        }
+        sha256_cache_configure(V->cache_dir, R->o->quiet);
+        char hex[65];
+        if (sha256_file_cached(hex, w, NULL)) {
+            ad_clear_error();
+            hex[0] = 0;
+        }
+        R->wsha[v] = ad_strdup(hex);
+        last = w;
+        memcpy(last_hex, hex, sizeof hex);
+    }
+}
+
 static int load_existing(Run *R) {
     if (access(R->csv_path, F_OK)) return 0;
     Table old;
@@ -284,18 +325,30 @@ static int load_existing(Run *R) {
         }
     }
     int cc = table_col(&old, "category"), cj = table_col(&old, "job"), cd = table_col(&old, "dataset");
-    int cg = table_col(&old, "git_commit");
+    int cg = table_col(&old, "git_commit"), cw = table_col(&old, "weights_sha256");
     const char **cells = ad_calloc((size_t)R->table.n_cols, sizeof *cells);
-    int n_stale = 0, n_dropped = 0;
-    const char *stale_commit = NULL;
+    int n_stale = 0, n_stale_w = 0, n_dropped = 0, n_unknown_w = 0;
+    const char *stale_commit = NULL, *stale_w_old = NULL, *stale_w_now = NULL, *stale_w_file = NULL;
     for (int r = 0; r < old.n_rows; r++) {
         if (cc >= 0 && !strcmp(old.rows[r][cc], "mean")) continue;
         // Rows this run would compute: --force reruns them all; --rerun-stale those that an
-        // other adbench commit made (they resume silently otherwise, hiding a code change).
+        // other adbench commit made or other weights (a file replaced under the same path):
+        // they resume silently otherwise, hiding the change.
         int mine = cj >= 0 && cd >= 0 && cc >= 0 && row_in_scope(R, old.rows[r][cj], old.rows[r][cd], old.rows[r][cc]);
         int stale = mine && cg >= 0 && strcmp(old.rows[r][cg], R->prov.git_commit);
         if (stale && !stale_commit) stale_commit = old.rows[r][cg];
         n_stale += stale;
+        // Weights: an empty cell (older CSVs, weight-free backbones) is unknown, not stale.
+        int v = mine ? variant_of_job(R, old.rows[r][cj]) : -1;
+        const char *now = v >= 0 ? R->wsha[v] : "", *was = cw >= 0 ? old.rows[r][cw] : "";
+        int stale_w = mine && *now && *was && strcmp(was, now);
+        n_unknown_w += mine && *now && !*was;
+        if (stale_w && !stale_w_old) {
+            stale_w_old = was, stale_w_now = now;
+            stale_w_file = params_str(&R->cfg->variants[v].backbone.params, "weights");
+        }
+        n_stale_w += stale_w;
+        stale |= stale_w;
         if (mine && (R->o->force || (stale && R->o->rerun_stale))) {
             n_dropped++;
             continue;
@@ -306,15 +359,26 @@ static int load_existing(Run *R) {
     }
     free(cells);
     free(map);
-    if (n_stale && !R->o->force && !R->o->rerun_stale)
-        fprintf(stderr,
+    if (n_stale_w && !R->o->force && !R->o->rerun_stale)
+        fprintf(runlog_stream(),
+                "adbench: warning: %s: %d row%s to resume %s made with other weights: %s had sha256 %.12s..., now "
+                "%.12s...; kept. Fix: --rerun-stale reruns them, --force reruns every row of this config\n",
+                R->csv_path, n_stale_w, n_stale_w == 1 ? "" : "s", n_stale_w == 1 ? "was" : "were", stale_w_file,
+                stale_w_old, stale_w_now);
+    if (n_unknown_w && !R->o->quiet)
+        fprintf(runlog_stream(),
+                "note: %s: %d resumed row%s no weights_sha256 (written by an older adbench); kept as they are, "
+                "not checked against the current weights\n",
+                R->csv_path, n_unknown_w, n_unknown_w == 1 ? " has" : "s have");
+    if (n_stale && !R->o->force && !R->o->rerun_stale && stale_commit)
+        fprintf(runlog_stream(),
                 "adbench: warning: %s: %d row%s to resume %s made by adbench commit %s, not this one (%s); kept. "
                 "Fix: --rerun-stale reruns them, --force reruns every row of this config\n",
                 R->csv_path, n_stale, n_stale == 1 ? "" : "s", n_stale == 1 ? "was" : "were", stale_commit,
                 R->prov.git_commit);
     else if (n_dropped && !R->o->quiet)
         fprintf(stderr, "note: %s: %d row%s rerun (%s)\n", R->csv_path, n_dropped, n_dropped == 1 ? "" : "s",
-                R->o->force ? "--force" : "--rerun-stale: made by another commit");
+                R->o->force ? "--force" : "--rerun-stale: made by another commit or other weights");
     table_free(&old);
     return 0;
 }
@@ -475,6 +539,7 @@ static int ensure_backbone(Run *R, const Variant *V) {
         return 0;
     }
     close_backbone(R);
+    sha256_cache_configure(V->cache_dir, R->o->quiet);  // the driver hashes its weights through it
     R->drv = V->backbone.drv;
     if (!R->drv->open) {
         free(key);
@@ -821,6 +886,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     cset(&c, "blas_config", "%s", R->prov.blas_config);
     cset(&c, "config_hash", "%s", R->cfg->hash);
     cset(&c, "split_hash", "%s", split_hash);
+    cset(&c, "weights_sha256", "%s", R->wsha[J->v]);
     // Cache size of this category's entries: header + float payload per image.
     if (R->cache && V->cache_dir) {
         double per = (double)cache_entry_bytes(tb.layer, tb.n_layers, tb.embed_dim, cache_dtype(R->cache));
@@ -1089,6 +1155,7 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     for (int i = 0; i < ncols; i++) free(cols[i]);
     free(cols);
     provenance_collect(&R.prov);  // before resume: stale rows are those of another commit
+    weights_digests(&R);          // ... or of other weights
     if (load_existing(&R)) goto done;
     R.per_image_csv = per_image_csv_path(R.csv_path);
     int n_mine = 0;
@@ -1122,6 +1189,8 @@ done:
     progress_idle();
     free(R.keep);
     free(R.per_image_csv);
+    for (int v = 0; R.wsha && v < cfg->n_variants; v++) free(R.wsha[v]);
+    free(R.wsha);
     if (lock_fd >= 0) close(lock_fd);  // releases the flock
     close_backbone(&R);
     for (int u = 0; u < R.n_units; u++) free(R.units[u].category), free(R.units[u].root);
