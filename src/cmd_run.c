@@ -7,6 +7,7 @@
 #include "config.h"
 #include "err.h"
 #include "runner.h"
+#include "runlog.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -87,6 +88,7 @@ int cmd_run(int argc, char **argv) {
         free(sets), free(only);
         return 1;
     }
+    runlog_set_argv(argc, argv);  // the header line of OUTDIR/run.log
     RunOptions o = {out, dry, quiet, 0, 1, NULL, stdout, only, n_only, force, rerun_stale};
     if (shard) {
         char *end;

@@ -377,7 +377,7 @@ static int load_existing(Run *R) {
                 R->csv_path, n_stale, n_stale == 1 ? "" : "s", n_stale == 1 ? "was" : "were", stale_commit,
                 R->prov.git_commit);
     else if (n_dropped && !R->o->quiet)
-        fprintf(stderr, "note: %s: %d row%s rerun (%s)\n", R->csv_path, n_dropped, n_dropped == 1 ? "" : "s",
+        fprintf(runlog_stream(), "note: %s: %d row%s rerun (%s)\n", R->csv_path, n_dropped, n_dropped == 1 ? "" : "s",
                 R->o->force ? "--force" : "--rerun-stale: made by another commit or other weights");
     table_free(&old);
     return 0;
@@ -425,7 +425,7 @@ static int list_units(Run *R) {
                 if (!ds_is_dir(root)) {
                     if (D->optional) {
                         if (!R->o->quiet)
-                            fprintf(stderr, "note: %s: dataset root %s not found; skipped (optional: true)\n", D->name, root);
+                            fprintf(runlog_stream(), "note: %s: dataset root %s not found; skipped (optional: true)\n", D->name, root);
                         free(root);
                         continue;
                     }
@@ -579,7 +579,7 @@ static int extract_all(Run *R, const char *const *paths, const double *deg, int 
                                     : cache_get(R->cache, paths[i], &out[i], &hit);
         if (rc) {
             for (int k = 0; k < i; k++) cache_release(R->cache, &out[k]);
-            if (pg.mode == 2) fprintf(stderr, "\n");
+            if (pg.mode == 2) fprintf(runlog_stream(), "\n");
             // the image path once: decode errors already name it
             return strstr(ad_last_error(), paths[i]) ? -1 : ad_error_prefix("%s", paths[i]);
         }
@@ -705,7 +705,7 @@ static int cache_check_unit(Run *R, const Unit *U, const Category *C, const Vari
     }
     char *what = ad_sprintf("%s/%s", U->dsname, U->category);
     CacheBudget b;
-    int rc = cache_preflight(R->cache, V->cache_dir, paths, deg, n, V->cache_max_gb, what, R->o->quiet ? NULL : stderr, &b);
+    int rc = cache_preflight(R->cache, V->cache_dir, paths, deg, n, V->cache_max_gb, what, R->o->quiet ? NULL : runlog_stream(), &b);
     free(what), free(paths), free(deg);
     return rc;
 }
@@ -795,7 +795,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
         progress_step(&pg, n);
         progress_end(&pg);
     } else if (pg.mode == 2) {
-        fprintf(stderr, "\n");
+        fprintf(runlog_stream(), "\n");
     }
     free(defects);
     free(diag);
@@ -848,7 +848,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
         progress_step(&pg, n);
         progress_end(&pg);
     } else if (pg.mode == 2) {
-        fprintf(stderr, "\n");
+        fprintf(runlog_stream(), "\n");
     }
     if (erc) {
         ad_error_prefix("%s/%s: method %s: evaluation", U->dsname, U->category, mc->name);
@@ -984,7 +984,7 @@ static int run_unit(Run *R, int ui) {
             int r = find_row(R, J->id, U->dsname, U->category);
             if (r >= 0 && !strcmp(table_get(&R->table, r, "split_hash"), split)) continue;
             if (r >= 0) {
-                fprintf(stderr, "adbench: warning: %s: row %s %s/%s was computed on another split (split_hash %s, now %s): "
+                fprintf(runlog_stream(), "adbench: warning: %s: row %s %s/%s was computed on another split (split_hash %s, now %s): "
                         "recomputing it\n", R->csv_path, J->id, U->dsname, U->category,
                         table_get(&R->table, r, "split_hash"), split);
                 table_remove_row(&R->table, r);
@@ -1014,14 +1014,14 @@ static int run_unit(Run *R, int ui) {
     if (R->mode && V->cache_dir && R->cache) {
         const Features *f = &tf[0];
         double mb = C.n_test * (double)cache_entry_bytes(f->layer, f->n_layers, f->embed_dim, cache_dtype(R->cache)) / 1e6;
-        fprintf(stderr, "  cache %s/%s: %.1f MB for %d test images (%d from cache) in %s\n", U->dsname, U->category, mb,
+        fprintf(runlog_stream(), "  cache %s/%s: %.1f MB for %d test images (%d from cache) in %s\n", U->dsname, U->category, mb,
                 C.n_test, tst.hits, V->cache_dir);
     }
     for (int k = 0; k < np; k++) {
         if (!R->o->quiet) {
             char *what = ad_sprintf("%s/%s %s (job %s)", U->dsname, U->category, V->methods[pend[k]].name, job_at(R, U->v, pend[k])->id);
             char *vl = variant_label(V, pend[k], ',');
-            job_counter_next(&R->jc, stderr, what, vl);
+            job_counter_next(&R->jc, runlog_stream(), what, vl);
             free(what), free(vl);
         }
         if (run_method(R, U, &C, job_at(R, U->v, pend[k]), tf, &tst, split)) goto done;
@@ -1131,6 +1131,16 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     R.csv_path = o->shard_n > 1 ? ad_sprintf("%s/results.shard-%d-of-%d.csv", od, o->shard_i, o->shard_n)
                                 : ad_sprintf("%s/results.csv", od);
     make_jobs(&R);
+    // run.log: opened here when the folder exists (a resumed run's errors in listing the
+    // data are logged too), else once it is made below.
+    int log_open = 0;
+    if (!o->dry_run) {
+        provenance_collect(&R.prov);  // before resume: stale rows are those of another commit
+        if (ds_is_dir(R.out_dir)) {
+            if (runlog_open(R.out_dir, R.prov.git_commit, R.prov.version)) goto done;
+            log_open = 1;
+        }
+    }
     if (list_units(&R)) goto done;
     if (o->n_only) {  // --only DATASET/CATEGORY (variant.h)
         const char **ds = ad_malloc((size_t)(R.n_units + 1) * sizeof *ds), **ca = ad_malloc((size_t)(R.n_units + 1) * sizeof *ca);
@@ -1154,14 +1164,14 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     table_init(&R.table, (const char *const *)cols, ncols);
     for (int i = 0; i < ncols; i++) free(cols[i]);
     free(cols);
-    provenance_collect(&R.prov);  // before resume: stale rows are those of another commit
-    weights_digests(&R);          // ... or of other weights
+    if (!log_open && runlog_open(R.out_dir, R.prov.git_commit, R.prov.version)) goto done;  // runlog.h
+    weights_digests(&R);  // resume: rows of other weights are stale too
     if (load_existing(&R)) goto done;
     R.per_image_csv = per_image_csv_path(R.csv_path);
     int n_mine = 0;
     for (int u = 0; u < R.n_units; u++) n_mine += o->shard_n <= 1 || u % o->shard_n == o->shard_i;
     if (!o->quiet)
-        fprintf(stderr, "adbench run %s: %d unit%s (dataset x category x variant)%s, results -> %s\n", cfg->path, n_mine,
+        fprintf(runlog_stream(), "adbench run %s: %d unit%s (dataset x category x variant)%s, results -> %s\n", cfg->path, n_mine,
                 n_mine == 1 ? "" : "s", o->shard_n > 1 ? " in this shard" : "", R.csv_path);
     int n_pending = 0;  // (unit, method) rows still to compute: the job counter's N
     for (int u = 0; u < R.n_units; u++)
@@ -1179,14 +1189,16 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     if (write_results(&R)) goto done;
     if (!o->quiet) {
         double total = now_s() - R.t0;
-        fprintf(stderr,
+        fprintf(runlog_stream(),
                 "timings: extract %.2f s (%ld images, %ld from cache), score %.2f s, metrics %.2f s, total %.2f s\n",
                 R.t_extract, R.n_images, R.n_hits, R.t_score, R.t_metrics, total);
     }
-    fprintf(stderr, "results: %s (%d new row%s)\n", R.csv_path, R.rows_new, R.rows_new == 1 ? "" : "s");
+    fprintf(runlog_stream(), "results: %s (%d new row%s)\n", R.csv_path, R.rows_new, R.rows_new == 1 ? "" : "s");
     rc = 0;
 done:
     progress_idle();
+    if (rc && !o->dry_run) runlog_error(ad_last_error());
+    runlog_close();
     free(R.keep);
     free(R.per_image_csv);
     for (int v = 0; R.wsha && v < cfg->n_variants; v++) free(R.wsha[v]);
