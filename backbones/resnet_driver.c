@@ -159,4 +159,4 @@ static int extract_(Backbone *b, const char *image_path, Features *out) {
     return features_fill_layers(out);
 }
 
-const BackboneDriver backbone_resnet = {"resnet", SPEC, open_, extract_, cache_key_, close_};
+const BackboneDriver backbone_resnet = {"resnet", SPEC, open_, extract_, cache_key_, close_, NULL};

@@ -37,6 +37,7 @@ struct Backbone {
     ViT m;
     char *key;
     int size, n_taps, taps[MAX_TAPS], norm, act_auto;
+    int size_auto, norm_auto, act_seen;  // act_seen: bit 1 << ViTAct of each activation auto chose
     ViTAct act;
     PrepKind prep;
 };
@@ -75,6 +76,7 @@ static Backbone *open_(const Params *p) {
     if (vit_open(&b->m, path)) { free(b); return NULL; }
     const ViTConfig *c = &b->m.cfg;
     b->size = params_int(p, "size");
+    b->size_auto = !b->size;
     if (!b->size) b->size = c->grid * c->patch;
     b->n_taps = params_int_list(p, "layers", b->taps, MAX_TAPS);
     for (int i = 0; i < b->n_taps; i++)
@@ -90,7 +92,8 @@ static Backbone *open_(const Params *p) {
         close_(b);
         return NULL;
     }
-    if (!strcmp(norm, "auto")) b->norm = c->family == VIT_DINOV2;
+    b->norm_auto = !strcmp(norm, "auto");
+    if (b->norm_auto) b->norm = c->family == VIT_DINOV2;
     else if (!strcmp(norm, "true")) b->norm = 1;
     else if (!strcmp(norm, "false")) b->norm = 0;
     else {
@@ -126,6 +129,20 @@ static Backbone *open_(const Params *p) {
 
 static const char *cache_key_(const Backbone *b) { return b->key; }
 
+static const char *resolved_(const Backbone *b, const char *key) {
+    static _Thread_local char v[32];
+    if (!strcmp(key, "size") && b->size_auto) return snprintf(v, sizeof v, "%d", b->size), v;
+    if (!strcmp(key, "norm") && b->norm_auto) return b->norm ? "true" : "false";
+    if (!strcmp(key, "act") && b->act_auto) {
+        // what extraction used; before any (all features cached) what an S x S input gets
+        int seen = b->act_seen ? b->act_seen : 1 << vit_auto_act(&b->m, b->size, b->size);
+        if (seen == (1 << ACT_GELU)) return "gelu";
+        if (seen == (1 << ACT_QUICK_GELU)) return "quick_gelu";
+        return "gelu or quick_gelu (by input size)";
+    }
+    return NULL;
+}
+
 static int extract_(Backbone *b, const char *image_path, Features *out) {
     ViT *m = &b->m;
     const ViTConfig *c = &m->cfg;
@@ -134,6 +151,7 @@ static int extract_(Backbone *b, const char *image_path, Features *out) {
     memset(out, 0, sizeof *out);
     if (vit_preprocess_file(&img, &H, &W, image_path, b->prep, c->family == VIT_CLIP, b->size, c->patch)) return -1;
     m->cfg.act = b->act_auto ? vit_auto_act(m, H, W) : b->act;
+    if (b->act_auto) b->act_seen |= 1 << m->cfg.act;
     int T = vit_tokens(m, H, W), D = c->width, R = 1 + c->n_reg, gh = H / c->patch, gw = W / c->patch, G = gh * gw;
     float *tok = ad_malloc((size_t)b->n_taps * T * D * sizeof(float));
     float *emb = ad_malloc((size_t)vit_embed_dim(m) * sizeof(float));
@@ -153,4 +171,4 @@ static int extract_(Backbone *b, const char *image_path, Features *out) {
     return 0;
 }
 
-const BackboneDriver backbone_vit = {"vit", SPEC, open_, extract_, cache_key_, close_};
+const BackboneDriver backbone_vit = {"vit", SPEC, open_, extract_, cache_key_, close_, resolved_};

@@ -80,6 +80,8 @@ typedef struct {
     int *keep;            // --only: units selected (NULL: all)
     char *per_image_csv;  // per_image.csv beside csv_path (per_image.h)
     char **wsha;          // [variant]: SHA-256 of the backbone's weights file ("" without one)
+    int bb_v;             // the variant that opened the backbone
+    KeyVals resolved;     // "backbone.<key>" -> "value\tgrid point" of automatic backbone keys
 } Run;
 
 static Job *job_at(Run *R, int v, int m) { return &R->jobs[R->job_of[v * R->max_m + m]]; }
@@ -516,7 +518,23 @@ static void make_jobs(Run *R) {
 // ---------------------------------------------------------------------------------------
 // Features
 
+// Automatic backbone values (act: auto, ...) of the open backbone, for config.resolved.yaml.
+static void note_backbone(Run *R) {
+    if (!R->bb || !R->drv->resolved) return;
+    const Variant *V = &R->cfg->variants[R->bb_v];
+    for (const ParamSpec *s = R->drv->params; s && s->key; s++) {
+        const char *v = R->drv->resolved(R->bb, s->key);
+        if (!v) continue;
+        KeyVals *kv = &R->resolved;
+        kv->keys = ad_realloc(kv->keys, (size_t)(kv->n + 1) * sizeof *kv->keys);
+        kv->vals = ad_realloc(kv->vals, (size_t)(kv->n + 1) * sizeof *kv->vals);
+        kv->keys[kv->n] = ad_sprintf("backbone.%s", s->key);
+        kv->vals[kv->n++] = ad_sprintf("%s\t%s", v, *V->grid_point ? V->grid_point : "");
+    }
+}
+
 static void close_backbone(Run *R) {
+    note_backbone(R);
     if (R->cache) cache_close(R->cache);
     if (R->bb && R->drv->close) R->drv->close(R->bb);
     free(R->bb_key);
@@ -546,6 +564,7 @@ static int ensure_backbone(Run *R, const Variant *V) {
         return ad_error("backbone '%s' cannot be opened in this build", R->drv->name);
     }
     R->bb = R->drv->open(&V->backbone.params);
+    R->bb_v = (int)(V - R->cfg->variants);
     if (!R->bb) {
         free(key);
         return ad_error_prefix("backbone '%s'", R->drv->name);
@@ -1106,6 +1125,88 @@ static int dry_run(Run *R) {
 
 // ---------------------------------------------------------------------------------------
 
+// s + sep + t (s freed; malloc'd).
+static char *cat3(char *s, const char *sep, const char *t) {
+    char *r = ad_sprintf("%s%s%s", s ? s : "", s && *s ? sep : "", t);
+    free(s);
+    return r;
+}
+
+static void note_add(ConfigNote *notes, int *n, char *path, char *text) {
+    notes[*n].path = path;
+    notes[(*n)++].text = text;
+}
+
+// OUTDIR/config.resolved.yaml (config.h: config_resolved_yaml), written atomically. Notes:
+// the automatic backbone values (each value once; with the grid points when they differ),
+// threads: 0, mask_rule: auto and categories: all (from the first grid point's datasets).
+static int write_resolved(Run *R) {
+    const Config *cfg = R->cfg;
+    const Variant *V0 = &cfg->variants[0];
+    int n = 0;
+    ConfigNote *notes = ad_calloc((size_t)(R->resolved.n + V0->n_datasets + 2), sizeof *notes);
+    const KeyVals *kv = &R->resolved;
+    for (int i = 0; i < kv->n; i++) {
+        int seen = 0, differ = 0;
+        for (int k = 0; k < n; k++) seen |= !strcmp(notes[k].path, kv->keys[i]);
+        if (seen) continue;
+        size_t l0 = strcspn(kv->vals[i], "\t");
+        for (int j = i + 1; j < kv->n; j++)
+            if (!strcmp(kv->keys[j], kv->keys[i]))
+                differ |= strcspn(kv->vals[j], "\t") != l0 || strncmp(kv->vals[j], kv->vals[i], l0);
+        char *text = NULL;
+        for (int j = i; j < kv->n && (differ || !text); j++) {
+            if (strcmp(kv->keys[j], kv->keys[i])) continue;
+            const char *tab = strchr(kv->vals[j], '\t');
+            char *one = *tab && tab[1] && differ ? ad_sprintf("%.*s (%s)", (int)(tab - kv->vals[j]), kv->vals[j], tab + 1)
+                                                  : ad_sprintf("%.*s", (int)(tab - kv->vals[j]), kv->vals[j]);
+            text = cat3(text, "; ", one);
+            free(one);
+        }
+        note_add(notes, &n, ad_strdup(kv->keys[i]), text);
+    }
+    if (V0->threads == 0) note_add(notes, &n, ad_strdup("threads"), ad_sprintf("%d (OpenMP default)", omp_get_max_threads()));
+    if (!strcmp(V0->eval.mask_rule, "auto")) {
+        char *text = NULL;
+        for (int d = 0; d < V0->n_datasets; d++) {
+            const DatasetAdapter *ad = registry_dataset(R->o->reg, V0->datasets[d].name);
+            char *one = ad_sprintf("%s (%s)", !V0->eval.resized ? "gt0" : ad && ad->mask_rule ? ad->mask_rule : "?",
+                                   V0->datasets[d].name);
+            if (!text || !strstr(text, one)) text = cat3(text, ", ", one);
+            free(one);
+        }
+        ad_clear_error();
+        note_add(notes, &n, ad_strdup("evaluation.mask_rule"), text);
+    }
+    for (int d = 0; d < V0->n_datasets; d++) {
+        if (V0->datasets[d].n_categories) continue;
+        char *text = NULL;
+        for (int u = 0; u < R->n_units; u++)
+            if (R->units[u].v == 0 && R->units[u].d == d && R->units[u].category) text = cat3(text, ", ", R->units[u].category);
+        if (text) note_add(notes, &n, ad_sprintf("datasets.%d.categories", d), text);
+    }
+    char *yaml = config_resolved_yaml(cfg, R->out_dir, notes, n);
+    for (int i = 0; i < n; i++) free((char *)notes[i].path), free((char *)notes[i].text);
+    free(notes);
+    if (!yaml) return ad_error_prefix("%s: config.resolved.yaml", R->out_dir);
+    char *path = ad_sprintf("%s/config.resolved.yaml", R->out_dir), *tmp = fs_tmp_name(path);
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fprintf(f,
+                          "# adbench config.resolved.yaml: %s%s with every default filled in (adbench params NAME);\n"
+                          "# automatic values stay as written (same job ids) with what they became (# resolved:).\n"
+                          "# Relative paths are relative to the folder the run started in. Resume: adbench run THIS_FILE\n",
+                          cfg->path, cfg->n_sets ? " after --set" : "") > 0 &&
+             fputs(yaml, f) >= 0;
+    if (f && fclose(f)) ok = 0;
+    int rc = 0;
+    if (!ok || rename(tmp, path)) {
+        unlink(tmp);
+        rc = ad_error("%s: cannot write the resolved config. Fix: check that the output folder is writable", path);
+    }
+    free(path), free(tmp), free(yaml);
+    return rc;
+}
+
 int runner_run(const Config *cfg, const RunOptions *o) {
     Run R;
     memset(&R, 0, sizeof R);
@@ -1165,6 +1266,7 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     for (int i = 0; i < ncols; i++) free(cols[i]);
     free(cols);
     if (!log_open && runlog_open(R.out_dir, R.prov.git_commit, R.prov.version)) goto done;  // runlog.h
+    if (write_resolved(&R)) goto done;  // again at the end, with the automatic values resolved
     weights_digests(&R);  // resume: rows of other weights are stale too
     if (load_existing(&R)) goto done;
     R.per_image_csv = per_image_csv_path(R.csv_path);
@@ -1187,6 +1289,8 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     }
     // Rewrite once more so mean rows exist even when every row was resumed.
     if (write_results(&R)) goto done;
+    close_backbone(&R);
+    if (write_resolved(&R)) goto done;
     if (!o->quiet) {
         double total = now_s() - R.t0;
         fprintf(runlog_stream(),
@@ -1203,6 +1307,7 @@ done:
     free(R.per_image_csv);
     for (int v = 0; R.wsha && v < cfg->n_variants; v++) free(R.wsha[v]);
     free(R.wsha);
+    keyvals_free(&R.resolved);
     if (lock_fd >= 0) close(lock_fd);  // releases the flock
     close_backbone(&R);
     for (int u = 0; u < R.n_units; u++) free(R.units[u].category), free(R.units[u].root);

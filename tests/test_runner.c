@@ -59,7 +59,7 @@ static int fbb_extract(Backbone *b, const char *path, Features *out) {
 }
 static const char *fbb_key(const Backbone *b) { return b->grid == 4 ? "fakebb|4" : "fakebb|8"; }
 static void fbb_close(Backbone *b) { free(b); }
-static const BackboneDriver FBB = {"fakebb", FBB_SPEC, fbb_open, fbb_extract, fbb_key, fbb_close};
+static const BackboneDriver FBB = {"fakebb", FBB_SPEC, fbb_open, fbb_extract, fbb_key, fbb_close, NULL};
 
 // Zero-shot: distance of each patch to the mean of that patch over the other images.
 static const ParamSpec FZ_SPEC[] = {
@@ -148,7 +148,7 @@ static Backbone *fbbw_open(const Params *p) {
     }
     return fbb_open(p);
 }
-static const BackboneDriver FBBW = {"fakebbw", FBBW_SPEC, fbbw_open, fbb_extract, fbb_key, fbb_close};
+static const BackboneDriver FBBW = {"fakebbw", FBBW_SPEC, fbbw_open, fbb_extract, fbb_key, fbb_close, NULL};
 
 static const BackboneDriver *reg_bb(const char *n) {
     if (!strcmp(n, "fakebb")) return &FBB;
