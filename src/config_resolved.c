@@ -194,8 +194,8 @@ static void emit(Buf *b, const Ctx *c, const YNode *y, int ind, const char *path
         if (y->type == YN_MAP) {
             add_key(b, y->keys[i]);
             buf_add(b, ":");
-            // grid alternatives keep their key's path (notes name "backbone.size", not ".grid.0")
-            kp = grid ? ad_strdup(path) : *path ? ad_sprintf("%s.%s", path, y->keys[i]) : ad_strdup(y->keys[i]);
+            // the note of a gridded key is on the key's line: none inside the grid ("#" matches no note)
+            kp = grid ? ad_strdup("#") : *path ? ad_sprintf("%s.%s", path, y->keys[i]) : ad_strdup(y->keys[i]);
         } else {
             buf_add(b, "-");
             kp = keep || !*path ? ad_strdup(path) : ad_sprintf("%s.%d", path, i);

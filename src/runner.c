@@ -82,6 +82,7 @@ typedef struct {
     char **wsha;          // [variant]: SHA-256 of the backbone's weights file ("" without one)
     int bb_v;             // the variant that opened the backbone
     KeyVals resolved;     // "backbone.<key>" -> "value\tgrid point" of automatic backbone keys
+    int n_opens;          // backbones noted in resolved
 } Run;
 
 static Job *job_at(Run *R, int v, int m) { return &R->jobs[R->job_of[v * R->max_m + m]]; }
@@ -522,6 +523,7 @@ static void make_jobs(Run *R) {
 static void note_backbone(Run *R) {
     if (!R->bb || !R->drv->resolved) return;
     const Variant *V = &R->cfg->variants[R->bb_v];
+    R->n_opens++;
     for (const ParamSpec *s = R->drv->params; s && s->key; s++) {
         const char *v = R->drv->resolved(R->bb, s->key);
         if (!v) continue;
@@ -1147,13 +1149,15 @@ static int write_resolved(Run *R) {
     ConfigNote *notes = ad_calloc((size_t)(R->resolved.n + V0->n_datasets + 2), sizeof *notes);
     const KeyVals *kv = &R->resolved;
     for (int i = 0; i < kv->n; i++) {
-        int seen = 0, differ = 0;
+        int seen = 0, differ = 0, count = 0;
         for (int k = 0; k < n; k++) seen |= !strcmp(notes[k].path, kv->keys[i]);
         if (seen) continue;
+        for (int j = i; j < kv->n; j++) count += !strcmp(kv->keys[j], kv->keys[i]);
+        differ = count < R->n_opens;  // automatic in some grid points only: say which
         size_t l0 = strcspn(kv->vals[i], "\t");
         for (int j = i + 1; j < kv->n; j++)
             if (!strcmp(kv->keys[j], kv->keys[i]))
-                differ |= strcspn(kv->vals[j], "\t") != l0 || strncmp(kv->vals[j], kv->vals[i], l0);
+                differ |= strcspn(kv->vals[j], "\t") != l0 || strncmp(kv->vals[j], kv->vals[i], l0) != 0;
         char *text = NULL;
         for (int j = i; j < kv->n && (differ || !text); j++) {
             if (strcmp(kv->keys[j], kv->keys[i])) continue;

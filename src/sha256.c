@@ -84,11 +84,13 @@ int sha256_file_hex(char hex[65], const char *path) {
     if (!f) return ad_error("%s: cannot open the file to hash it (%s)", path, strerror(errno));
     Sha256 s;
     sha256_init(&s);
-    static _Thread_local unsigned char buf[1 << 20];
+    enum { CHUNK = 1 << 20 };
+    unsigned char *buf = ad_malloc(CHUNK);
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) sha256_update(&s, buf, n);
+    while ((n = fread(buf, 1, CHUNK, f)) > 0) sha256_update(&s, buf, n);
     int bad = ferror(f);
     fclose(f);
+    free(buf);
     if (bad) return ad_error("%s: read error while hashing it", path);
     sha256_final_hex(&s, hex);
     return 0;
