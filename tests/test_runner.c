@@ -950,6 +950,11 @@ Test(runner, weights_sha256_column_and_rows_of_other_weights_are_stale) {
                   strstr(err, p2) && strstr(err, "--rerun-stale"),
               "no stale-weights warning naming the file and both digests: %s", err ? err : "");
     free(err);
+    char *rl = ad_sprintf("%s/run.log", out);  // warnings go to run.log too
+    err = slurp(rl, NULL);
+    cr_expect(err && strstr(err, "Z adbench: warning: ") && strstr(err, "made with other weights"), "run.log: %s",
+              err ? err : "(none)");
+    free(err), free(rl);
     v = cell_of(csv, "woven0", "image_auroc");
     cr_expect_str_eq(v, "0.125", "a row of other weights was rerun without --rerun-stale");
     free(v);
