@@ -83,9 +83,10 @@ $(BUILD)/tests/fuzz/%.o: CFLAGS += -DFUZZ_REPLAY -Itests/fuzz
 $(BUILD)/test_adbench: $(TEST_OBJ) $(BUILD)/libadbench.a
 	$(CC) $(LDFLAGS) $^ $(LIBS) -lcriterion -o $@
 
-# Tests find the binary and the shared data through these variables.
+# Tests find the binary and the shared data through these variables. XDG_CACHE_HOME: the
+# weights digests of the tests' temporary models go to the build folder, not ~/.cache.
 test: $(BUILD)/adbench $(BUILD)/test_adbench
-	ADBENCH=$(abspath $(BUILD)/adbench) ./$(BUILD)/test_adbench --jobs=2 $(TEST_ARGS)
+	ADBENCH=$(abspath $(BUILD)/adbench) XDG_CACHE_HOME=$(abspath $(BUILD))/test-cache ./$(BUILD)/test_adbench --jobs=2 $(TEST_ARGS)
 
 test-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test

@@ -27,6 +27,10 @@ typedef struct {
     // the feature cache keys on it together with the image's content hash.
     const char *(*cache_key)(const Backbone *b);
     void (*close)(Backbone *b);
+    // The value a key with an automatic setting (act: auto, size: 0, ...) took in this open
+    // backbone, for config.resolved.yaml; NULL when the key was set explicitly or has no
+    // automatic value. May be NULL (no automatic keys).
+    const char *(*resolved)(const Backbone *b, const char *key);
 } BackboneDriver;
 
 const BackboneDriver *backbone_find(const char *name);  // NULL + ad_error if unknown

@@ -179,4 +179,4 @@ static int extract(Backbone *b, const char *path, Features *out) {
     return 0;
 }
 
-const BackboneDriver backbone_pixel = {"pixel", SPEC, open_, extract, cache_key, close_};
+const BackboneDriver backbone_pixel = {"pixel", SPEC, open_, extract, cache_key, close_, NULL};

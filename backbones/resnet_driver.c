@@ -13,7 +13,7 @@
 #include "image.h"
 #include "preprocess.h"
 #include "resnet.h"
-#include "vit_driver.h"  // file_sha256_hex
+#include "sha256.h"
 
 static const ParamSpec SPEC[] = {
     {"weights", PT_STRING, "", 0, -1,
@@ -96,7 +96,7 @@ static Backbone *open_(const Params *p) {
         return NULL;
     }
     char hex[65], layers[32] = "";
-    if (file_sha256_hex(hex, path)) {
+    if (sha256_file_cached(hex, path, NULL)) {
         close_(b);
         return NULL;
     }
@@ -159,4 +159,4 @@ static int extract_(Backbone *b, const char *image_path, Features *out) {
     return features_fill_layers(out);
 }
 
-const BackboneDriver backbone_resnet = {"resnet", SPEC, open_, extract_, cache_key_, close_};
+const BackboneDriver backbone_resnet = {"resnet", SPEC, open_, extract_, cache_key_, close_, NULL};

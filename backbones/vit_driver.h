@@ -9,7 +9,3 @@ int vit_parse_act(const char *s, int *is_auto, ViTAct *act);
 // The "auto" activation: DINOv2 gelu; CLIP QuickGELU at its pretraining input size and exact
 // GELU at any other size (MuSc's released behaviour, algorithms.md §1.1).
 ViTAct vit_auto_act(const ViT *m, int H, int W);
-// SHA-256 of a buffer as 64 lowercase hex digits.
-void vit_sha256_hex(char hex[65], const void *data, size_t n);
-// SHA-256 of a file's bytes (streamed). 0, or -1 + ad_error naming the file.
-int file_sha256_hex(char hex[65], const char *path);

@@ -1,6 +1,7 @@
 // Dataset registry and the helpers every adapter shares: directory listing, stem pairing
 // of masks with images (never by sort order), the MVTec-like tree loader, validation.
 #include "dataset.h"
+#include "runlog.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -164,9 +165,9 @@ int ds_is_stray_copy(const char *name) {
 void ds_warn(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "adbench: warning: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    fprintf(runlog_stream(), "adbench: warning: ");
+    vfprintf(runlog_stream(), fmt, ap);
+    fprintf(runlog_stream(), "\n");
     va_end(ap);
 }
 

@@ -20,6 +20,7 @@
 #include <cblas.h>
 
 #include "err.h"
+#include "runlog.h"
 #include "knn.h"
 #include "membank.h"
 #include "method.h"
@@ -286,7 +287,7 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
             empty += !any;
         }
         if (empty)
-            fprintf(stderr, "adbench: note: %s: anomalydino's PCA mask (mask_threshold %g) removed every patch of %d of "
+            fprintf(runlog_stream(), "adbench: note: %s: anomalydino's PCA mask (mask_threshold %g) removed every patch of %d of "
                             "%d test images; they score 0. Fix if unintended: masking off, or a mask_threshold suited "
                             "to these features\n", cat, params_double(p, "mask_threshold"), empty, test->n);
     }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "burnout.h"
+#include "runlog.h"
 #include "codegraph.h"
 #include "err.h"
 #include "fsutil.h"
@@ -571,7 +572,7 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
         return -1;
     }
     if (c.community && !(ctx && ctx->quiet))
-        fprintf(stderr, "codegraph %s: %d flagged patches, %d edges, %d communities accepted, %d pairs filtered, %d excluded\n",
+        fprintf(runlog_stream(), "codegraph %s: %d flagged patches, %d edges, %d communities accepted, %d pairs filtered, %d excluded\n",
                 cat, st.flagged, st.edges, st.accepted, st.recomputed, st.excluded);
     musc_finish(out, maps, p, test, ctx, S);
     return 0;

@@ -10,6 +10,7 @@
 // say so on stderr; without them the split is one group in index order with the same
 // Python-compatible shuffle. divide_num = 1 (the published default) uses no labels at all.
 #include "musc.h"
+#include "runlog.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -554,7 +555,7 @@ static int run(const Params *p, const FeatureBatch *test, const FeatureBatch *tr
         // Upstream groups by anomaly-type folder (ground truth!) before splitting; we do the
         // same when the runner passes defect names, otherwise one group (index order).
         if (ctx && ctx->defect && !ctx->quiet)
-            fprintf(stderr, "musc (category %s): divide_num %d splits by defect-type folder (ground truth), "
+            fprintf(runlog_stream(), "musc (category %s): divide_num %d splits by defect-type folder (ground truth), "
                             "exactly as upstream MuSc does\n", cat, divide);
         int *subset = ad_malloc((size_t)(n ? n : 1) * sizeof(int));
         musc_split(subset, NULL, n, divide, params_int(p, "seed"), ctx ? ctx->defect : NULL);

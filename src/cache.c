@@ -1,5 +1,6 @@
 // Feature cache: one file per (backbone cache key, image content hash); layout in cache.h.
 #include "cache.h"
+#include "runlog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -197,7 +198,7 @@ static int try_map(FeatureCache *c, const char *path, uint64_t h, Features *out)
     size_t need = 0;
     if (!memcmp(hd.magic, CACHE_MAGIC, 8) && hd.version < CACHE_VERSION) {  // an older adbench's entry: rebuilt
         if (!c->warned_old++)
-            fprintf(stderr, "adbench: warning: %s: feature-cache entry of an older format (v%u; this adbench reads v%u/v%u); "
+            fprintf(runlog_stream(), "adbench: warning: %s: feature-cache entry of an older format (v%u; this adbench reads v%u/v%u); "
                     "extracting it again, and any other old entry in %s (warned once)\n",
                     path, hd.version, CACHE_VERSION, CACHE_VERSION_F16, c->dir);
         munmap(base, (size_t)st.st_size);
@@ -240,7 +241,7 @@ static int try_map(FeatureCache *c, const char *path, uint64_t h, Features *out)
         }
     }
     if (why) {
-        fprintf(stderr, "adbench: warning: %s: damaged feature-cache entry (%s); extracting the image again\n", path, why);
+        fprintf(runlog_stream(), "adbench: warning: %s: damaged feature-cache entry (%s); extracting the image again\n", path, why);
         munmap(base, (size_t)st.st_size);
         return 0;
     }

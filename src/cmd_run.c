@@ -7,6 +7,7 @@
 #include "config.h"
 #include "err.h"
 #include "runner.h"
+#include "runlog.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -21,8 +22,8 @@ static void usage(FILE *f) {
             "  --shard i/n      run units k with k mod n == i (0 <= i < n); writes results.shard-i-of-n.csv\n"
             "  --only DS/CAT    run only these categories (DATASET/CATEGORY, or DATASET for all of its\n"
             "                   categories); repeatable or comma-separated: --only mvtec/screw,visa/pcb1\n"
-            "  --rerun-stale    rerun the rows of results.csv that another adbench commit made (resume\n"
-            "                   keeps them by default, with a warning)\n"
+            "  --rerun-stale    rerun the rows of results.csv that another adbench commit made, or other\n"
+            "                   weights (weights_sha256); resume keeps them by default, with a warning\n"
             "  --force          rerun every row of this config, even finished ones\n"
             "Outputs (results.csv, per_image.csv, maps/*.npy): docs/outputs.md.\n"
             "The YAML schema is documented in src/config.h and configs/demo.yaml.\n");
@@ -87,6 +88,7 @@ int cmd_run(int argc, char **argv) {
         free(sets), free(only);
         return 1;
     }
+    runlog_set_argv(argc, argv);  // the header line of OUTDIR/run.log
     RunOptions o = {out, dry, quiet, 0, 1, NULL, stdout, only, n_only, force, rerun_stale};
     if (shard) {
         char *end;

@@ -69,7 +69,8 @@ const ParamSpec CONFIG_DATASET_KEYS[] = {
 };
 #define DATASET_KEYS CONFIG_DATASET_KEYS
 #define TOP_KEYS CONFIG_TOP_KEYS
-static const ParamSpec EVAL_KEYS[] = {
+#define EVAL_KEYS CONFIG_EVAL_KEYS
+const ParamSpec CONFIG_EVAL_KEYS[] = {
     {"resolution", PT_STRING, "native", 1, 0, "native | resized:S | center_crop:R:S"},
     {"mask_rule", PT_STRING, "auto", 1, 0, "auto | eq255 | gt0"},
     {"pro_limit", PT_DOUBLE, "0.3", 1e-9, 1, "AU-PRO FPR limit"},
@@ -549,6 +550,9 @@ void config_free(Config *c) {
     free(c->path);
     free(c->name);
     free(c->hash);
+    free(c->text);
+    for (int i = 0; i < c->n_sets; i++) free(c->sets[i]);
+    free(c->sets);
     memset(c, 0, sizeof *c);
 }
 
@@ -581,6 +585,12 @@ int config_load_string(Config *out, const char *file, const char *text, const ch
     free(canon);
     out->hash = ad_sprintf("%016llx", (unsigned long long)h);
     out->path = ad_strdup(file);
+    // Kept for config_resolved_yaml (config_resolved.c), which rebuilds the tree from them.
+    out->text = ad_strdup(text);
+    out->sets = ad_calloc((size_t)n_sets + 1, sizeof *out->sets);
+    for (int i = 0; i < n_sets; i++) out->sets[i] = ad_strdup(sets[i]);
+    out->n_sets = n_sets;
+    out->reg = reg;
     const YNode *nm = ymap_get(root, "name", NULL);
     out->name = nm && nm->type == YN_SCALAR && *nm->str ? ad_strdup(nm->str) : file_stem(file);
     if (grid_expand(&a, root, "", &ex)) goto done;

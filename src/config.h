@@ -132,6 +132,10 @@ typedef struct {
     char *hash;            // 16 hex digits: FNV-1a 64 of the canonical config after --set
     Variant *variants;
     int n_variants;
+    char *text;            // the YAML text and the --set overrides it was loaded with
+    char **sets;
+    int n_sets;
+    const Registry *reg;
 } Config;
 
 // Parse, apply overrides (sets[i] = "path=value"), expand grids and validate every variant.
@@ -141,6 +145,18 @@ int config_load(Config *out, const char *path, const char *const *sets, int n_se
 int config_load_string(Config *out, const char *file, const char *text, const char *const *sets, int n_sets,
                        const Registry *reg);
 void config_free(Config *c);
+
+// config.resolved.yaml (config_resolved.c): the config after --set as YAML with every
+// default filled in (top-level keys, evaluation, each dataset's categories/optional, each
+// backbone's and method's ParamSpec keys, shots of few-shot methods), grids kept as grids,
+// name and out_dir written out (out_dir: the folder the run used). Values the run resolved
+// (act: auto, threads: 0, ...) stay as written, so that the file gives the same job
+// identities, and get a "# resolved: VALUE" comment from notes (path "backbone.act",
+// "datasets.0.categories", ...). malloc'd text, or NULL + ad_error.
+typedef struct {
+    const char *path, *text;
+} ConfigNote;
+char *config_resolved_yaml(const Config *c, const char *out_dir, const ConfigNote *notes, int n_notes);
 
 // Registry lookups honouring reg's overrides.
 const DatasetAdapter *registry_dataset(const Registry *reg, const char *name);

@@ -13,12 +13,15 @@
 //   n_test, n_train, n_refs, extract_s, score_s, metrics_s, images_per_s, cache_hits, cache_mb
 //                                                   timings (see runner.h for definitions)
 //   grid, image_size, feature_grid, git_commit, adbench_version, cpu_model, threads,
-//   blas_config, config_hash, split_hash           provenance (grid = the grid-point values
+//   blas_config, config_hash, split_hash,
+//   weights_sha256                                 provenance (grid = the grid-point values
 //                                                   of the row's job, space-separated, e.g.
 //                                                   "backbone.size=224"; image_size = the
 //                                                   backbone's size key; feature_grid = "37x37";
 //                                                   split_hash = FNV-1a 64 of the category's
-//                                                   sample list relative to the root)
+//                                                   sample list relative to the root;
+//                                                   weights_sha256 = SHA-256 of the backbone's
+//                                                   weights file, "" without one)
 #pragma once
 
 typedef struct {

@@ -29,6 +29,8 @@
 #include "provenance.h"
 #include "report.h"
 #include "results.h"
+#include "runlog.h"
+#include "sha256.h"
 #include "synth_dataset.h"
 #include "variant.h"
 
@@ -80,6 +82,10 @@ typedef struct {
     JobCounter jc;        // "job k/N" + overall ETA (variant.h)
     int *keep;            // --only: units selected (NULL: all)
     char *per_image_csv;  // per_image.csv beside csv_path (per_image.h)
+    char **wsha;          // [variant]: SHA-256 of the backbone's weights file ("" without one)
+    int bb_v;             // the variant that opened the backbone
+    KeyVals resolved;     // "backbone.<key>" -> "value\tgrid point" of automatic backbone keys
+    int n_opens;          // backbones noted in resolved
 } Run;
 
 static Job *job_at(Run *R, int v, int m) { return &R->jobs[R->job_of[v * R->max_m + m]]; }
@@ -128,7 +134,8 @@ static int col_rank(const char *k) {
 static const char *const TIMING_COLS[] = {"n_test", "n_train", "n_refs", "extract_s", "score_s",
                                           "metrics_s", "images_per_s", "cache_hits", "cache_mb"};
 static const char *const PROV_COLS[] = {"grid", "image_size", "feature_grid", "git_commit", "adbench_version",
-                                        "cpu_model", "threads", "blas_config", "config_hash", "split_hash"};
+                                        "cpu_model", "threads", "blas_config", "config_hash", "split_hash",
+                                        "weights_sha256"};
 
 static void build_columns(Run *R, char ***cols_out, int *n_out) {
     int n = 0, cap = 64;
@@ -270,6 +277,43 @@ static int row_in_scope(const Run *R, const char *job, const char *ds, const cha
 }
 
 // Load an existing results file for resume; its columns must be a subset of ours.
+// The variant whose job has this id (-1: none of this config's).
+static int variant_of_job(const Run *R, const char *id) {
+    for (int j = 0; j < R->n_jobs; j++)
+        if (!strcmp(R->jobs[j].id, id)) return R->jobs[j].v;
+    return -1;
+}
+
+// R->wsha[v]: the digest of each variant's weights file (cached, sha256.h). A file that
+// cannot be read gets "" here; opening the backbone reports it.
+static void weights_digests(Run *R) {
+    const Config *cfg = R->cfg;
+    R->wsha = ad_calloc((size_t)cfg->n_variants, sizeof *R->wsha);
+    const char *last = NULL;  // the last file hashed, and its digest
+    char last_hex[65] = "";
+    for (int v = 0; v < cfg->n_variants; v++) {
+        const Variant *V = &cfg->variants[v];
+        const char *w = params_find(V->backbone.params.spec, "weights") ? params_str(&V->backbone.params, "weights") : "";
+        if (!w || !*w) {
+            R->wsha[v] = ad_strdup("");
+            continue;
+        }
+        if (last && !strcmp(last, w)) {  // a grid over other keys: one file for all variants
+            R->wsha[v] = ad_strdup(last_hex);
+            continue;
+        }
+        sha256_cache_configure(V->cache_dir, R->o->quiet);
+        char hex[65];
+        if (sha256_file_cached(hex, w, NULL)) {
+            ad_clear_error();
+            hex[0] = 0;
+        }
+        R->wsha[v] = ad_strdup(hex);
+        last = w;
+        memcpy(last_hex, hex, sizeof hex);
+    }
+}
+
 static int load_existing(Run *R) {
     if (access(R->csv_path, F_OK)) return 0;
     Table old;
@@ -287,18 +331,30 @@ static int load_existing(Run *R) {
         }
     }
     int cc = table_col(&old, "category"), cj = table_col(&old, "job"), cd = table_col(&old, "dataset");
-    int cg = table_col(&old, "git_commit");
+    int cg = table_col(&old, "git_commit"), cw = table_col(&old, "weights_sha256");
     const char **cells = ad_calloc((size_t)R->table.n_cols, sizeof *cells);
-    int n_stale = 0, n_dropped = 0;
-    const char *stale_commit = NULL;
+    int n_stale = 0, n_stale_w = 0, n_dropped = 0, n_unknown_w = 0;
+    const char *stale_commit = NULL, *stale_w_old = NULL, *stale_w_now = NULL, *stale_w_file = NULL;
     for (int r = 0; r < old.n_rows; r++) {
         if (cc >= 0 && !strcmp(old.rows[r][cc], "mean")) continue;
         // Rows this run would compute: --force reruns them all; --rerun-stale those that an
-        // other adbench commit made (they resume silently otherwise, hiding a code change).
+        // other adbench commit made or other weights (a file replaced under the same path):
+        // they resume silently otherwise, hiding the change.
         int mine = cj >= 0 && cd >= 0 && cc >= 0 && row_in_scope(R, old.rows[r][cj], old.rows[r][cd], old.rows[r][cc]);
         int stale = mine && cg >= 0 && strcmp(old.rows[r][cg], R->prov.git_commit);
         if (stale && !stale_commit) stale_commit = old.rows[r][cg];
         n_stale += stale;
+        // Weights: an empty cell (older CSVs, weight-free backbones) is unknown, not stale.
+        int v = mine ? variant_of_job(R, old.rows[r][cj]) : -1;
+        const char *now = v >= 0 ? R->wsha[v] : "", *was = cw >= 0 ? old.rows[r][cw] : "";
+        int stale_w = mine && *now && *was && strcmp(was, now);
+        n_unknown_w += mine && *now && !*was;
+        if (stale_w && !stale_w_old) {
+            stale_w_old = was, stale_w_now = now;
+            stale_w_file = params_str(&R->cfg->variants[v].backbone.params, "weights");
+        }
+        n_stale_w += stale_w;
+        stale |= stale_w;
         if (mine && (R->o->force || (stale && R->o->rerun_stale))) {
             n_dropped++;
             continue;
@@ -309,15 +365,26 @@ static int load_existing(Run *R) {
     }
     free(cells);
     free(map);
-    if (n_stale && !R->o->force && !R->o->rerun_stale)
-        fprintf(stderr,
+    if (n_stale_w && !R->o->force && !R->o->rerun_stale)
+        fprintf(runlog_stream(),
+                "adbench: warning: %s: %d row%s to resume %s made with other weights: %s had sha256 %.12s..., now "
+                "%.12s...; kept. Fix: --rerun-stale reruns them, --force reruns every row of this config\n",
+                R->csv_path, n_stale_w, n_stale_w == 1 ? "" : "s", n_stale_w == 1 ? "was" : "were", stale_w_file,
+                stale_w_old, stale_w_now);
+    if (n_unknown_w && !R->o->quiet)
+        fprintf(runlog_stream(),
+                "note: %s: %d resumed row%s no weights_sha256 (written by an older adbench); kept as they are, "
+                "not checked against the current weights\n",
+                R->csv_path, n_unknown_w, n_unknown_w == 1 ? " has" : "s have");
+    if (n_stale && !R->o->force && !R->o->rerun_stale && stale_commit)
+        fprintf(runlog_stream(),
                 "adbench: warning: %s: %d row%s to resume %s made by adbench commit %s, not this one (%s); kept. "
                 "Fix: --rerun-stale reruns them, --force reruns every row of this config\n",
                 R->csv_path, n_stale, n_stale == 1 ? "" : "s", n_stale == 1 ? "was" : "were", stale_commit,
                 R->prov.git_commit);
     else if (n_dropped && !R->o->quiet)
-        fprintf(stderr, "note: %s: %d row%s rerun (%s)\n", R->csv_path, n_dropped, n_dropped == 1 ? "" : "s",
-                R->o->force ? "--force" : "--rerun-stale: made by another commit");
+        fprintf(runlog_stream(), "note: %s: %d row%s rerun (%s)\n", R->csv_path, n_dropped, n_dropped == 1 ? "" : "s",
+                R->o->force ? "--force" : "--rerun-stale: made by another commit or other weights");
     table_free(&old);
     return 0;
 }
@@ -364,7 +431,7 @@ static int list_units(Run *R) {
                 if (!ds_is_dir(root)) {
                     if (D->optional) {
                         if (!R->o->quiet)
-                            fprintf(stderr, "note: %s: dataset root %s not found; skipped (optional: true)\n", D->name, root);
+                            fprintf(runlog_stream(), "note: %s: dataset root %s not found; skipped (optional: true)\n", D->name, root);
                         free(root);
                         continue;
                     }
@@ -455,7 +522,24 @@ static void make_jobs(Run *R) {
 // ---------------------------------------------------------------------------------------
 // Features
 
+// Automatic backbone values (act: auto, ...) of the open backbone, for config.resolved.yaml.
+static void note_backbone(Run *R) {
+    if (!R->bb || !R->drv->resolved) return;
+    const Variant *V = &R->cfg->variants[R->bb_v];
+    R->n_opens++;
+    for (const ParamSpec *s = R->drv->params; s && s->key; s++) {
+        const char *v = R->drv->resolved(R->bb, s->key);
+        if (!v) continue;
+        KeyVals *kv = &R->resolved;
+        kv->keys = ad_realloc(kv->keys, (size_t)(kv->n + 1) * sizeof *kv->keys);
+        kv->vals = ad_realloc(kv->vals, (size_t)(kv->n + 1) * sizeof *kv->vals);
+        kv->keys[kv->n] = ad_sprintf("backbone.%s", s->key);
+        kv->vals[kv->n++] = ad_sprintf("%s\t%s", v, *V->grid_point ? V->grid_point : "");
+    }
+}
+
 static void close_backbone(Run *R) {
+    note_backbone(R);
     if (R->cache) cache_close(R->cache);
     if (R->bb && R->drv->close) R->drv->close(R->bb);
     free(R->bb_key);
@@ -478,12 +562,14 @@ static int ensure_backbone(Run *R, const Variant *V) {
         return 0;
     }
     close_backbone(R);
+    sha256_cache_configure(V->cache_dir, R->o->quiet);  // the driver hashes its weights through it
     R->drv = V->backbone.drv;
     if (!R->drv->open) {
         free(key);
         return ad_error("backbone '%s' cannot be opened in this build", R->drv->name);
     }
     R->bb = R->drv->open(&V->backbone.params);
+    R->bb_v = (int)(V - R->cfg->variants);
     if (!R->bb) {
         free(key);
         return ad_error_prefix("backbone '%s'", R->drv->name);
@@ -517,7 +603,7 @@ static int extract_all(Run *R, const char *const *paths, const double *deg, int 
                                     : cache_get(R->cache, paths[i], &out[i], &hit);
         if (rc) {
             for (int k = 0; k < i; k++) cache_release(R->cache, &out[k]);
-            if (pg.mode == 2) fprintf(stderr, "\n");
+            if (pg.mode == 2) fprintf(runlog_stream(), "\n");
             // the image path once: decode errors already name it
             return strstr(ad_last_error(), paths[i]) ? -1 : ad_error_prefix("%s", paths[i]);
         }
@@ -643,7 +729,7 @@ static int cache_check_unit(Run *R, const Unit *U, const Category *C, const Vari
     }
     char *what = ad_sprintf("%s/%s", U->dsname, U->category);
     CacheBudget b;
-    int rc = cache_preflight(R->cache, V->cache_dir, paths, deg, n, V->cache_max_gb, what, R->o->quiet ? NULL : stderr, &b);
+    int rc = cache_preflight(R->cache, V->cache_dir, paths, deg, n, V->cache_max_gb, what, R->o->quiet ? NULL : runlog_stream(), &b);
     free(what), free(paths), free(deg);
     return rc;
 }
@@ -735,7 +821,7 @@ static int score_job(Run *R, const Unit *U, const Variant *V, const MethodConfig
         progress_step(&pg, n);
         progress_end(&pg);
     } else if (pg.mode == 2) {
-        fprintf(stderr, "\n");
+        fprintf(runlog_stream(), "\n");
     }
     free(defects);
     R->t_score += sc->score_s;
@@ -835,7 +921,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
         progress_step(&pg, n);
         progress_end(&pg);
     } else if (pg.mode == 2) {
-        fprintf(stderr, "\n");
+        fprintf(runlog_stream(), "\n");
     }
     if (erc) {
         ad_error_prefix("%s/%s: method %s: evaluation", U->dsname, U->category, mc->name);
@@ -873,6 +959,7 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     cset(&c, "blas_config", "%s", R->prov.blas_config);
     cset(&c, "config_hash", "%s", R->cfg->hash);
     cset(&c, "split_hash", "%s", split_hash);
+    cset(&c, "weights_sha256", "%s", R->wsha[J->v]);
     // Cache size of this category's entries: header + float payload per image.
     if (R->cache && V->cache_dir) {
         double per = (double)cache_entry_bytes(tf[0].layer, tf[0].n_layers, tf[0].embed_dim, cache_dtype(R->cache));
@@ -963,7 +1050,7 @@ static int run_unit(Run *R, int ui) {
             int r = find_row(R, J->id, U->dsname, U->category);
             if (r >= 0 && !strcmp(table_get(&R->table, r, "split_hash"), split)) continue;
             if (r >= 0) {
-                fprintf(stderr, "adbench: warning: %s: row %s %s/%s was computed on another split (split_hash %s, now %s): "
+                fprintf(runlog_stream(), "adbench: warning: %s: row %s %s/%s was computed on another split (split_hash %s, now %s): "
                         "recomputing it\n", R->csv_path, J->id, U->dsname, U->category,
                         table_get(&R->table, r, "split_hash"), split);
                 table_remove_row(&R->table, r);
@@ -993,14 +1080,14 @@ static int run_unit(Run *R, int ui) {
     if (R->mode && V->cache_dir && R->cache) {
         const Features *f = &tf[0];
         double mb = C.n_test * (double)cache_entry_bytes(f->layer, f->n_layers, f->embed_dim, cache_dtype(R->cache)) / 1e6;
-        fprintf(stderr, "  cache %s/%s: %.1f MB for %d test images (%d from cache) in %s\n", U->dsname, U->category, mb,
+        fprintf(runlog_stream(), "  cache %s/%s: %.1f MB for %d test images (%d from cache) in %s\n", U->dsname, U->category, mb,
                 C.n_test, tst.hits, V->cache_dir);
     }
     for (int k = 0; k < np; k++) {
         if (!R->o->quiet) {
             char *what = ad_sprintf("%s/%s %s (job %s)", U->dsname, U->category, V->methods[pend[k]].name, job_at(R, U->v, pend[k])->id);
             char *vl = variant_label(V, pend[k], ',');
-            job_counter_next(&R->jc, stderr, what, vl);
+            job_counter_next(&R->jc, runlog_stream(), what, vl);
             free(what), free(vl);
         }
         if (run_method(R, U, &C, job_at(R, U->v, pend[k]), tf, &tst, split)) goto done;
@@ -1085,6 +1172,90 @@ static int dry_run(Run *R) {
 
 // ---------------------------------------------------------------------------------------
 
+// s + sep + t (s freed; malloc'd).
+static char *cat3(char *s, const char *sep, const char *t) {
+    char *r = ad_sprintf("%s%s%s", s ? s : "", s && *s ? sep : "", t);
+    free(s);
+    return r;
+}
+
+static void note_add(ConfigNote *notes, int *n, char *path, char *text) {
+    notes[*n].path = path;
+    notes[(*n)++].text = text;
+}
+
+// OUTDIR/config.resolved.yaml (config.h: config_resolved_yaml), written atomically. Notes:
+// the automatic backbone values (each value once; with the grid points when they differ),
+// threads: 0, mask_rule: auto and categories: all (from the first grid point's datasets).
+static int write_resolved(Run *R) {
+    const Config *cfg = R->cfg;
+    const Variant *V0 = &cfg->variants[0];
+    int n = 0;
+    ConfigNote *notes = ad_calloc((size_t)(R->resolved.n + V0->n_datasets + 2), sizeof *notes);
+    const KeyVals *kv = &R->resolved;
+    for (int i = 0; i < kv->n; i++) {
+        int seen = 0, differ = 0, count = 0;
+        for (int k = 0; k < n; k++) seen |= !strcmp(notes[k].path, kv->keys[i]);
+        if (seen) continue;
+        for (int j = i; j < kv->n; j++) count += !strcmp(kv->keys[j], kv->keys[i]);
+        differ = count < R->n_opens;  // automatic in some grid points only: say which
+        size_t l0 = strcspn(kv->vals[i], "\t");
+        for (int j = i + 1; j < kv->n; j++)
+            if (!strcmp(kv->keys[j], kv->keys[i]))
+                differ |= strcspn(kv->vals[j], "\t") != l0 || strncmp(kv->vals[j], kv->vals[i], l0) != 0;
+        char *text = NULL;
+        for (int j = i; j < kv->n && (differ || !text); j++) {
+            if (strcmp(kv->keys[j], kv->keys[i])) continue;
+            const char *tab = strchr(kv->vals[j], '\t');
+            char *one = *tab && tab[1] && differ ? ad_sprintf("%.*s (%s)", (int)(tab - kv->vals[j]), kv->vals[j], tab + 1)
+                                                  : ad_sprintf("%.*s", (int)(tab - kv->vals[j]), kv->vals[j]);
+            text = cat3(text, "; ", one);
+            free(one);
+        }
+        note_add(notes, &n, ad_strdup(kv->keys[i]), text);
+    }
+    if (V0->threads == 0) note_add(notes, &n, ad_strdup("threads"), ad_sprintf("%d (OpenMP default)", omp_get_max_threads()));
+    if (!strcmp(V0->eval.mask_rule, "auto")) {
+        char *text = NULL;
+        for (int d = 0; d < V0->n_datasets; d++) {
+            const DatasetAdapter *ad = registry_dataset(R->o->reg, V0->datasets[d].name);
+            char *one = ad_sprintf("%s (%s)", !V0->eval.resized ? "gt0" : ad && ad->mask_rule ? ad->mask_rule : "?",
+                                   V0->datasets[d].name);
+            if (!text || !strstr(text, one)) text = cat3(text, ", ", one);
+            free(one);
+        }
+        ad_clear_error();
+        note_add(notes, &n, ad_strdup("evaluation.mask_rule"), text);
+    }
+    for (int d = 0; d < V0->n_datasets; d++) {
+        if (V0->datasets[d].n_categories) continue;
+        char *text = NULL;
+        for (int u = 0; u < R->n_units; u++)
+            if (R->units[u].v == 0 && R->units[u].d == d && R->units[u].category) text = cat3(text, ", ", R->units[u].category);
+        if (text) note_add(notes, &n, ad_sprintf("datasets.%d.categories", d), text);
+    }
+    char *yaml = config_resolved_yaml(cfg, R->out_dir, notes, n);
+    for (int i = 0; i < n; i++) free((char *)notes[i].path), free((char *)notes[i].text);
+    free(notes);
+    if (!yaml) return ad_error_prefix("%s: config.resolved.yaml", R->out_dir);
+    char *path = ad_sprintf("%s/config.resolved.yaml", R->out_dir), *tmp = fs_tmp_name(path);
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fprintf(f,
+                          "# adbench config.resolved.yaml: %s%s with every default filled in (adbench params NAME);\n"
+                          "# automatic values stay as written (same job ids) with what they became (# resolved:).\n"
+                          "# Relative paths are relative to the folder the run started in. Resume: adbench run THIS_FILE\n",
+                          cfg->path, cfg->n_sets ? " after --set" : "") > 0 &&
+             fputs(yaml, f) >= 0;
+    if (f && fclose(f)) ok = 0;
+    int rc = 0;
+    if (!ok || rename(tmp, path)) {
+        unlink(tmp);
+        rc = ad_error("%s: cannot write the resolved config. Fix: check that the output folder is writable", path);
+    }
+    free(path), free(tmp), free(yaml);
+    return rc;
+}
+
 int runner_run(const Config *cfg, const RunOptions *o) {
     Run R;
     memset(&R, 0, sizeof R);
@@ -1110,6 +1281,16 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     R.csv_path = o->shard_n > 1 ? ad_sprintf("%s/results.shard-%d-of-%d.csv", od, o->shard_i, o->shard_n)
                                 : ad_sprintf("%s/results.csv", od);
     make_jobs(&R);
+    // run.log: opened here when the folder exists (a resumed run's errors in listing the
+    // data are logged too), else once it is made below.
+    int log_open = 0;
+    if (!o->dry_run) {
+        provenance_collect(&R.prov);  // before resume: stale rows are those of another commit
+        if (ds_is_dir(R.out_dir)) {
+            if (runlog_open(R.out_dir, R.prov.git_commit, R.prov.version)) goto done;
+            log_open = 1;
+        }
+    }
     if (list_units(&R)) goto done;
     if (o->n_only) {  // --only DATASET/CATEGORY (variant.h)
         const char **ds = ad_malloc((size_t)(R.n_units + 1) * sizeof *ds), **ca = ad_malloc((size_t)(R.n_units + 1) * sizeof *ca);
@@ -1133,13 +1314,15 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     table_init(&R.table, (const char *const *)cols, ncols);
     for (int i = 0; i < ncols; i++) free(cols[i]);
     free(cols);
-    provenance_collect(&R.prov);  // before resume: stale rows are those of another commit
+    if (!log_open && runlog_open(R.out_dir, R.prov.git_commit, R.prov.version)) goto done;  // runlog.h
+    if (write_resolved(&R)) goto done;  // again at the end, with the automatic values resolved
+    weights_digests(&R);  // resume: rows of other weights are stale too
     if (load_existing(&R)) goto done;
     R.per_image_csv = per_image_csv_path(R.csv_path);
     int n_mine = 0;
     for (int u = 0; u < R.n_units; u++) n_mine += o->shard_n <= 1 || u % o->shard_n == o->shard_i;
     if (!o->quiet)
-        fprintf(stderr, "adbench run %s: %d unit%s (dataset x category x variant)%s, results -> %s\n", cfg->path, n_mine,
+        fprintf(runlog_stream(), "adbench run %s: %d unit%s (dataset x category x variant)%s, results -> %s\n", cfg->path, n_mine,
                 n_mine == 1 ? "" : "s", o->shard_n > 1 ? " in this shard" : "", R.csv_path);
     int n_pending = 0;  // (unit, method) rows still to compute: the job counter's N
     for (int u = 0; u < R.n_units; u++)
@@ -1155,30 +1338,37 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     }
     // Rewrite once more so mean rows exist even when every row was resumed.
     if (write_results(&R)) goto done;
+    close_backbone(&R);
+    if (write_resolved(&R)) goto done;
     int want_report = 0;
     for (int v = 0; v < cfg->n_variants; v++) want_report |= cfg->variants[v].report;
     if (want_report && o->shard_n > 1) {
         if (!o->quiet)
-            fprintf(stderr, "report: not drawn for one shard; after adbench merge %s/results.csv ..., run adbench report %s\n",
+            fprintf(runlog_stream(), "report: not drawn for one shard; after adbench merge %s/results.csv ..., run adbench report %s\n",
                     R.out_dir, R.out_dir);
     } else if (want_report) {
         int n_png = 0;
         if (report_render(R.out_dir, &n_png)) goto done;
-        fprintf(stderr, "report: %s/report.html (%d figure%s in %s/plots)\n", R.out_dir, n_png, n_png == 1 ? "" : "s",
+        fprintf(runlog_stream(), "report: %s/report.html (%d figure%s in %s/plots)\n", R.out_dir, n_png, n_png == 1 ? "" : "s",
                 R.out_dir);
     }
     if (!o->quiet) {
         double total = now_s() - R.t0;
-        fprintf(stderr,
+        fprintf(runlog_stream(),
                 "timings: extract %.2f s (%ld images, %ld from cache), score %.2f s, metrics %.2f s, total %.2f s\n",
                 R.t_extract, R.n_images, R.n_hits, R.t_score, R.t_metrics, total);
     }
-    fprintf(stderr, "results: %s (%d new row%s)\n", R.csv_path, R.rows_new, R.rows_new == 1 ? "" : "s");
+    fprintf(runlog_stream(), "results: %s (%d new row%s)\n", R.csv_path, R.rows_new, R.rows_new == 1 ? "" : "s");
     rc = 0;
 done:
     progress_idle();
+    if (rc && !o->dry_run) runlog_error(ad_last_error());
+    runlog_close();
     free(R.keep);
     free(R.per_image_csv);
+    for (int v = 0; R.wsha && v < cfg->n_variants; v++) free(R.wsha[v]);
+    free(R.wsha);
+    keyvals_free(&R.resolved);
     if (lock_fd >= 0) close(lock_fd);  // releases the flock
     close_backbone(&R);
     for (int u = 0; u < R.n_units; u++) free(R.units[u].category), free(R.units[u].root);

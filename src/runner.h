@@ -32,6 +32,8 @@
 // Resume: rows already in results.csv (same job id, dataset and category) are skipped, so
 // rerunning after a crash or Ctrl-C finishes the rest. The CSV is rewritten atomically after
 // every row: a crash never leaves a partial file. Any error stops the run with one message.
+// Rows of another commit or other weights are kept with a warning (--rerun-stale reruns them).
+// The folder also gets config.resolved.yaml (config.h) and run.log (runlog.h).
 //
 // Per-image outputs (per_image.csv, maps/<job>/<dataset>/<category>.npy) and the variant /
 // grid labels: per_image.h, variant.h, docs/outputs.md.
@@ -55,7 +57,7 @@ typedef struct {
     const char *const *only;  // --only DATASET/CATEGORY entries (comma-separated lists); NULL: all
     int n_only;
     int force;        // rerun every row of this config that results.csv already holds
-    int rerun_stale;  // rerun the rows another adbench commit (git_commit column) made
+    int rerun_stale;  // rerun the rows another adbench commit (git_commit) or other weights (weights_sha256) made
 } RunOptions;
 
 // Runs every unit. Returns 0, or -1 + ad_error (the results written so far stay valid).

@@ -38,7 +38,7 @@ static int fake_extract(Backbone *b, const char *path, Features *out) {
     return 0;
 }
 static const char *fake_key(const Backbone *b) { return b->key; }
-static const BackboneDriver FAKE = {"fake", NULL, NULL, fake_extract, fake_key, NULL};
+static const BackboneDriver FAKE = {"fake", NULL, NULL, fake_extract, fake_key, NULL, NULL};
 
 static int count_files(const char *dir, const char *suffix) {
     int n = 0;
@@ -235,7 +235,7 @@ static int ms_extract(Backbone *b, const char *path, Features *out) {
     for (int i = 0; i < 102; i++) out->patch[i] = 0.5f * i - 7;
     return 0;
 }
-static const BackboneDriver MS = {"ms", NULL, NULL, ms_extract, fake_key, NULL};
+static const BackboneDriver MS = {"ms", NULL, NULL, ms_extract, fake_key, NULL, NULL};
 
 Test(cache, per_layer_shapes_round_trip) {
     char *dir = make_tmpdir("cache");
@@ -404,7 +404,7 @@ static int tricky_extract(Backbone *b, const char *path, Features *out) {
     for (int i = 0; i < 5; i++) out->embed[i] = 1.0f / (3.0f + i);
     return 0;
 }
-static const BackboneDriver TRICKY = {"tricky", NULL, NULL, tricky_extract, fake_key, NULL};
+static const BackboneDriver TRICKY = {"tricky", NULL, NULL, tricky_extract, fake_key, NULL, NULL};
 
 static int same_bits(const float *a, const float *b, size_t n) { return !memcmp(a, b, n * sizeof(float)); }
 

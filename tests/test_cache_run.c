@@ -53,7 +53,7 @@ static int cb_extract(Backbone *b, const char *path, Features *out) {
 }
 static const char *cb_key(const Backbone *b) { return b->grid == 4 ? "cachebb|4" : "cachebb|8"; }
 static void cb_close(Backbone *b) { free(b); }
-static const BackboneDriver CB = {"cachebb", CB_SPEC, cb_open, cb_extract, cb_key, cb_close};
+static const BackboneDriver CB = {"cachebb", CB_SPEC, cb_open, cb_extract, cb_key, cb_close, NULL};
 
 // Zero-shot: distance of each patch to the mean of that patch over the other images.
 static int cz_run(const Params *p, const FeatureBatch *t, const FeatureBatch *train, const MethodContext *ctx,

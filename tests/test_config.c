@@ -24,7 +24,7 @@ static const ParamSpec MUSC_SPEC[] = {
     PARAM_END};
 static const ParamSpec PC_SPEC[] = {{"num_nn", PT_INT, "1", 1, 1000, "k"}, PARAM_END};
 
-static const BackboneDriver FAKE_BB = {"vit", BB_SPEC, NULL, NULL, NULL, NULL};
+static const BackboneDriver FAKE_BB = {"vit", BB_SPEC, NULL, NULL, NULL, NULL, NULL};
 static const Method FAKE_MUSC = {"musc", 0, MUSC_SPEC, NULL, NULL, 0};
 static const Method FAKE_PC = {"patchcore", 1, PC_SPEC, NULL, NULL, 1};
 

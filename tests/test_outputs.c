@@ -53,7 +53,7 @@ static int obb_extract(Backbone *b, const char *path, Features *out) {
 }
 static const char *obb_key(const Backbone *b) { return b->grid == 4 ? "outbb|4" : "outbb|8"; }
 static void obb_close(Backbone *b) { free(b); }
-static const BackboneDriver OBB = {"outbb", OBB_SPEC, obb_open, obb_extract, obb_key, obb_close};
+static const BackboneDriver OBB = {"outbb", OBB_SPEC, obb_open, obb_extract, obb_key, obb_close, NULL};
 
 // Zero-shot: |patch - mean over the other images| * gamma; score = max + one diagnostic.
 // The scores it returned for the last category are kept for the test to compare.

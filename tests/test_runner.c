@@ -59,7 +59,7 @@ static int fbb_extract(Backbone *b, const char *path, Features *out) {
 }
 static const char *fbb_key(const Backbone *b) { return b->grid == 4 ? "fakebb|4" : "fakebb|8"; }
 static void fbb_close(Backbone *b) { free(b); }
-static const BackboneDriver FBB = {"fakebb", FBB_SPEC, fbb_open, fbb_extract, fbb_key, fbb_close};
+static const BackboneDriver FBB = {"fakebb", FBB_SPEC, fbb_open, fbb_extract, fbb_key, fbb_close, NULL};
 
 // Zero-shot: distance of each patch to the mean of that patch over the other images.
 static const ParamSpec FZ_SPEC[] = {
@@ -137,8 +137,22 @@ static int ff_run(const Params *p, const FeatureBatch *t, const FeatureBatch *r,
 }
 static const Method FF = {"fakefew", 1, FF_SPEC, ff_run, ff_rot, 0};
 
+// The same backbone with a weights file (read only to check it exists): the runner hashes
+// any backbone's "weights" key into weights_sha256.
+static const ParamSpec FBBW_SPEC[] = {{"grid", PT_INT, "4", 1, 64, "grid side"},
+                                      {"weights", PT_STRING, "", 0, -1, "any file"}, PARAM_END};
+static Backbone *fbbw_open(const Params *p) {
+    if (access(params_str(p, "weights"), R_OK)) {
+        ad_error("%s: cannot open the weights", params_str(p, "weights"));
+        return NULL;
+    }
+    return fbb_open(p);
+}
+static const BackboneDriver FBBW = {"fakebbw", FBBW_SPEC, fbbw_open, fbb_extract, fbb_key, fbb_close, NULL};
+
 static const BackboneDriver *reg_bb(const char *n) {
     if (!strcmp(n, "fakebb")) return &FBB;
+    if (!strcmp(n, "fakebbw")) return &FBBW;
     return backbone_find(n);
 }
 static const Method *reg_m(const char *n) {
@@ -878,4 +892,107 @@ Test(runner, stale_rows_are_kept_with_a_warning_rerun_stale_and_force_rerun_them
     table_free(&t);
     rm_rf(dir);
     free(dir), free(root), free(out), free(csv), free(log), free(text), free(commit), free(auroc), free(err);
+}
+
+// Issue 11 item 4/7: weights_sha256 is the SHA-256 of the backbone's weights file (coreutils
+// sha256sum agrees); rows made with other weights (the file replaced under the same path) are
+// kept with a warning naming the file and both digests, and --rerun-stale reruns them. A CSV
+// written before the column existed still resumes (rows kept, a note).
+static char *write_bytes(const char *path, size_t n, unsigned seed) {
+    FILE *f = fopen(path, "wb");
+    cr_assert(f);
+    srand(seed);
+    for (size_t i = 0; i < n; i++) fputc(rand() & 255, f);
+    fclose(f);
+    char *cmd = ad_sprintf("sha256sum '%s'", path), *out = NULL;
+    cr_assert_eq(run_capture(cmd, &out, NULL), 0);
+    free(cmd);
+    out[64] = 0;
+    return out;
+}
+
+Test(runner, weights_sha256_column_and_rows_of_other_weights_are_stale) {
+    char *dir = make_tmpdir("runner");
+    char *root = synth_fixture(dir), *out = ad_sprintf("%s/out", dir), *csv = ad_sprintf("%s/results.csv", out);
+    char *w = ad_sprintf("%s/w.safetensors", dir), *log = ad_sprintf("%s/stderr.txt", dir);
+    char *d1 = write_bytes(w, 5000, 1);
+    char *text = ad_sprintf("datasets: [{name: synth, root: %s}]\n"
+                            "backbone: {name: fakebbw, grid: 4, weights: %s}\n"
+                            "methods:\n  - {name: fakezero}\n"
+                            "evaluation: {resolution: resized:32}\n"
+                            "cache_dir: %s/cache\n",
+                            root, w, dir);
+    cr_assert_eq(run_text(text, out, 0, 1), 0, "%s", ad_last_error());
+    char *v = cell_of(csv, "woven0", "weights_sha256");
+    cr_expect_str_eq(v, d1, "weights_sha256 is not sha256sum of the weights");
+    free(v);
+    v = cell_of(csv, "mean", "weights_sha256");
+    cr_expect_str_eq(v, d1, "the mean row keeps the common digest");
+    free(v);
+    // the digest is cached under the feature cache folder
+    char *cached = ad_sprintf("%s/cache/sha256", dir);
+    struct stat st;
+    cr_expect_eq(stat(cached, &st), 0, "no digest cache in %s", cached);
+    // other weights under the same path
+    struct timespec ts = {0, 20 * 1000000L};
+    nanosleep(&ts, NULL);
+    char *d2 = write_bytes(w, 5000, 2);
+    cr_assert_str_neq(d1, d2);
+    poke_csv(csv, "woven0", "image_auroc", "0.125");
+    int saved = redirect_stderr(log);
+    int rc = run_text(text, out, 0, 1);
+    restore_stderr(saved);
+    cr_assert_eq(rc, 0, "%s", ad_last_error());
+    char *err = slurp(log, NULL);
+    char p1[13], p2[13];
+    snprintf(p1, sizeof p1, "%s", d1), snprintf(p2, sizeof p2, "%s", d2);
+    cr_expect(err && strstr(err, "made with other weights") && strstr(err, "w.safetensors") && strstr(err, p1) &&
+                  strstr(err, p2) && strstr(err, "--rerun-stale"),
+              "no stale-weights warning naming the file and both digests: %s", err ? err : "");
+    free(err);
+    char *rl = ad_sprintf("%s/run.log", out);  // warnings go to run.log too
+    err = slurp(rl, NULL);
+    cr_expect(err && strstr(err, "Z adbench: warning: ") && strstr(err, "made with other weights"), "run.log: %s",
+              err ? err : "(none)");
+    free(err), free(rl);
+    v = cell_of(csv, "woven0", "image_auroc");
+    cr_expect_str_eq(v, "0.125", "a row of other weights was rerun without --rerun-stale");
+    free(v);
+    v = cell_of(csv, "woven0", "weights_sha256");
+    cr_expect_str_eq(v, d1);
+    free(v);
+    // --rerun-stale: computed again with the current weights
+    cr_assert_eq(run_text_opts(text, out, 0, 1, 0, 1), 0, "%s", ad_last_error());
+    v = cell_of(csv, "woven0", "image_auroc");
+    cr_expect_str_neq(v, "0.125", "--rerun-stale kept the row of other weights");
+    free(v);
+    v = cell_of(csv, "woven0", "weights_sha256");
+    cr_expect_str_eq(v, d2);
+    free(v);
+    // a results.csv of an older adbench (no weights_sha256 column) still resumes
+    Table t, o;
+    cr_assert_eq(table_read_csv(&t, csv), 0);
+    int wc = table_col(&t, "weights_sha256");
+    cr_assert(wc >= 0);
+    const char **cols = calloc((size_t)t.n_cols, sizeof *cols), **cells = calloc((size_t)t.n_cols, sizeof *cells);
+    for (int c = 0, k = 0; c < t.n_cols; c++)
+        if (c != wc) cols[k++] = t.cols[c];
+    table_init(&o, cols, t.n_cols - 1);
+    for (int r = 0; r < t.n_rows; r++) {
+        for (int c = 0, k = 0; c < t.n_cols; c++)
+            if (c != wc) cells[k++] = !strcmp(t.cols[c], "image_auroc") ? "0.25" : t.rows[r][c];
+        table_add_row(&o, cells);
+    }
+    cr_assert_eq(table_write_csv(&o, csv), 0);
+    table_free(&t), table_free(&o);
+    free(cols), free(cells);
+    saved = redirect_stderr(log);
+    rc = run_text_opts(text, out, 0, 1, 0, 1);  // even --rerun-stale: unknown is not stale
+    restore_stderr(saved);
+    cr_assert_eq(rc, 0, "%s", ad_last_error());
+    v = cell_of(csv, "woven0", "image_auroc");
+    cr_expect_str_eq(v, "0.25", "a row without a digest was rerun");
+    free(v);
+    rm_rf(dir);
+    free(dir), free(root), free(out), free(csv), free(w), free(log), free(d1), free(d2), free(text), free(cached);
 }
