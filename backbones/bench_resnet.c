@@ -19,9 +19,10 @@
 #include "opts.h"
 #include "resnet.h"
 
-static int run_one(const char *arch, int B, int reps, int stages, double peak) {
+static int run_one(const char *arch, int B, int reps, int stages, double peak, int direct) {
     ResNet m;
     if (resnet_init_random(&m, arch, stages, 0x9e3779b97f4a7c15ull)) return -1;
+    resnet_set_direct(&m, direct);
     int S = 224, taps[1] = {stages}, gh, gw, threads = omp_get_max_threads();
     resnet_stage_grid(stages, S, S, &gh, &gw);
     float *img = ad_malloc((size_t)B * 3 * S * S * sizeof(float));
@@ -38,9 +39,9 @@ static int run_one(const char *arch, int B, int reps, int stages, double peak) {
     double gf = resnet_flops(&m, stages, S, S) * 1e-9, per = best / B;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("resnet-bench model=%s input=%d stages=%d batch=%d threads=%d per_image_s=%.4f gflop_per_image=%.2f "
+    printf("resnet-bench model=%s conv=%s input=%d stages=%d batch=%d threads=%d per_image_s=%.4f gflop_per_image=%.2f "
            "gflops=%.1f sgemm_peak_gflops=%.1f pct_of_sgemm_peak=%.1f activations_mb=%.1f maxrss_mb=%.0f\n",
-           arch, S, stages, B, threads, per, gf, gf / per, peak, 100.0 * gf / per / peak,
+           arch, direct ? "direct" : "gemm", S, stages, B, threads, per, gf, gf / per, peak, 100.0 * gf / per / peak,
            (4.0 * m.buf_n + m.col_n) * 4 / 1e6, ru.ru_maxrss / 1e3);
     fflush(stdout);
     free(img), free(out);
@@ -49,14 +50,19 @@ static int run_one(const char *arch, int B, int reps, int stages, double peak) {
 }
 
 int bench_resnet(int argc, char **argv) {
-    const char *model = "all", *batch = "1,8", *reps = "3", *stages = "3";
+    const char *model = "all", *batch = "1,8", *reps = "3", *stages = "3", *conv = "direct";
     const Opt opts[] = {
         {"model", 1, &model, "resnet18 | wide_resnet50_2 | all (default all)"},
         {"batch", 1, &batch, "comma-separated batch sizes (default 1,8)"},
         {"reps", 1, &reps, "timed repetitions after one warm-up; the best is reported (default 3)"},
         {"stages", 1, &stages, "run up to layerN, 1..4 (default 3: PatchCore's layer2 + layer3)"},
+        {"conv", 1, &conv, "direct (default: stride-1 convolutions without im2col, AVX-512 builds) | gemm | both"},
     };
-    if (opts_parse("bench resnet", argc, argv, 1, opts, 4, NULL, 0) < 0) ad_die_user();
+    if (opts_parse("bench resnet", argc, argv, 1, opts, 5, NULL, 0) < 0) ad_die_user();
+    if (strcmp(conv, "direct") && strcmp(conv, "gemm") && strcmp(conv, "both")) {
+        fprintf(stderr, "adbench: error: bench resnet: --conv must be direct, gemm or both, found '%s'\n", conv);
+        return 1;
+    }
     int R = atoi(reps), L = atoi(stages);
     if (R < 1 || L < 1 || L > 4) {
         fprintf(stderr, "adbench: error: bench resnet: --reps must be >= 1 and --stages in 1..4\n");
@@ -78,7 +84,8 @@ int bench_resnet(int argc, char **argv) {
                 fprintf(stderr, "adbench: error: bench resnet: --batch: expected positive integers, found '%s'\n", batch);
                 return 1;
             }
-            rc |= run_one(archs[a], B, R, L, peak);
+            for (int d = 1; d >= 0; d--)  // direct first, then gemm, as asked
+                if ((d && strcmp(conv, "gemm")) || (!d && strcmp(conv, "direct"))) rc |= run_one(archs[a], B, R, L, peak, d);
             b = strchr(b, ',') ? strchr(b, ',') + 1 : b + strlen(b);
         }
     }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_direct.h"
 #include "err.h"
 
 #define BN_EPS 1e-5  // torchvision's BatchNorm2d default
@@ -35,6 +36,7 @@ static int conv_is_pointwise(const Conv *c) { return c->k == 1 && c->stride == 1
 size_t conv_col_floats(const Conv *c, int B, int H, int W) {
     int Ho, Wo;
     conv_out_size(c, H, W, &Ho, &Wo);
+    if (conv_direct_applies(c)) return conv_direct_scratch_floats(c, B, H, W);
     return conv_is_pointwise(c) ? 0 : (size_t)c->cin * c->k * c->k * B * Ho * Wo;
 }
 
@@ -65,6 +67,10 @@ static void im2col(float *col, const float *in, const Conv *c, int B, int H, int
 
 void conv2d_forward(float *out, float *col, const float *in, const Conv *c, int B, int H, int W, const float *res,
                     int relu) {
+    if (conv_direct_applies(c)) {  // stride 1 on an AVX-512 build: no im2col, no packing
+        conv2d_forward_direct(out, col, in, c, B, H, W, res, relu);
+        return;
+    }
     int Ho, Wo;
     conv_out_size(c, H, W, &Ho, &Wo);
     int M = c->cout, K = c->cin * c->k * c->k, N = B * Ho * Wo;
@@ -149,6 +155,7 @@ void maxpool3x3s2_forward(float *out, const float *in, int C, int B, int H, int 
 static void conv_free(Conv *c) {
     free(c->w);
     free(c->b);
+    free(c->wp);
     memset(c, 0, sizeof *c);
 }
 
@@ -248,7 +255,9 @@ typedef struct {
 
 static int file_conv(Conv *c, void *ctx, const char *name, const char *bn, int cout, int cin, int k, int stride, int pad) {
     FileSrc *f = ctx;
-    return load_conv(c, f->st, name, f->bn ? bn : NULL, cout, cin, k, stride, pad);
+    int rc = load_conv(c, f->st, name, f->bn ? bn : NULL, cout, cin, k, stride, pad);
+    if (!rc) conv_direct_pack(c);
+    return rc;
 }
 
 // torchvision's block i of stage s (0-based): BasicBlock conv1 3x3/stride, conv2 3x3; Bottleneck
@@ -315,6 +324,7 @@ static int random_conv(Conv *c, void *ctx, const char *name, const char *bn, int
         if (i < n) c->w[i] = bound * u;
         else c->b[i - n] = 0.01f * u;
     }
+    conv_direct_pack(c);
     return 0;
 }
 
@@ -398,6 +408,23 @@ done:
     }
     st_close(&st);  // every weight was copied (folded) into the model
     return 0;
+}
+
+void resnet_set_direct(ResNet *m, int on) {
+    Conv *all[1 + 4 * MAX_BLOCKS * 4];
+    int n = 0;
+    all[n++] = &m->stem;
+    for (int s = 0; s < m->cfg.n_loaded; s++)
+        for (int i = 0; i < m->cfg.blocks[s]; i++) {
+            ResBlock *b = &m->stage[s][i];
+            Conv *cv[4] = {&b->c1, &b->c2, &b->c3, &b->down};
+            for (int j = 0; j < 4; j++)
+                if (cv[j]->cout) all[n++] = cv[j];
+        }
+    for (int i = 0; i < n; i++) {
+        if (on) conv_direct_pack(all[i]);
+        else free(all[i]->wp), all[i]->wp = NULL;
+    }
 }
 
 void resnet_stage_grid(int s, int H, int W, int *gh, int *gw) {

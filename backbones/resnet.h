@@ -22,6 +22,7 @@ typedef struct {
     int cout, cin, k, stride, pad;
     float *w;  // (cout, cin, k, k), BN folded (owned)
     float *b;  // (cout) (owned)
+    float *wp; // the direct convolution's layout (conv_direct.h; owned), NULL: im2col + sgemm
 } Conv;
 
 typedef struct {
@@ -59,6 +60,9 @@ int resnet_init_random(ResNet *m, const char *arch, int n_stages, uint64_t seed)
 // Multiply-adds x 2 of one image's forward up to stage n_stages (convolutions only).
 double resnet_flops(const ResNet *m, int n_stages, int H, int W);
 void resnet_close(ResNet *m);
+// on = 1 (the default after open): stride-1 convolutions run conv_direct.h where the build has
+// AVX-512; 0: every convolution runs im2col + sgemm (benchmarks compare the two).
+void resnet_set_direct(ResNet *m, int on);
 // Output grid of stage s (1..4) for an H x W input (the stem halves twice, each later stage
 // once): (H + 2*3 - 7) / 2 + 1, then the pool, then 3x3/2 per stage.
 void resnet_stage_grid(int s, int H, int W, int *gh, int *gw);

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "fsutil.h"
 #include "image.h"
 #include "metrics.h"
 #include "plot.h"
@@ -202,7 +203,9 @@ Test(report, clear_errors) {
     char *p = ad_sprintf("%s/results.csv", dir);
     write_text(p, "job,dataset,category,method,variant,image_auroc\nj1,d,c,m,,0.5\n");
     free(p);
-    cr_assert_eq(run_capture(ad_sprintf("mkdir -p '%s/curves/d/c'", dir), NULL, NULL), 0);
+    p = ad_sprintf("%s/curves/d/c", dir);
+    cr_assert_eq(fs_mkdirs(p), 0, "%s", ad_last_error());
+    free(p);
     p = ad_sprintf("%s/curves/d/c/m.csv", dir);
     write_text(p, "curve,x,y\nimage_roc,0,0\nimage_roc,zz,1\n");
     cmd = ad_sprintf("report %s", dir);

@@ -16,6 +16,7 @@
 #include "image.h"
 #include "npy.h"
 #include "preprocess.h"
+#include "conv_direct.h"
 #include "resnet.h"
 #include "results.h"
 #include "util_test.h"
@@ -320,7 +321,7 @@ Test(resnet, real_imagenet_resnet18_on_screw) {
 
 // --- layers ----------------------------------------------------------------------------------
 static void conv_case(int cin, int cout, int k, int stride, int pad, int B, int H, int Wd, int with_res, int relu) {
-    Conv c = {cout, cin, k, stride, pad, malloc((size_t)cout * cin * k * k * 4), malloc((size_t)cout * 4)};
+    Conv c = {cout, cin, k, stride, pad, malloc((size_t)cout * cin * k * k * 4), malloc((size_t)cout * 4), NULL};
     draw(c.w, "conv-w", (size_t)cout * cin * k * k, -0.5, 0.5);
     draw(c.b, "conv-b", (size_t)cout, -0.5, 0.5);
     int Ho, Wo;
@@ -329,16 +330,26 @@ static void conv_case(int cin, int cout, int k, int stride, int pad, int B, int 
     float *in = malloc(ni * 4), *res = with_res ? malloc(no * 4) : NULL, *a = malloc(no * 4), *b = malloc(no * 4);
     draw(in, "conv-in", ni, -1, 1);
     if (res) draw(res, "conv-res", no, -1, 1);
-    size_t nc = conv_col_floats(&c, B, H, Wd);
-    float *col = malloc((nc ? nc : 1) * 4);
-    conv2d_forward(a, col, in, &c, B, H, Wd, res, relu);
     conv2d_forward_naive(b, in, &c, B, H, Wd, res, relu);
-    char what[96];
-    snprintf(what, sizeof what, "conv cin %d cout %d k %d s %d p %d B %d %dx%d", cin, cout, k, stride, pad, B, H, Wd);
-    double mx = 0, err = 0;
-    for (size_t i = 0; i < no; i++) mx = fmax(mx, fabs(b[i])), err = fmax(err, fabs((double)a[i] - b[i]));
-    cr_expect(err <= 1e-5 * mx + 1e-6, "%s: max error %g (max %g)", what, err, mx);
-    free(c.w), free(c.b), free(in), free(res), free(a), free(b), free(col);
+    // both fast paths: im2col + sgemm, then (stride 1 on an AVX-512 build) the direct tile
+    for (int direct = 0; direct < 2; direct++) {
+        if (direct) {
+            conv_direct_pack(&c);
+            if (!conv_direct_applies(&c)) break;
+        }
+        size_t nc = conv_col_floats(&c, B, H, Wd);
+        float *col = malloc((nc ? nc : 1) * 4);
+        for (size_t i = 0; i < no; i++) a[i] = NAN;
+        conv2d_forward(a, col, in, &c, B, H, Wd, res, relu);
+        char what[112];
+        snprintf(what, sizeof what, "%s conv cin %d cout %d k %d s %d p %d B %d %dx%d", direct ? "direct" : "gemm", cin,
+                 cout, k, stride, pad, B, H, Wd);
+        double mx = 0, err = 0;
+        for (size_t i = 0; i < no; i++) mx = fmax(mx, fabs(b[i])), err = fmax(err, fabs((double)a[i] - b[i]));
+        cr_expect(err <= 1e-5 * mx + 1e-6, "%s: max error %g (max %g)", what, err, mx);  // NaN fails too
+        free(col);
+    }
+    free(c.w), free(c.b), free(c.wp), free(in), free(res), free(a), free(b);
 }
 
 Test(resnet, conv_fast_equals_naive_on_awkward_shapes) {
@@ -347,6 +358,22 @@ Test(resnet, conv_fast_equals_naive_on_awkward_shapes) {
     conv_case(13, 300, 1, 1, 0, 2, 17, 31, 1, 0); // pointwise (no im2col), cout > one M tile, N > one N tile
     conv_case(6, 10, 1, 2, 0, 3, 9, 8, 0, 0);     // 1x1 stride 2 (downsample)
     conv_case(4, 5, 3, 1, 1, 1, 1, 1, 0, 1);      // 1x1 input: only the centre tap is inside
+    // the direct path's edges: cout not a multiple of its 8-channel tile, images that are not a
+    // multiple of its 48-position tile, batches, pads 0 / 1 / 2, strides 2 and 3 (phases of odd
+    // and even padded sizes); 1x1 convolutions stay on sgemm
+    conv_case(17, 13, 3, 1, 1, 3, 7, 5, 1, 1);
+    conv_case(64, 64, 3, 1, 1, 2, 14, 14, 1, 1);  // ResNet-18 layer3 grid
+    conv_case(9, 24, 3, 1, 0, 2, 10, 13, 0, 0);   // no padding: junk columns of width k - 1
+    conv_case(3, 8, 5, 1, 2, 1, 9, 6, 1, 0);      // 5x5 pad 2
+    conv_case(33, 40, 1, 1, 0, 3, 5, 7, 1, 1);    // pointwise, N = 105: a zero-extended last tile
+    conv_case(16, 8, 1, 1, 0, 1, 6, 8, 0, 1);     // pointwise, N = 48: exactly one tile
+    conv_case(2, 3, 3, 1, 1, 1, 1, 50, 0, 1);     // one row wider than a tile
+    conv_case(6, 16, 3, 2, 0, 2, 12, 11, 1, 1);   // stride 2, no padding, even x odd
+    conv_case(64, 128, 3, 2, 1, 1, 56, 56, 0, 1); // ResNet layer2.0.conv1
+    conv_case(4, 8, 3, 3, 1, 1, 10, 11, 1, 0);    // stride 3
+    conv_case(3, 64, 7, 2, 3, 2, 32, 33, 0, 1);   // the stem, batch 2
+    conv_case(3, 8, 3, 2, 1, 2, 1, 2, 1, 1);      // stride 2 on 2x1 / 1x2-sized images: empty phases
+    conv_case(2, 9, 3, 3, 0, 1, 3, 4, 0, 0);
 }
 
 Test(resnet, maxpool_padding_never_wins) {

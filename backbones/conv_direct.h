@@ -1,0 +1,22 @@
+// Direct convolution for stride-1 convolutions (the 3x3 and 1x1 convolutions that carry most of
+// a ResNet's FLOPs), on the CNHW layout of resnet.h: an AVX-512 register tile of 8 output
+// channels x 48 positions reads the zero-padded input in place, so there is no im2col matrix
+// and no GEMM packing. Built only with AVX-512 (-march=native on such a CPU); otherwise
+// conv_direct_pack leaves wp NULL and resnet.c keeps its im2col + sgemm path. The naive
+// reference is conv2d_forward_naive (resnet.h); tests/test_resnet.c compares them.
+#pragma once
+#include <stddef.h>
+
+#include "resnet.h"
+
+// Weights re-laid out for the tile (c->wp, owned by the Conv): stride-1 convolutions on an
+// AVX-512 build only; otherwise wp stays NULL.
+void conv_direct_pack(Conv *c);
+// 1 when conv2d_forward_direct may run c (packed, stride 1).
+int conv_direct_applies(const Conv *c);
+// Scratch floats conv2d_forward_direct needs for (B, H, W).
+size_t conv_direct_scratch_floats(const Conv *c, int B, int H, int W);
+// Same contract as conv2d_forward (resnet.h). Each output is summed by one thread in a fixed
+// order (input channel, then tap), so results do not depend on the thread count.
+void conv2d_forward_direct(float *out, float *scratch, const float *in, const Conv *c, int B, int H, int W,
+                           const float *res, int relu);
