@@ -112,7 +112,10 @@ void conv2d_forward_direct(float *out, float *scratch, const float *in, const Co
                     if (y < 0 || y >= H) continue;
                     const float *row = src + (size_t)y * W;
                     float *dr = ph + yq * Wph;
-                    for (int xq = x0; xq <= x1; xq++) dr[xq] = row[xq * st + px - p];
+                    if (st == 1)
+                        memcpy(dr + x0, row + x0 - p, (size_t)(x1 - x0 + 1) * sizeof(float));
+                    else
+                        for (int xq = x0; xq <= x1; xq++) dr[xq] = row[xq * st + px - p];
                 }
             }
     }

@@ -136,18 +136,37 @@ void conv2d_forward_naive(float *out, const float *in, const Conv *c, int B, int
 
 void maxpool3x3s2_forward(float *out, const float *in, int C, int B, int H, int W) {
     int Ho = (H + 2 - 3) / 2 + 1, Wo = (W + 2 - 3) / 2 + 1;
-#pragma omp parallel for schedule(static)
-    for (int cb = 0; cb < C * B; cb++) {
-        const float *src = in + (size_t)cb * H * W;
-        float *dst = out + (size_t)cb * Ho * Wo;
-        for (int oy = 0; oy < Ho; oy++)
-            for (int ox = 0; ox < Wo; ox++) {
-                float m = -INFINITY;
-                for (int y = 2 * oy - 1; y <= 2 * oy + 1; y++)
+    // separable: the max over 3 columns (stride 2) of every row, then over 3 of those rows;
+    // "v > m" keeps the first of equal values and never takes NaN, as the 3x3 loop did
+#pragma omp parallel
+    {
+        float *hr = ad_malloc((size_t)H * Wo * sizeof(float));
+#pragma omp for schedule(static)
+        for (int cb = 0; cb < C * B; cb++) {
+            const float *src = in + (size_t)cb * H * W;
+            float *dst = out + (size_t)cb * Ho * Wo;
+            for (int y = 0; y < H; y++) {
+                const float *r = src + (size_t)y * W;
+                float *h = hr + (size_t)y * Wo;
+                for (int ox = 0; ox < Wo; ox++) {
+                    float m = -INFINITY;
                     for (int x = 2 * ox - 1; x <= 2 * ox + 1; x++)
-                        if (y >= 0 && y < H && x >= 0 && x < W && src[(size_t)y * W + x] > m) m = src[(size_t)y * W + x];
-                dst[(size_t)oy * Wo + ox] = m;
+                        if (x >= 0 && x < W && r[x] > m) m = r[x];
+                    h[ox] = m;
+                }
             }
+            for (int oy = 0; oy < Ho; oy++) {
+                float *d = dst + (size_t)oy * Wo;
+                for (int ox = 0; ox < Wo; ox++) d[ox] = -INFINITY;
+                for (int y = 2 * oy - 1; y <= 2 * oy + 1; y++) {
+                    if (y < 0 || y >= H) continue;
+                    const float *h = hr + (size_t)y * Wo;
+#pragma omp simd
+                    for (int ox = 0; ox < Wo; ox++) d[ox] = h[ox] > d[ox] ? h[ox] : d[ox];
+                }
+            }
+        }
+        free(hr);
     }
 }
 
