@@ -19,7 +19,7 @@
 #include "opts.h"
 #include "resnet.h"
 
-static int run_one(const char *arch, int B, int reps, int stages, double peak, int direct) {
+static int run_one(const char *arch, int B, int reps, int stages, double peak, int direct, int profile) {
     ResNet m;
     if (resnet_init_random(&m, arch, stages, 0x9e3779b97f4a7c15ull)) return -1;
     resnet_set_direct(&m, direct);
@@ -29,12 +29,25 @@ static int run_one(const char *arch, int B, int reps, int stages, double peak, i
     for (size_t i = 0; i < (size_t)B * 3 * S * S; i++) img[i] = (float)((i * 2654435761u) % 1000) / 250.0f - 2.0f;
     float *out = ad_malloc((size_t)B * gh * gw * m.cfg.channels[stages - 1] * sizeof(float));
     if (resnet_forward(&m, &out, img, B, S, S, taps, 1)) return -1;  // warm-up, sizes the arena
-    double best = 1e30;
+    double best = 1e30, total = 0;
+    m.profile = profile;
     for (int r = 0; r < reps; r++) {
         double t0 = bench_now();
         resnet_forward(&m, &out, img, B, S, S, taps, 1);
         double t = bench_now() - t0;
         best = t < best ? t : best;
+        total += t;
+    }
+    if (profile) {  // wall time per kind of layer over all reps, and its speed
+        static const char *KIND[] = {"direct k>1", "1x1 sgemm", "im2col sgemm", "max-pool"};
+        double known = 0;
+        printf("resnet-profile model=%s batch=%d", arch, B);
+        for (int k = 0; k < 4; k++) {
+            known += m.prof_s[k];
+            printf(" | %s %.1f%%", KIND[k], 100.0 * m.prof_s[k] / total);
+            if (m.prof_flops[k] > 0) printf(" (%.1f%% of peak)", 100.0 * m.prof_flops[k] / m.prof_s[k] * 1e-9 / peak);
+        }
+        printf(" | rest (input, taps, checks) %.1f%%\n", 100.0 * (total - known) / total);
     }
     double gf = resnet_flops(&m, stages, S, S) * 1e-9, per = best / B;
     struct rusage ru;
@@ -50,15 +63,16 @@ static int run_one(const char *arch, int B, int reps, int stages, double peak, i
 }
 
 int bench_resnet(int argc, char **argv) {
-    const char *model = "all", *batch = "1,8", *reps = "3", *stages = "3", *conv = "direct";
+    const char *model = "all", *batch = "1,8", *reps = "3", *stages = "3", *conv = "direct", *profile = NULL;
     const Opt opts[] = {
         {"model", 1, &model, "resnet18 | wide_resnet50_2 | all (default all)"},
         {"batch", 1, &batch, "comma-separated batch sizes (default 1,8)"},
         {"reps", 1, &reps, "timed repetitions after one warm-up; the best is reported (default 3)"},
         {"stages", 1, &stages, "run up to layerN, 1..4 (default 3: PatchCore's layer2 + layer3)"},
-        {"conv", 1, &conv, "direct (default: stride-1 convolutions without im2col, AVX-512 builds) | gemm | both"},
+        {"conv", 1, &conv, "direct (default: k > 1 convolutions without im2col, AVX-512 builds) | gemm | both"},
+        {"profile", 0, &profile, "print the share of time (and % of sgemm peak) per kind of layer"},
     };
-    if (opts_parse("bench resnet", argc, argv, 1, opts, 5, NULL, 0) < 0) ad_die_user();
+    if (opts_parse("bench resnet", argc, argv, 1, opts, 6, NULL, 0) < 0) ad_die_user();
     if (strcmp(conv, "direct") && strcmp(conv, "gemm") && strcmp(conv, "both")) {
         fprintf(stderr, "adbench: error: bench resnet: --conv must be direct, gemm or both, found '%s'\n", conv);
         return 1;
@@ -85,7 +99,7 @@ int bench_resnet(int argc, char **argv) {
                 return 1;
             }
             for (int d = 1; d >= 0; d--)  // direct first, then gemm, as asked
-                if ((d && strcmp(conv, "gemm")) || (!d && strcmp(conv, "direct"))) rc |= run_one(archs[a], B, R, L, peak, d);
+                if ((d && strcmp(conv, "gemm")) || (!d && strcmp(conv, "direct"))) rc |= run_one(archs[a], B, R, L, peak, d, profile != NULL);
             b = strchr(b, ',') ? strchr(b, ',') + 1 : b + strlen(b);
         }
     }

@@ -376,20 +376,32 @@ Test(resnet, conv_fast_equals_naive_on_awkward_shapes) {
     conv_case(2, 9, 3, 3, 0, 1, 3, 4, 0, 0);
 }
 
-Test(resnet, maxpool_padding_never_wins) {
-    int C = 2, B = 2, H = 5, W = 4;
-    float in[80], out[2 * 2 * 3 * 2];
-    for (int i = 0; i < 80; i++) in[i] = -100.f - (float)((i * 37) % 11);  // all negative: padding 0 would win
+// The 3x3 / 2 max-pool against the direct 9-tap loop: all-negative inputs (zero padding would
+// win), odd and even sizes (the separable pass's interior and both borders).
+static void maxpool_case(int C, int B, int H, int W) {
+    int Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
+    size_t n = (size_t)C * B * H * W;
+    float *in = malloc(n * sizeof(float)), *out = malloc((size_t)C * B * Ho * Wo * sizeof(float));
+    for (size_t i = 0; i < n; i++) in[i] = -100.f - (float)((i * 37) % 11);
     maxpool3x3s2_forward(out, in, C, B, H, W);
     for (int cb = 0; cb < C * B; cb++)
-        for (int oy = 0; oy < 3; oy++)
-            for (int ox = 0; ox < 2; ox++) {
+        for (int oy = 0; oy < Ho; oy++)
+            for (int ox = 0; ox < Wo; ox++) {
                 float m = -INFINITY;
                 for (int y = 2 * oy - 1; y <= 2 * oy + 1; y++)
                     for (int x = 2 * ox - 1; x <= 2 * ox + 1; x++)
-                        if (y >= 0 && y < H && x >= 0 && x < W) m = fmaxf(m, in[cb * 20 + y * W + x]);
-                cr_expect_eq(out[(cb * 3 + oy) * 2 + ox], m);
+                        if (y >= 0 && y < H && x >= 0 && x < W) m = fmaxf(m, in[((size_t)cb * H + y) * W + x]);
+                cr_expect_eq(out[((size_t)cb * Ho + oy) * Wo + ox], m, "%dx%d at (%d, %d, %d)", H, W, cb, oy, ox);
             }
+    free(in), free(out);
+}
+
+Test(resnet, maxpool_padding_never_wins) {
+    maxpool_case(2, 2, 5, 4);
+    maxpool_case(1, 3, 7, 9);
+    maxpool_case(3, 1, 1, 1);
+    maxpool_case(1, 1, 2, 2);
+    maxpool_case(2, 1, 112, 112);
 }
 
 // --- bad files -------------------------------------------------------------------------------
