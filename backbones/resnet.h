@@ -8,10 +8,11 @@
 // folded file (each conv has a `.bias`, there are no `bn*` tensors). Only the stem and the
 // layers up to the deepest one requested are read: deeper tensors may be absent.
 //
-// Activations are kept channel-major with the batch inside, x[c][b][h][w] ("CNHW"): a
-// convolution is then one GEMM out[Cout][B*Ho*Wo] = W[Cout][Cin*k*k] x col[Cin*k*k][B*Ho*Wo]
-// (im2col; 1x1 stride-1 convolutions need no im2col), tiled over a fixed grid of output blocks
-// so that results do not depend on the thread count.
+// Activations are kept channel-major with the batch inside, x[c][b][h][w] ("CNHW"). A k > 1
+// convolution runs the direct AVX-512 kernel of conv_direct.h where the build has AVX-512; a
+// 1x1 one (and every one without AVX-512) is one GEMM out[Cout][B*Ho*Wo] = W[Cout][Cin*k*k] x
+// col[Cin*k*k][B*Ho*Wo] (im2col; 1x1 stride-1 convolutions need no im2col), tiled over a fixed
+// grid of output blocks. Neither depends on the thread count.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
