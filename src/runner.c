@@ -32,362 +32,12 @@
 #include "runlog.h"
 #include "sha256.h"
 #include "synth_dataset.h"
+#include "run_state.h"
 #include "variant.h"
 
 void openblas_set_num_threads(int n);  // OpenBLAS extension (cblas.h)
 
 static char *hex16(uint64_t h) { return ad_sprintf("%016llx", (unsigned long long)h); }
-
-// ---------------------------------------------------------------------------------------
-// Run state
-
-typedef struct {
-    int v, d;
-    char *category;  // NULL: "all" (dry-run only)
-    const DatasetAdapter *ad;
-    const char *dsname;
-    char *root;
-} Unit;
-
-typedef struct {
-    int v, m;
-    char *id;
-    KeyVals kv;
-    int dup;  // same identity as an earlier job: runs once
-} Job;
-
-typedef struct {
-    const Config *cfg;
-    const RunOptions *o;
-    FILE *con;
-    int mode;  // progress mode
-    Unit *units;
-    int n_units;
-    Job *jobs;
-    int n_jobs;
-    int *job_of;  // [variant * max_methods + m]
-    int max_m;
-    char *out_dir, *csv_path;
-    Table table;
-    Provenance prov;
-    // open backbone
-    char *bb_key;
-    const BackboneDriver *drv;
-    Backbone *bb;
-    FeatureCache *cache;
-    // totals
-    double t_extract, t_score, t_metrics, t0;
-    long n_images, n_hits;
-    int rows_new, header_printed;
-    JobCounter jc;        // "job k/N" + overall ETA (variant.h)
-    int *keep;            // --only: units selected (NULL: all)
-    char *per_image_csv;  // per_image.csv beside csv_path (per_image.h)
-    char **wsha;          // [variant]: SHA-256 of the backbone's weights file ("" without one)
-    int bb_v;             // the variant that opened the backbone
-    KeyVals resolved;     // "backbone.<key>" -> "value\tgrid point" of automatic backbone keys
-    int n_opens;          // backbones noted in resolved
-} Run;
-
-static Job *job_at(Run *R, int v, int m) { return &R->jobs[R->job_of[v * R->max_m + m]]; }
-
-static const char *const METRIC_HEAD[] = {"I-AUROC", "I-AP", "I-F1max", "P-AUROC", "P-AP", "P-F1max", "AUPRO", "PRO-MuSc"};
-
-static void print_header(Run *R) {
-    if (R->o->quiet || R->header_printed) return;
-    R->header_printed = 1;
-    fprintf(R->con, "%-30s %-12s %-8s", "dataset/category", "method", "job");
-    for (int k = 0; k < N_RESULT_METRICS; k++) fprintf(R->con, " %8s", METRIC_HEAD[k]);
-    fprintf(R->con, " %9s  %s\n", "img/s", "variant");
-}
-
-static void print_row(Run *R, int r) {
-    if (R->o->quiet) return;
-    print_header(R);
-    const Table *t = &R->table;
-    char name[128];
-    snprintf(name, sizeof name, "%s/%s", table_get(t, r, "dataset"), table_get(t, r, "category"));
-    fprintf(R->con, "%-30.30s %-12.12s %-8.8s", name, table_get(t, r, "method"), table_get(t, r, "job"));
-    for (int k = 0; k < N_RESULT_METRICS; k++) {
-        double v;
-        if (cell_double(table_get(t, r, RESULT_METRICS[k]), &v) || isnan(v)) fprintf(R->con, " %8s", "-");
-        else fprintf(R->con, " %8.2f", 100 * v);
-    }
-    double ips;
-    if (!cell_double(table_get(t, r, "images_per_s"), &ips) && !isnan(ips)) fprintf(R->con, " %9.2f", ips);
-    else fprintf(R->con, " %9s", "-");
-    fprintf(R->con, "  %s\n", table_get(t, r, "variant"));
-    fflush(R->con);
-}
-
-// ---------------------------------------------------------------------------------------
-// Columns and rows
-
-static int col_rank(const char *k) {
-    if (!strcmp(k, "backbone")) return 0;
-    if (!strncmp(k, "backbone.", 9)) return 1;
-    if (!strcmp(k, "method")) return 2;
-    if (!strncmp(k, "method.", 7)) return 3;
-    if (!strncmp(k, "evaluation.", 11)) return 4;
-    return 5;
-}
-
-static const char *const TIMING_COLS[] = {"n_test", "n_train", "n_refs", "extract_s", "score_s",
-                                          "metrics_s", "images_per_s", "cache_hits", "cache_mb"};
-static const char *const PROV_COLS[] = {"grid", "image_size", "feature_grid", "git_commit", "adbench_version",
-                                        "cpu_model", "threads", "blas_config", "config_hash", "split_hash",
-                                        "weights_sha256"};
-
-static void build_columns(Run *R, char ***cols_out, int *n_out) {
-    int n = 0, cap = 64;
-    char **cols = ad_malloc((size_t)cap * sizeof *cols);
-#define PUSH(s)                                                   \
-    do {                                                          \
-        if (n == cap) cap *= 2, cols = ad_realloc(cols, (size_t)cap * sizeof *cols); \
-        cols[n++] = ad_strdup(s);                                 \
-    } while (0)
-    PUSH("job");
-    PUSH("dataset");
-    PUSH("category");
-    PUSH("n_categories");
-    PUSH("variant");  // grid values of the row's job (variant.h); empty without grids
-    int cfg_start = n;
-    for (int j = 0; j < R->n_jobs; j++)
-        for (int i = 0; i < R->jobs[j].kv.n; i++) {
-            const char *k = R->jobs[j].kv.keys[i];
-            int seen = 0;
-            for (int c = cfg_start; c < n && !seen; c++) seen = !strcmp(cols[c], k);
-            if (!seen) PUSH(k);
-        }
-    // Order config columns: backbone, backbone.*, method, method.*, evaluation.*, seed.
-    for (int a = cfg_start + 1; a < n; a++)
-        for (int b = a; b > cfg_start; b--) {
-            int ra = col_rank(cols[b - 1]), rb = col_rank(cols[b]);
-            if (ra < rb || (ra == rb && strcmp(cols[b - 1], cols[b]) <= 0)) break;
-            char *t = cols[b];
-            cols[b] = cols[b - 1], cols[b - 1] = t;
-        }
-    for (int k = 0; k < N_RESULT_METRICS; k++) PUSH(RESULT_METRICS[k]);
-    for (size_t k = 0; k < sizeof TIMING_COLS / sizeof *TIMING_COLS; k++) PUSH(TIMING_COLS[k]);
-    for (size_t k = 0; k < sizeof PROV_COLS / sizeof *PROV_COLS; k++) PUSH(PROV_COLS[k]);
-#undef PUSH
-    *cols_out = cols;
-    *n_out = n;
-}
-
-static int find_row(const Run *R, const char *job, const char *ds, const char *cat) {
-    const Table *t = &R->table;
-    int jc = table_col(t, "job"), dc = table_col(t, "dataset"), cc = table_col(t, "category");
-    for (int r = 0; r < t->n_rows; r++)
-        if (!strcmp(t->rows[r][jc], job) && !strcmp(t->rows[r][dc], ds) && !strcmp(t->rows[r][cc], cat)) return r;
-    return -1;
-}
-
-// Rows this run knows are sorted by (unit, method); others keep their order, after them.
-static long row_key(const Run *R, int r) {
-    const Table *t = &R->table;
-    const char *job = table_get(t, r, "job"), *ds = table_get(t, r, "dataset"), *cat = table_get(t, r, "category");
-    for (int j = 0; j < R->n_jobs; j++) {
-        if (strcmp(R->jobs[j].id, job) || R->jobs[j].dup) continue;
-        for (int u = 0; u < R->n_units; u++) {
-            const Unit *U = &R->units[u];
-            if (U->v == R->jobs[j].v && U->category && !strcmp(U->dsname, ds) && !strcmp(U->category, cat))
-                return (long)u * 1000 + R->jobs[j].m;
-        }
-    }
-    return 1000000000L + r;
-}
-
-static void sort_rows(Run *R) {
-    Table *t = &R->table;
-    long *key = ad_malloc((size_t)(t->n_rows ? t->n_rows : 1) * sizeof *key);
-    for (int r = 0; r < t->n_rows; r++) key[r] = row_key(R, r);
-    for (int a = 1; a < t->n_rows; a++)
-        for (int b = a; b > 0 && key[b - 1] > key[b]; b--) {
-            long k = key[b];
-            key[b] = key[b - 1], key[b - 1] = k;
-            char **x = t->rows[b];
-            t->rows[b] = t->rows[b - 1], t->rows[b - 1] = x;
-        }
-    free(key);
-}
-
-// Expected categories of (job, dataset): the units of the job's variant for that dataset.
-static int group_complete(const char *job, const char *ds, int n, void *ctx) {
-    Run *R = ctx;
-    if (R->o->shard_n > 1) return 0;  // shards: adbench merge adds the means
-    for (int j = 0; j < R->n_jobs; j++) {
-        if (strcmp(R->jobs[j].id, job)) continue;
-        int expect = 0;
-        for (int u = 0; u < R->n_units; u++)
-            if (R->units[u].v == R->jobs[j].v && !strcmp(R->units[u].dsname, ds)) expect++;
-        return n == expect;
-    }
-    return 0;
-}
-
-static int write_results(Run *R) {
-    sort_rows(R);
-    results_add_means(&R->table, group_complete, R);
-    return table_write_csv(&R->table, R->csv_path);
-}
-
-// Exclusive flock on "<csv>.lock" holding our pid; returns the fd (kept open for the run) or
-// -1 with ad_error naming the other process.
-static int lock_results(const char *csv) {
-    char *lp = ad_sprintf("%s.lock", csv);
-    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        ad_error("%s: cannot create the lock file (%s). Fix: check that the output folder is writable", lp, strerror(errno));
-        free(lp);
-        return -1;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB)) {
-        int e = errno;
-        char pid[32] = "";
-        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
-        pid[n > 0 ? n : 0] = 0;
-        pid[strcspn(pid, "\n")] = 0;
-        if (e == EWOULDBLOCK)
-            ad_error("%s: another adbench run (pid %s) is writing this results file; two runs into one folder would lose "
-                     "rows. Fix: wait for it to finish, or use another --out",
-                     csv, *pid ? pid : "unknown");
-        else
-            ad_error("%s: cannot lock %s (%s)", csv, lp, strerror(e));
-        close(fd);
-        free(lp);
-        return -1;
-    }
-    char pid[32];
-    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n) {}
-    free(lp);
-    return fd;
-}
-
-// Would this run compute the row (job, dataset, category)? Units of this shard and --only.
-static int row_in_scope(const Run *R, const char *job, const char *ds, const char *cat) {
-    for (int u = 0; u < R->n_units; u++) {
-        const Unit *U = &R->units[u];
-        if ((R->o->shard_n > 1 && u % R->o->shard_n != R->o->shard_i) || (R->keep && !R->keep[u])) continue;
-        if (strcmp(U->dsname, ds) || !U->category || strcmp(U->category, cat)) continue;
-        for (int m = 0; m < R->cfg->variants[U->v].n_methods; m++)
-            if (!strcmp(R->jobs[R->job_of[U->v * R->max_m + m]].id, job)) return 1;
-    }
-    return 0;
-}
-
-// Load an existing results file for resume; its columns must be a subset of ours.
-// The variant whose job has this id (-1: none of this config's).
-static int variant_of_job(const Run *R, const char *id) {
-    for (int j = 0; j < R->n_jobs; j++)
-        if (!strcmp(R->jobs[j].id, id)) return R->jobs[j].v;
-    return -1;
-}
-
-// R->wsha[v]: the digest of each variant's weights file (cached, sha256.h). A file that
-// cannot be read gets "" here; opening the backbone reports it.
-static void weights_digests(Run *R) {
-    const Config *cfg = R->cfg;
-    R->wsha = ad_calloc((size_t)cfg->n_variants, sizeof *R->wsha);
-    const char *last = NULL;  // the last file hashed, and its digest
-    char last_hex[65] = "";
-    for (int v = 0; v < cfg->n_variants; v++) {
-        const Variant *V = &cfg->variants[v];
-        const char *w = params_find(V->backbone.params.spec, "weights") ? params_str(&V->backbone.params, "weights") : "";
-        if (!w || !*w) {
-            R->wsha[v] = ad_strdup("");
-            continue;
-        }
-        if (last && !strcmp(last, w)) {  // a grid over other keys: one file for all variants
-            R->wsha[v] = ad_strdup(last_hex);
-            continue;
-        }
-        sha256_cache_configure(V->cache_dir, R->o->quiet);
-        char hex[65];
-        if (sha256_file_cached(hex, w, NULL)) {
-            ad_clear_error();
-            hex[0] = 0;
-        }
-        R->wsha[v] = ad_strdup(hex);
-        last = w;
-        memcpy(last_hex, hex, sizeof hex);
-    }
-}
-
-static int load_existing(Run *R) {
-    if (access(R->csv_path, F_OK)) return 0;
-    Table old;
-    if (table_read_csv(&old, R->csv_path)) return ad_error_prefix("resume");
-    int *map = ad_malloc((size_t)old.n_cols * sizeof *map);
-    for (int c = 0; c < old.n_cols; c++) {
-        map[c] = table_col(&R->table, old.cols[c]);
-        if (map[c] < 0) {
-            ad_error("%s: column '%s' is not produced by this config/version, so its rows cannot be resumed. Fix: use "
-                     "another --out folder, or move the old results.csv away",
-                     R->csv_path, old.cols[c]);
-            free(map);
-            table_free(&old);
-            return -1;
-        }
-    }
-    int cc = table_col(&old, "category"), cj = table_col(&old, "job"), cd = table_col(&old, "dataset");
-    int cg = table_col(&old, "git_commit"), cw = table_col(&old, "weights_sha256");
-    const char **cells = ad_calloc((size_t)R->table.n_cols, sizeof *cells);
-    int n_stale = 0, n_stale_w = 0, n_dropped = 0, n_unknown_w = 0;
-    const char *stale_commit = NULL, *stale_w_old = NULL, *stale_w_now = NULL, *stale_w_file = NULL;
-    for (int r = 0; r < old.n_rows; r++) {
-        if (cc >= 0 && !strcmp(old.rows[r][cc], "mean")) continue;
-        // Rows this run would compute: --force reruns them all; --rerun-stale those that an
-        // other adbench commit made or other weights (a file replaced under the same path):
-        // they resume silently otherwise, hiding the change.
-        int mine = cj >= 0 && cd >= 0 && cc >= 0 && row_in_scope(R, old.rows[r][cj], old.rows[r][cd], old.rows[r][cc]);
-        int stale = mine && cg >= 0 && strcmp(old.rows[r][cg], R->prov.git_commit);
-        if (stale && !stale_commit) stale_commit = old.rows[r][cg];
-        n_stale += stale;
-        // Weights: an empty cell (older CSVs, weight-free backbones) is unknown, not stale.
-        int v = mine ? variant_of_job(R, old.rows[r][cj]) : -1;
-        const char *now = v >= 0 ? R->wsha[v] : "", *was = cw >= 0 ? old.rows[r][cw] : "";
-        int stale_w = mine && *now && *was && strcmp(was, now);
-        n_unknown_w += mine && *now && !*was;
-        if (stale_w && !stale_w_old) {
-            stale_w_old = was, stale_w_now = now;
-            stale_w_file = params_str(&R->cfg->variants[v].backbone.params, "weights");
-        }
-        n_stale_w += stale_w;
-        stale |= stale_w;
-        if (mine && (R->o->force || (stale && R->o->rerun_stale))) {
-            n_dropped++;
-            continue;
-        }
-        for (int c = 0; c < R->table.n_cols; c++) cells[c] = "";
-        for (int c = 0; c < old.n_cols; c++) cells[map[c]] = old.rows[r][c];
-        table_add_row(&R->table, cells);
-    }
-    free(cells);
-    free(map);
-    if (n_stale_w && !R->o->force && !R->o->rerun_stale)
-        fprintf(runlog_stream(),
-                "adbench: warning: %s: %d row%s to resume %s made with other weights: %s had sha256 %.12s..., now "
-                "%.12s...; kept. Fix: --rerun-stale reruns them, --force reruns every row of this config\n",
-                R->csv_path, n_stale_w, n_stale_w == 1 ? "" : "s", n_stale_w == 1 ? "was" : "were", stale_w_file,
-                stale_w_old, stale_w_now);
-    if (n_unknown_w && !R->o->quiet)
-        fprintf(runlog_stream(),
-                "note: %s: %d resumed row%s no weights_sha256 (written by an older adbench); kept as they are, "
-                "not checked against the current weights\n",
-                R->csv_path, n_unknown_w, n_unknown_w == 1 ? " has" : "s have");
-    if (n_stale && !R->o->force && !R->o->rerun_stale && stale_commit)
-        fprintf(runlog_stream(),
-                "adbench: warning: %s: %d row%s to resume %s made by adbench commit %s, not this one (%s); kept. "
-                "Fix: --rerun-stale reruns them, --force reruns every row of this config\n",
-                R->csv_path, n_stale, n_stale == 1 ? "" : "s", n_stale == 1 ? "was" : "were", stale_commit,
-                R->prov.git_commit);
-    else if (n_dropped && !R->o->quiet)
-        fprintf(runlog_stream(), "note: %s: %d row%s rerun (%s)\n", R->csv_path, n_dropped, n_dropped == 1 ? "" : "s",
-                R->o->force ? "--force" : "--rerun-stale: made by another commit or other weights");
-    table_free(&old);
-    return 0;
-}
 
 // ---------------------------------------------------------------------------------------
 // Units and jobs
@@ -974,18 +624,18 @@ static int run_method(Run *R, const Unit *U, const Category *C, const Job *J, Fe
     free(cells);
     cfree(&c);
     R->rows_new++;
-    if (write_results(R)) return -1;
-    int r = find_row(R, J->id, U->dsname, U->category);
-    print_row(R, r);
-    int rm = find_row(R, J->id, U->dsname, "mean");
-    if (rm >= 0 && group_complete(J->id, U->dsname, atoi(table_get(&R->table, rm, "n_categories")), R)) {
+    if (run_write_results(R)) return -1;
+    int r = run_find_row(R, J->id, U->dsname, U->category);
+    run_print_row(R, r);
+    int rm = run_find_row(R, J->id, U->dsname, "mean");
+    if (rm >= 0 && run_group_complete(J->id, U->dsname, atoi(table_get(&R->table, rm, "n_categories")), R)) {
         // Print the mean once: right after the group's last category.
         int last = 1;
         for (int u = 0; u < R->n_units; u++)
             if (R->units[u].v == U->v && !strcmp(R->units[u].dsname, U->dsname) && R->units[u].category &&
-                find_row(R, J->id, U->dsname, R->units[u].category) < 0)
+                run_find_row(R, J->id, U->dsname, R->units[u].category) < 0)
                 last = 0;
-        if (last) print_row(R, rm);
+        if (last) run_print_row(R, rm);
     }
     return 0;
 }
@@ -1047,7 +697,7 @@ static int run_unit(Run *R, int ui) {
         int kept = 0;
         for (int k = 0; k < np; k++) {
             const Job *J = job_at(R, U->v, pend[k]);
-            int r = find_row(R, J->id, U->dsname, U->category);
+            int r = run_find_row(R, J->id, U->dsname, U->category);
             if (r >= 0 && !strcmp(table_get(&R->table, r, "split_hash"), split)) continue;
             if (r >= 0) {
                 fprintf(runlog_stream(), "adbench: warning: %s: row %s %s/%s was computed on another split (split_hash %s, now %s): "
@@ -1172,90 +822,6 @@ static int dry_run(Run *R) {
 
 // ---------------------------------------------------------------------------------------
 
-// s + sep + t (s freed; malloc'd).
-static char *cat3(char *s, const char *sep, const char *t) {
-    char *r = ad_sprintf("%s%s%s", s ? s : "", s && *s ? sep : "", t);
-    free(s);
-    return r;
-}
-
-static void note_add(ConfigNote *notes, int *n, char *path, char *text) {
-    notes[*n].path = path;
-    notes[(*n)++].text = text;
-}
-
-// OUTDIR/config.resolved.yaml (config.h: config_resolved_yaml), written atomically. Notes:
-// the automatic backbone values (each value once; with the grid points when they differ),
-// threads: 0, mask_rule: auto and categories: all (from the first grid point's datasets).
-static int write_resolved(Run *R) {
-    const Config *cfg = R->cfg;
-    const Variant *V0 = &cfg->variants[0];
-    int n = 0;
-    ConfigNote *notes = ad_calloc((size_t)(R->resolved.n + V0->n_datasets + 2), sizeof *notes);
-    const KeyVals *kv = &R->resolved;
-    for (int i = 0; i < kv->n; i++) {
-        int seen = 0, differ = 0, count = 0;
-        for (int k = 0; k < n; k++) seen |= !strcmp(notes[k].path, kv->keys[i]);
-        if (seen) continue;
-        for (int j = i; j < kv->n; j++) count += !strcmp(kv->keys[j], kv->keys[i]);
-        differ = count < R->n_opens;  // automatic in some grid points only: say which
-        size_t l0 = strcspn(kv->vals[i], "\t");
-        for (int j = i + 1; j < kv->n; j++)
-            if (!strcmp(kv->keys[j], kv->keys[i]))
-                differ |= strcspn(kv->vals[j], "\t") != l0 || strncmp(kv->vals[j], kv->vals[i], l0) != 0;
-        char *text = NULL;
-        for (int j = i; j < kv->n && (differ || !text); j++) {
-            if (strcmp(kv->keys[j], kv->keys[i])) continue;
-            const char *tab = strchr(kv->vals[j], '\t');
-            char *one = *tab && tab[1] && differ ? ad_sprintf("%.*s (%s)", (int)(tab - kv->vals[j]), kv->vals[j], tab + 1)
-                                                  : ad_sprintf("%.*s", (int)(tab - kv->vals[j]), kv->vals[j]);
-            text = cat3(text, "; ", one);
-            free(one);
-        }
-        note_add(notes, &n, ad_strdup(kv->keys[i]), text);
-    }
-    if (V0->threads == 0) note_add(notes, &n, ad_strdup("threads"), ad_sprintf("%d (OpenMP default)", omp_get_max_threads()));
-    if (!strcmp(V0->eval.mask_rule, "auto")) {
-        char *text = NULL;
-        for (int d = 0; d < V0->n_datasets; d++) {
-            const DatasetAdapter *ad = registry_dataset(R->o->reg, V0->datasets[d].name);
-            char *one = ad_sprintf("%s (%s)", !V0->eval.resized ? "gt0" : ad && ad->mask_rule ? ad->mask_rule : "?",
-                                   V0->datasets[d].name);
-            if (!text || !strstr(text, one)) text = cat3(text, ", ", one);
-            free(one);
-        }
-        ad_clear_error();
-        note_add(notes, &n, ad_strdup("evaluation.mask_rule"), text);
-    }
-    for (int d = 0; d < V0->n_datasets; d++) {
-        if (V0->datasets[d].n_categories) continue;
-        char *text = NULL;
-        for (int u = 0; u < R->n_units; u++)
-            if (R->units[u].v == 0 && R->units[u].d == d && R->units[u].category) text = cat3(text, ", ", R->units[u].category);
-        if (text) note_add(notes, &n, ad_sprintf("datasets.%d.categories", d), text);
-    }
-    char *yaml = config_resolved_yaml(cfg, R->out_dir, notes, n);
-    for (int i = 0; i < n; i++) free((char *)notes[i].path), free((char *)notes[i].text);
-    free(notes);
-    if (!yaml) return ad_error_prefix("%s: config.resolved.yaml", R->out_dir);
-    char *path = ad_sprintf("%s/config.resolved.yaml", R->out_dir), *tmp = fs_tmp_name(path);
-    FILE *f = fopen(tmp, "w");
-    int ok = f && fprintf(f,
-                          "# adbench config.resolved.yaml: %s%s with every default filled in (adbench params NAME);\n"
-                          "# automatic values stay as written (same job ids) with what they became (# resolved:).\n"
-                          "# Relative paths are relative to the folder the run started in. Resume: adbench run THIS_FILE\n",
-                          cfg->path, cfg->n_sets ? " after --set" : "") > 0 &&
-             fputs(yaml, f) >= 0;
-    if (f && fclose(f)) ok = 0;
-    int rc = 0;
-    if (!ok || rename(tmp, path)) {
-        unlink(tmp);
-        rc = ad_error("%s: cannot write the resolved config. Fix: check that the output folder is writable", path);
-    }
-    free(path), free(tmp), free(yaml);
-    return rc;
-}
-
 int runner_run(const Config *cfg, const RunOptions *o) {
     Run R;
     memset(&R, 0, sizeof R);
@@ -1307,17 +873,17 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     if (fs_mkdirs(R.out_dir)) goto done;
     // One writer per results file: two runs into one out_dir each read the CSV, added their
     // rows and renamed, losing the other's. Shards write their own files and may run together.
-    if ((lock_fd = lock_results(R.csv_path)) < 0) goto done;
+    if ((lock_fd = run_lock_results(R.csv_path)) < 0) goto done;
     char **cols;
     int ncols;
-    build_columns(&R, &cols, &ncols);
+    run_build_columns(&R, &cols, &ncols);
     table_init(&R.table, (const char *const *)cols, ncols);
     for (int i = 0; i < ncols; i++) free(cols[i]);
     free(cols);
     if (!log_open && runlog_open(R.out_dir, R.prov.git_commit, R.prov.version)) goto done;  // runlog.h
-    if (write_resolved(&R)) goto done;  // again at the end, with the automatic values resolved
-    weights_digests(&R);  // resume: rows of other weights are stale too
-    if (load_existing(&R)) goto done;
+    if (run_write_resolved(&R)) goto done;  // again at the end, with the automatic values resolved
+    run_weights_digests(&R);  // resume: rows of other weights are stale too
+    if (run_load_existing(&R)) goto done;
     R.per_image_csv = per_image_csv_path(R.csv_path);
     int n_mine = 0;
     for (int u = 0; u < R.n_units; u++) n_mine += o->shard_n <= 1 || u % o->shard_n == o->shard_i;
@@ -1329,7 +895,7 @@ int runner_run(const Config *cfg, const RunOptions *o) {
         for (int m = 0; (o->shard_n <= 1 || u % o->shard_n == o->shard_i) && (!R.keep || R.keep[u]) &&
                         m < cfg->variants[R.units[u].v].n_methods; m++)
             n_pending += !job_at(&R, R.units[u].v, m)->dup &&
-                         find_row(&R, job_at(&R, R.units[u].v, m)->id, R.units[u].dsname, R.units[u].category) < 0;
+                         run_find_row(&R, job_at(&R, R.units[u].v, m)->id, R.units[u].dsname, R.units[u].category) < 0;
     job_counter_init(&R.jc, n_pending);
     for (int u = 0; u < R.n_units; u++) {
         if (o->shard_n > 1 && u % o->shard_n != o->shard_i) continue;
@@ -1337,9 +903,9 @@ int runner_run(const Config *cfg, const RunOptions *o) {
         if (run_unit(&R, u)) goto done;
     }
     // Rewrite once more so mean rows exist even when every row was resumed.
-    if (write_results(&R)) goto done;
+    if (run_write_results(&R)) goto done;
     close_backbone(&R);
-    if (write_resolved(&R)) goto done;
+    if (run_write_resolved(&R)) goto done;
     int want_report = 0;
     for (int v = 0; v < cfg->n_variants; v++) want_report |= cfg->variants[v].report;
     if (want_report && o->shard_n > 1) {
