@@ -419,8 +419,16 @@ Test(vit, fast_exp_erf_accuracy) {
 // The tiled online-softmax attention vs the naive double-precision reference, at a T that
 // crosses query and key tile edges (several partial tiles), and bit-identical for 1 vs 2
 // threads (fixed tiling, one thread per sgemm).
+static void attention_case(int B, int T, int NH, int C);
 Test(vit, tiled_attention_equals_naive_and_thread_independent) {
-    int B = 2, T = 1100, NH = 2, C = 128;
+    // 64-wide heads take the AVX-512 register tiles where built (48-query / 480-key blocks:
+    // T = 1100 crosses both, 47 and 1 are single partial tiles); 32-wide ones the sgemm tiles
+    attention_case(2, 1100, 2, 128);
+    attention_case(1, 47, 3, 192);
+    attention_case(2, 1, 1, 64);
+    attention_case(1, 530, 4, 128);
+}
+static void attention_case(int B, int T, int NH, int C) {
     size_t nqkv = (size_t)B * T * 3 * C, no = (size_t)B * T * C;
     float *qkv = malloc(sizeof(float) * nqkv), *ref = malloc(sizeof(float) * no);
     float *o1 = malloc(sizeof(float) * no), *o2 = malloc(sizeof(float) * no);
