@@ -79,7 +79,7 @@ typedef struct {
     // Per method that ran: its name for folders, and a copy of what runner_predict gave.
     int n_done;
     char **dir_name;
-    int *m, *gh, *gw;
+    int *m, *gh, *gw, *half_pixel;
     double *sigma;
     float **scores, **maps;
 } Predict;
@@ -92,13 +92,14 @@ static int keep_output(void *user, int m, const MethodOutput *mo, int gh, int gw
     P->gh = ad_realloc(P->gh, (size_t)P->n_done * sizeof *P->gh);
     P->gw = ad_realloc(P->gw, (size_t)P->n_done * sizeof *P->gw);
     P->sigma = ad_realloc(P->sigma, (size_t)P->n_done * sizeof *P->sigma);
+    P->half_pixel = ad_realloc(P->half_pixel, (size_t)P->n_done * sizeof *P->half_pixel);
     P->scores = ad_realloc(P->scores, (size_t)P->n_done * sizeof *P->scores);
     P->maps = ad_realloc(P->maps, (size_t)P->n_done * sizeof *P->maps);
     const Variant *V = &P->cfg->variants[0];
     int same = 0;  // two entries of one method: told apart by their position in methods:
     for (int j = 0; j < V->n_methods; j++) same += !strcmp(V->methods[j].name, V->methods[m].name);
     P->dir_name[k] = same > 1 ? ad_sprintf("%s~%d", V->methods[m].name, m) : ad_strdup(V->methods[m].name);
-    P->m[k] = m, P->gh[k] = gh, P->gw[k] = gw, P->sigma[k] = mo->smooth_sigma;
+    P->m[k] = m, P->gh[k] = gh, P->gw[k] = gw, P->sigma[k] = mo->smooth_sigma, P->half_pixel[k] = mo->half_pixel;
     P->scores[k] = ad_malloc((size_t)n * sizeof **P->scores);
     memcpy(P->scores[k], mo->image_score, (size_t)n * sizeof **P->scores);
     P->maps[k] = ad_malloc((size_t)n * gh * gw * sizeof **P->maps);
@@ -106,11 +107,15 @@ static int keep_output(void *user, int m, const MethodOutput *mo, int gh, int gw
     return 0;
 }
 
-// Map k of image i at the image's own size (the `native` protocol: bilinear, align_corners=
-// False, then the method's smoothing in pixels of that size). malloc'd.
+// Map k of image i on the config's evaluation grid, as a run's evaluation makes it: `native` at
+// the image's own size (bilinear, align_corners=False), `resized:S` / `center_crop:R:S` at S x
+// S (the image resized / cropped the same way for the picture), then the method's smoothing.
+// malloc'd.
 static float *full_map(const Predict *P, int k, int i, int W, int H) {
+    const EvalConfig *ev = &P->cfg->variants[0].eval;
+    int align = ev->resized ? (P->half_pixel[k] ? 0 : 1) : 0;
     float *map = ad_malloc((size_t)W * H * sizeof *map);
-    interp_bilinear(map, H, W, P->maps[k] + (size_t)i * P->gh[k] * P->gw[k], P->gh[k], P->gw[k], 0);
+    interp_bilinear(map, H, W, P->maps[k] + (size_t)i * P->gh[k] * P->gw[k], P->gh[k], P->gw[k], align);
     if (P->sigma[k] > 0) gaussian_filter2d(map, H, W, P->sigma[k]);
     return map;
 }
@@ -138,7 +143,9 @@ static int write_method(Predict *P, int k) {
     float lo = INFINITY, hi = -INFINITY;
     // Pass 1: sizes, image scores and the colour range (one per method over the folder).
     for (int i = 0; i < n && !rc; i++) {
-        if (image_size(C->test[i].path, &W[i], &H[i])) {
+        if (V->eval.resized) {
+            W[i] = H[i] = V->eval.size;
+        } else if (image_size(C->test[i].path, &W[i], &H[i])) {
             rc = -1;
             break;
         }
@@ -157,7 +164,7 @@ static int write_method(Predict *P, int k) {
         char *np = ad_sprintf("%s/%s.npy", mdir, stem), *pp = ad_sprintf("%s/%s.png", pdir, stem);
         float *map = full_map(P, k, i, W[i], H[i]);
         ImageU8 im = {0};
-        if (write_npy_atomic(np, map, H[i], W[i]) || image_read_rgb8(C->test[i].path, &im)) {
+        if (write_npy_atomic(np, map, H[i], W[i]) || overlay_load_image(&im, C->test[i].path, W[i], H[i], V->eval.crop_resize)) {
             rc = -1;
         } else {
             const char *base = strrchr(C->test[i].path, '/');
@@ -260,7 +267,7 @@ static int predict(const char *config, const char *images, const char *reference
     rc = 0;
 done:
     for (int k = 0; k < P.n_done; k++) free(P.dir_name[k]), free(P.scores[k]), free(P.maps[k]);
-    free(P.dir_name), free(P.m), free(P.gh), free(P.gw), free(P.sigma), free(P.scores), free(P.maps);
+    free(P.dir_name), free(P.m), free(P.gh), free(P.gw), free(P.half_pixel), free(P.sigma), free(P.scores), free(P.maps);
     table_free(&P.table);
     category_free(&C);
     config_free(&cfg);

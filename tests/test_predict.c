@@ -1,6 +1,6 @@
 // adbench predict (src/cmd_predict.c): a folder of unlabeled images scored by the real CLI
 // with the pixel backbone, zero-shot (MuSc) on the folder itself and PatchCore against
-// --reference; scores.csv rows, maps (image resolution) and pictures; and the errors (empty
+// --reference; scores.csv rows, maps (the evaluation grid) and pictures; and the errors (empty
 // folder, few-shot method without --reference, undecodable image) leave no output.
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -73,7 +73,7 @@ static void fixture_free(Fixture *f) {
 }
 
 // scores.csv has one row per image for `method`, in sorted order, with its map and picture.
-static void check_method(const Fixture *f, const Table *t, const char *method) {
+static void check_method(const Fixture *f, const Table *t, const char *method, int side) {
     int k = 0;
     for (int r = 0; r < t->n_rows; r++) {
         if (strcmp(table_get(t, r, "method"), method)) continue;
@@ -87,7 +87,8 @@ static void check_method(const Fixture *f, const Table *t, const char *method) {
         NpyArray a;
         cr_assert_eq(npy_read(mp, &a), 0, "%s", ad_last_error());
         cr_expect_eq(a.dtype, NPY_F32);
-        cr_expect(a.ndim == 2 && a.shape[0] == 32 && a.shape[1] == 32, "%s: the map is at the image's 32 x 32", mp);
+        cr_expect(a.ndim == 2 && a.shape[0] == side && a.shape[1] == side, "%s: the map is %lld x %lld, expected %d x %d",
+                  mp, a.ndim == 2 ? (long long)a.shape[0] : -1LL, a.ndim == 2 ? (long long)a.shape[1] : -1LL, side, side);
         npy_free(&a);
         char *pp = ad_sprintf("%s/pictures/%s/%s.png", f->out, method, f->stem[k]);
         int w, h;
@@ -112,7 +113,7 @@ Test(predict, zero_shot_and_reference, .timeout = 120) {
     cr_expect_str_eq(t.cols[2], "variant");
     cr_expect_str_eq(t.cols[3], "score");
     cr_expect_eq(t.n_rows, f.n);
-    check_method(&f, &t, "musc");
+    check_method(&f, &t, "musc", 32);  // native: the image's 32 x 32
     table_free(&t);
     free(args), free(err);
     // Every method of the config, PatchCore against the reference folder.
@@ -120,8 +121,8 @@ Test(predict, zero_shot_and_reference, .timeout = 120) {
     cr_assert_eq(run_adbench(args, NULL, &err), 0, "%s", err);
     cr_assert_eq(table_read_csv(&t, csv), 0, "%s", ad_last_error());
     cr_expect_eq(t.n_rows, 2 * f.n);
-    check_method(&f, &t, "musc");
-    check_method(&f, &t, "patchcore");
+    check_method(&f, &t, "musc", 32);
+    check_method(&f, &t, "patchcore", 32);
     // The synthetic defects score above the normal images on average (PatchCore).
     double sd = 0, sg = 0;
     int nd = 0, ng = 0;
@@ -133,6 +134,15 @@ Test(predict, zero_shot_and_reference, .timeout = 120) {
         else sd += s, nd++;
     }
     cr_expect_gt(sd / nd, sg / ng, "defects %.3g vs normal %.3g", sd / nd, sg / ng);
+    table_free(&t);
+    free(args), free(err);
+    // The config's evaluation grid is followed: center_crop:40:24 gives 24 x 24 maps (and
+    // pictures of the cropped image), as a run's evaluation would
+    args = ad_sprintf("predict '%s' --images '%s' --method musc --out '%s' --quiet --set evaluation.resolution=center_crop:40:24",
+                      f.cfg, f.imgs, f.out);
+    cr_assert_eq(run_adbench(args, NULL, &err), 0, "%s", err);
+    cr_assert_eq(table_read_csv(&t, csv), 0, "%s", ad_last_error());
+    check_method(&f, &t, "musc", 24);
     table_free(&t);
     free(args), free(err), free(csv);
     fixture_free(&f);
