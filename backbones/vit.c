@@ -215,6 +215,22 @@ AD_WIDE_SIMD static float exp_sum(float *r, int n, float m) {
     return sum;
 }
 
+// One row of a key block in the online softmax: r = e^(r - m'), m' = max(m, rowmax r), the
+// running sum l rescaled; returns the factor e^(m - m') by which the row's output must be scaled
+// (unused for the first block, which sets m and l).
+static float online_softmax_row(float *r, int nk, int first, float *m, float *l) {
+    float rm = row_max(r, nk);
+    if (first) {
+        *m = rm;
+        *l = exp_sum(r, nk, rm);
+        return 1.0f;
+    }
+    float m2 = rm > *m ? rm : *m, corr = vexpf(*m - m2);
+    *l = *l * corr + exp_sum(r, nk, m2);
+    *m = m2;
+    return corr;
+}
+
 void attention_forward_naive(float *out, const float *qkv, int B, int T, int C, int NH) {
     // qkv (B, T, 3C) = [q | k | v], head h uses columns h*hs .. h*hs+hs-1 of each; out (B, T, C).
     int hs = C / NH;
@@ -362,14 +378,8 @@ static void ax_task(float *out, float *scratch, const float *qkv, int b, int h, 
         for (int j = 0; j < nk; j += 48)  // a 48-key slice of Kt (12 KiB) stays in L1 for all queries
             for (int i = 0; i < AX_BQ; i += 8) ax_scores(S + (size_t)i * AX_BK + j, AX_BK, q + i, Kt + k0 + j, nkp, scale);
         for (int i = 0; i < AX_BQ; i++) {
-            float *r = S + (size_t)i * AX_BK, m = row_max(r, nk);
-            if (k0 == 0) {
-                mx[i] = m;
-                l[i] = exp_sum(r, nk, m);
-            } else {
-                float m2 = m > mx[i] ? m : mx[i], corr = vexpf(mx[i] - m2);
-                l[i] = l[i] * corr + exp_sum(r, nk, m2);
-                mx[i] = m2;
+            float corr = online_softmax_row(S + (size_t)i * AX_BK, nk, k0 == 0, &mx[i], &l[i]);
+            if (k0) {
 #pragma omp simd
                 for (int d = 0; d < AX_HS; d++) o[i][d] *= corr;
             }
@@ -420,14 +430,8 @@ void attention_forward(float *out, float *scratch, const float *qkv, int B, int 
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, hs, scale, Q, (int)ld, base + C + k0 * ld,
                         (int)ld, 0.0f, S, ATT_BK);
             for (int i = 0; i < nq; i++) {
-                float *r = S + (size_t)i * ATT_BK, m = row_max(r, nk);
-                if (k0 == 0) {
-                    mx[i] = m;
-                    l[i] = exp_sum(r, nk, m);
-                } else {
-                    float m2 = m > mx[i] ? m : mx[i], corr = vexpf(mx[i] - m2), *o = O + (size_t)i * C;
-                    l[i] = l[i] * corr + exp_sum(r, nk, m2);
-                    mx[i] = m2;
+                float corr = online_softmax_row(S + (size_t)i * ATT_BK, nk, k0 == 0, &mx[i], &l[i]), *o = O + (size_t)i * C;
+                if (k0) {
 #pragma omp simd
                     for (int d = 0; d < hs; d++) o[d] *= corr;
                 }

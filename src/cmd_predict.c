@@ -120,17 +120,6 @@ static float *full_map(const Predict *P, int k, int i, int W, int H) {
     return map;
 }
 
-static int write_npy_atomic(const char *path, const float *map, int H, int W) {
-    char *tmp = fs_tmp_name(path);
-    int64_t shape[2] = {H, W};
-    int rc = npy_write(tmp, NPY_F32, 2, shape, map);
-    if (!rc && rename(tmp, path))
-        rc = ad_error("%s: cannot move %s into place (%s). Fix: check the output folder", path, tmp, strerror(errno));
-    if (rc) unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 // Maps, pictures and rows of method k.
 static int write_method(Predict *P, int k) {
     const Category *C = P->C;
@@ -164,7 +153,7 @@ static int write_method(Predict *P, int k) {
         char *np = ad_sprintf("%s/%s.npy", mdir, stem), *pp = ad_sprintf("%s/%s.png", pdir, stem);
         float *map = full_map(P, k, i, W[i], H[i]);
         ImageU8 im = {0};
-        if (write_npy_atomic(np, map, H[i], W[i]) || overlay_load_image(&im, C->test[i].path, W[i], H[i], V->eval.crop_resize)) {
+        if (npy_write_atomic(np, NPY_F32, 2, (int64_t[]){H[i], W[i]}, map) || overlay_load_image(&im, C->test[i].path, W[i], H[i], V->eval.crop_resize)) {
             rc = -1;
         } else {
             const char *base = strrchr(C->test[i].path, '/');

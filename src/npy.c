@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "err.h"
+#include "fsutil.h"
 
 static const struct { NpyDtype d; const char *descr; const char *name; size_t size; } DT[] = {
     {NPY_F32, "<f4", "float32", 4}, {NPY_F64, "<f8", "float64", 8}, {NPY_U8, "|u1", "uint8", 1},
@@ -199,4 +201,14 @@ float *npy_as_f32(const NpyArray *a) {
     float *dst = ad_malloc(a->count * sizeof *dst);
     CONVERT(float)
     return dst;
+}
+
+int npy_write_atomic(const char *path, NpyDtype dtype, int ndim, const int64_t *shape, const void *data) {
+    char *tmp = fs_tmp_name(path);
+    int rc = npy_write(tmp, dtype, ndim, shape, data);
+    if (!rc && rename(tmp, path))
+        rc = ad_error("%s: cannot move %s into place (%s). Fix: check the output folder", path, tmp, strerror(errno));
+    if (rc) unlink(tmp);
+    free(tmp);
+    return rc;
 }

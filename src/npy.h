@@ -20,6 +20,8 @@ const char *npy_dtype_name(NpyDtype d);  // "float32", ...
 // Returns 0, or -1 with ad_error() set (naming the file).
 int npy_read(const char *path, NpyArray *out);
 int npy_write(const char *path, NpyDtype dtype, int ndim, const int64_t *shape, const void *data);
+// npy_write to a temporary name, then renamed into place: never a partial file at path.
+int npy_write_atomic(const char *path, NpyDtype dtype, int ndim, const int64_t *shape, const void *data);
 void npy_free(NpyArray *a);
 // Converting copies (malloc'd). Any numeric dtype is accepted.
 double *npy_as_f64(const NpyArray *a);

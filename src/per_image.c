@@ -40,14 +40,8 @@ static int write_maps(const char *path, const float *maps, int n, int gh, int gw
         return -1;
     }
     free(dir);
-    char *tmp = fs_tmp_name(path);
     int64_t shape[3] = {n, gh, gw};
-    int rc = npy_write(tmp, NPY_F32, 3, shape, maps);
-    if (!rc && rename(tmp, path))
-        rc = ad_error("%s: cannot move %s into place (%s). Fix: check the output folder", path, tmp, strerror(errno));
-    if (rc) unlink(tmp);
-    free(tmp);
-    return rc;
+    return npy_write_atomic(path, NPY_F32, 3, shape, maps);
 }
 
 // Existing per-image table (or an empty one), with every column of cols present.
