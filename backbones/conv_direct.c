@@ -58,11 +58,13 @@ size_t conv_direct_scratch_floats(const Conv *c, int B, int H, int W) {
 #ifdef __AVX512F__
 #include <immintrin.h>
 
-// acc[j][i] = sum_ci sum_t wp[ci][t][j] * in[ci * cs + off[t] + i], i < TP.
-static void tile(float acc[MR][TP], const float *in, size_t cs, const int *off, int kk, int cin, const float *wp) {
+// acc[j][i] (+)= sum_ci sum_t wp[ci][t][j] * in[ci * cs + off[t] + i], i < TP; add = 1 goes on
+// from the sums in acc (the next chunk of input channels: the same additions in the same order).
+static void tile(float acc[MR][TP], const float *in, size_t cs, const int *off, int kk, int cin, const float *wp,
+                 int add) {
     __m512 c[MR][NV];
     for (int j = 0; j < MR; j++)
-        for (int v = 0; v < NV; v++) c[j][v] = _mm512_setzero_ps();
+        for (int v = 0; v < NV; v++) c[j][v] = add ? _mm512_loadu_ps(&acc[j][16 * v]) : _mm512_setzero_ps();
     for (int ci = 0; ci < cin; ci++) {
         const float *x = in + (size_t)ci * cs;
         for (int t = 0; t < kk; t++, wp += MR) {
@@ -137,17 +139,31 @@ void conv2d_forward_direct(float *out, float *scratch, const float *in, const Co
     long ng = (nt + TG - 1) / TG;
     while (CG > 1 && (long)segs * ng * ((nb + CG - 1) / CG) < 8L * omp_get_max_threads()) CG--;
     long ncg = (nb + CG - 1) / CG, ntask = (long)segs * ng * ncg;
-    // Each output is computed by one tile call in a fixed order (input channel, then tap), so
-    // the blocking and the schedule never change a result.
+    // Inside a task, input channels go in chunks of CC whose weights (8 x CC x k*k) and inputs
+    // stay in L1 while the task's tiles are summed (at 256-512 channels the whole-channel tile
+    // streamed both from L2 and ran L2-bound); the partial sums wait in acc.
+    int CC = (int)(16384 / ((size_t)MR * kk * sizeof(float)));
+    CC = CC < 8 ? 8 : CC;
+    // Each output is summed in a fixed order (input channel, then tap) whatever the blocking,
+    // the chunks and the schedule: identical results for any thread count.
 #pragma omp parallel for schedule(dynamic, 1)
     for (long task = 0; task < ntask; task++) {
         int s = (int)(task / (ng * ncg));
         long g = task / ncg % ng, cg = task % ncg;
-        for (long cb = cg * CG; cb < (cg + 1) * CG && cb < nb; cb++)
-            for (long tt = g * TG; tt < (g + 1) * TG && tt < nt; tt++) {
+        long cb0 = cg * CG, cb1 = (cg + 1) * CG < nb ? (cg + 1) * CG : nb;
+        long t0 = g * TG, t1 = (g + 1) * TG < nt ? (g + 1) * TG : nt;
+        float(*accs)[MR][TP] = ad_malloc((size_t)(cb1 - cb0) * (t1 - t0) * sizeof *accs);
+        for (int ci0 = 0; ci0 < cin; ci0 += CC) {
+            int nc = cin - ci0 < CC ? cin - ci0 : CC;
+            for (long cb = cb0; cb < cb1; cb++)
+                for (long tt = t0; tt < t1; tt++)
+                    tile(accs[(cb - cb0) * (t1 - t0) + (tt - t0)], scratch + (size_t)s * bs + (size_t)tt * TP + (size_t)ci0 * cs,
+                         cs, off, kk, nc, c->wp + ((size_t)cb * cin + ci0) * kk * MR, ci0 > 0);
+        }
+        for (long cb = cb0; cb < cb1; cb++)
+            for (long tt = t0; tt < t1; tt++) {
                 size_t q0 = (size_t)tt * TP;
-                float acc[MR][TP];
-                tile(acc, scratch + (size_t)s * bs + q0, cs, off, kk, cin, c->wp + (size_t)cb * cin * kk * MR);
+                float(*acc)[TP] = accs[(cb - cb0) * (t1 - t0) + (tt - t0)];
                 int nj = c->cout - (int)cb * MR < MR ? c->cout - (int)cb * MR : MR;
                 size_t ni = L - q0 < TP ? L - q0 : TP;
                 for (int j = 0; j < nj; j++) {
@@ -178,6 +194,7 @@ void conv2d_forward_direct(float *out, float *scratch, const float *in, const Co
                     }
                 }
             }
+        free(accs);
     }
 }
 #else
