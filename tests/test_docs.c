@@ -87,7 +87,7 @@ static int check_links(const char *path, const char *dir) {
 Test(docs, links_resolve_inside_the_repository) {
     int n = check_links("README.md", ".");
     const char *docs[] = {"docs/methods.md",  "docs/protocols.md", "docs/codegraph.md", "docs/datasets.md",
-                          "docs/configs.md",  "docs/outputs.md",   "docs/backbones.md"};
+                          "docs/configs.md",  "docs/outputs.md",   "docs/backbones.md", "docs/performance.md"};
     for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) n += check_links(docs[i], "docs");
     cr_assert_gt(n, 10, "only %d links checked", n);
     char *readme = slurp("README.md", NULL);
