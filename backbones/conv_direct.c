@@ -16,14 +16,12 @@
 #define NV 3           // 16-float vectors of positions per tile
 #define TP (16 * NV)   // positions per tile
 
-static int conv_k_taps(const Conv *c) { return c->k * c->k; }
-
 void conv_direct_pack(Conv *c) {
     free(c->wp);
     c->wp = NULL;
 #ifdef __AVX512F__
     if (c->k == 1) return;  // 1x1: OpenBLAS's packed sgemm is faster (measured: 100-145 vs 150-180 GFLOP/s)
-    int kk = conv_k_taps(c), nb = (c->cout + MR - 1) / MR;
+    int kk = c->k * c->k, nb = (c->cout + MR - 1) / MR;
     // wp[cb][ci][t][j] = w[cb*8 + j][ci][t]; rows past cout repeat the last one (never stored)
     c->wp = ad_malloc((size_t)nb * c->cin * kk * MR * sizeof(float));
     for (int cb = 0; cb < nb; cb++)
@@ -47,7 +45,7 @@ static void phase_size(const Conv *c, int H, int W, size_t *hph, size_t *wph) {
 // Floats between input channels of the phase copy: the phases of one image, rounded up to an odd
 // number of 64-byte lines so that the channels a tile reads do not share L1/L2 sets (a
 // power-of-two stride, e.g. 8 KB at 14x14 x batch 8, halved the speed at 512 channels).
-static size_t chan_stride(size_t img) { return (img + 15) / 16 % 2 ? (img + 15) / 16 * 16 : (img + 15) / 16 * 16 + 16; }
+static size_t chan_stride(size_t img) { return ((img + 15) / 16 | 1) * 16; }
 
 size_t conv_direct_scratch_floats(const Conv *c, int B, int H, int W) {
     size_t hph, wph, s = (size_t)c->stride;

@@ -442,21 +442,19 @@ done:
     return 0;
 }
 
+static void set_direct(Conv *c, int on) {
+    if (!c->cout) return;  // no such conv in this block (c3 of a BasicBlock, a missing shortcut)
+    if (on) conv_direct_pack(c);
+    else free(c->wp), c->wp = NULL;
+}
+
 void resnet_set_direct(ResNet *m, int on) {
-    Conv *all[1 + 4 * MAX_BLOCKS * 4];
-    int n = 0;
-    all[n++] = &m->stem;
+    set_direct(&m->stem, on);
     for (int s = 0; s < m->cfg.n_loaded; s++)
         for (int i = 0; i < m->cfg.blocks[s]; i++) {
             ResBlock *b = &m->stage[s][i];
-            Conv *cv[4] = {&b->c1, &b->c2, &b->c3, &b->down};
-            for (int j = 0; j < 4; j++)
-                if (cv[j]->cout) all[n++] = cv[j];
+            set_direct(&b->c1, on), set_direct(&b->c2, on), set_direct(&b->c3, on), set_direct(&b->down, on);
         }
-    for (int i = 0; i < n; i++) {
-        if (on) conv_direct_pack(all[i]);
-        else free(all[i]->wp), all[i]->wp = NULL;
-    }
 }
 
 void resnet_stage_grid(int s, int H, int W, int *gh, int *gw) {

@@ -53,7 +53,7 @@ typedef struct {
     size_t buf_n, col_n;
     // profile = 1: resnet_forward adds wall seconds and FLOPs per kind of layer (RESNET_PROF_*)
     int profile;
-    double prof_s[5], prof_flops[5];
+    double prof_s[4], prof_flops[4];
 } ResNet;
 
 // Load stages 1..n_stages (1..4) from path. 0, or -1 + ad_error naming the file and tensor
@@ -74,7 +74,7 @@ void resnet_stage_grid(int s, int H, int W, int *gh, int *gw);
 // Forward B images img[B][3][H][W] (normalised). For each requested stage taps[t] (1..4,
 // ascending or not), out[t] receives [B][gh*gw][C] row-major patches (NHWC: the layout the
 // methods use). Runs only up to the deepest tap. 0 or -1 + ad_error (non-finite activations).
-enum { RESNET_PROF_DIRECT, RESNET_PROF_POINTWISE, RESNET_PROF_IM2COL, RESNET_PROF_POOL, RESNET_PROF_OTHER };
+enum { RESNET_PROF_DIRECT, RESNET_PROF_POINTWISE, RESNET_PROF_IM2COL, RESNET_PROF_POOL };
 int resnet_forward(ResNet *m, float *const *out, const float *img, int B, int H, int W, const int *taps, int n_taps);
 
 // --- layers (exposed for the tests) --------------------------------------------------------
