@@ -302,7 +302,8 @@ size_t attention_scratch(int T, int hs) {
 
 #ifdef __AVX512F__
 #include <immintrin.h>
-// S[i][j] = scale * q_i . k_j for 8 query rows (q[i] at Q + i*ldq) and 48 keys of Kt (ldk apart).
+// S[i][j] = scale * q_i . k_j for 8 query rows q[0..7] (64 floats each) and 48 keys: column j of
+// Kt, whose rows d are ldk apart; S rows are lds apart.
 static void ax_scores(float *S, int lds, const float *const *q, const float *Kt, size_t ldk, float scale) {
     __m512 c[8][3];
     for (int i = 0; i < 8; i++)
@@ -343,28 +344,14 @@ static void ax_values(float *const *o, const float *P, int lds, const float *V, 
     for (int i = 0; i < 6; i++)
         for (int v = 0; v < 4; v++) _mm512_storeu_ps(o[i] + 16 * v, _mm512_add_ps(_mm512_loadu_ps(o[i] + 16 * v), c[i][v]));
 }
-#endif
 
-// Query blocks qb0..qb1-1 (AX_BQ queries each) of one (image, head), register-tiled path;
-// scratch as attention_scratch. The keys are transposed once per call.
-static void ax_task(float *out, float *scratch, const float *qkv, int b, int h, int qb0, int qb1, int T, int C) {
-#ifdef __AVX512F__
-    size_t ld = 3 * (size_t)C, nkp = ax_keys(T);
-    const float *base = qkv + (size_t)b * T * ld + h * AX_HS;
+// Queries q0 .. q0+AX_BQ-1 of one (image, head): base is the head's column in qkv, Kt / Vc its
+// keys and values as ax_task lays them out, S / mx / l the task's scratch.
+static void ax_block(float *out, const float *base, const float *Kt, const float *Vc, size_t nkp, float *S, float *mx,
+                     float *l, int b, int h, int q0, int T, int C) {
+    size_t ld = 3 * (size_t)C;
     float scale = 1.0f / sqrtf((float)AX_HS);
-    float *S = scratch, *mx = S + AX_BQ * AX_BK, *l = mx + AX_BQ, *Kt = l + AX_BQ, *Vc = Kt + (size_t)AX_HS * nkp;
-    // Kt[d][t] (zero past T) and the values as contiguous rows Vc[t][d]: rows of qkv are 3C
-    // floats apart, a multiple of 4 KiB, so reading them in place maps every row to the same
-    // L1 sets (measured: the value tile ran at half speed)
-    for (int t = 0; t < T; t++) {
-        const float *k = base + C + (size_t)t * ld;
-        for (int d = 0; d < AX_HS; d++) Kt[(size_t)d * nkp + t] = k[d];
-        memcpy(Vc + (size_t)t * AX_HS, base + 2 * C + (size_t)t * ld, AX_HS * sizeof(float));
-    }
-    for (int d = 0; d < AX_HS; d++)
-        for (size_t t = (size_t)T; t < nkp; t++) Kt[(size_t)d * nkp + t] = 0.f;
-    for (int qb = qb0; qb < qb1; qb++) {
-    int q0 = qb * AX_BQ, nq = T - q0 < AX_BQ ? T - q0 : AX_BQ;
+    int nq = T - q0 < AX_BQ ? T - q0 : AX_BQ;
     const float *q[AX_BQ];
     float qc[AX_BQ][AX_HS];     // the queries as contiguous rows (same 4 KiB aliasing as the values)
     float dummy[AX_BQ][AX_HS];  // O rows of queries past T (computed, never stored)
@@ -393,17 +380,34 @@ static void ax_task(float *out, float *scratch, const float *qkv, int b, int h, 
 #pragma omp simd
         for (int d = 0; d < AX_HS; d++) o[i][d] *= inv;
     }
-    }
-#else
-    (void)out, (void)scratch, (void)qkv, (void)b, (void)h, (void)qb0, (void)qb1, (void)T, (void)C;
-#endif
 }
+
+// Query blocks qb0..qb1-1 (AX_BQ queries each) of one (image, head), register-tiled path;
+// scratch as attention_scratch. The keys are transposed once per call.
+static void ax_task(float *out, float *scratch, const float *qkv, int b, int h, int qb0, int qb1, int T, int C) {
+    size_t ld = 3 * (size_t)C, nkp = ax_keys(T);
+    const float *base = qkv + (size_t)b * T * ld + h * AX_HS;
+    float *S = scratch, *mx = S + AX_BQ * AX_BK, *l = mx + AX_BQ, *Kt = l + AX_BQ, *Vc = Kt + (size_t)AX_HS * nkp;
+    // Kt[d][t] (zero past T) and the values as contiguous rows Vc[t][d]: rows of qkv are 3C
+    // floats apart, a multiple of 4 KiB, so reading them in place maps every row to the same
+    // L1 sets (measured: the value tile ran at half speed)
+    for (int t = 0; t < T; t++) {
+        const float *k = base + C + (size_t)t * ld;
+        for (int d = 0; d < AX_HS; d++) Kt[(size_t)d * nkp + t] = k[d];
+        memcpy(Vc + (size_t)t * AX_HS, base + 2 * C + (size_t)t * ld, AX_HS * sizeof(float));
+    }
+    for (int d = 0; d < AX_HS; d++)
+        for (size_t t = (size_t)T; t < nkp; t++) Kt[(size_t)d * nkp + t] = 0.f;
+    for (int qb = qb0; qb < qb1; qb++) ax_block(out, base, Kt, Vc, nkp, S, mx, l, b, h, qb * AX_BQ, T, C);
+}
+#endif
 
 void attention_forward(float *out, float *scratch, const float *qkv, int B, int T, int C, int NH, int threads) {
     // scratch: threads x attention_scratch(T, hs) floats. The OpenMP build of OpenBLAS runs each
     // sgemm single-threaded inside the parallel region (no oversubscription).
     if (g_naive) { attention_forward_naive(out, qkv, B, T, C, NH); return; }
     int hs = C / NH, nqb = (T + ATT_BQ - 1) / ATT_BQ;
+#ifdef __AVX512F__
     if (ax_applies(hs)) {
         // tasks: (image, head, chunk of query blocks); chunks only when heads alone are too few
         // to share (the transpose of the keys is repeated per chunk; the outputs are not affected)
@@ -417,6 +421,7 @@ void attention_forward(float *out, float *scratch, const float *qkv, int B, int 
         }
         return;
     }
+#endif
     size_t ld = 3 * (size_t)C;
     float scale = 1.0f / sqrtf((float)hs);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
