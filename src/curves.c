@@ -66,15 +66,6 @@ int curves_write(const char *path, const EvalCurves *c) {
     return rc;
 }
 
-static void push(Curve *c, double x, double y) {
-    if (c->n == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 64;
-        c->x = ad_realloc(c->x, (size_t)c->cap * sizeof *c->x);
-        c->y = ad_realloc(c->y, (size_t)c->cap * sizeof *c->y);
-    }
-    c->x[c->n] = x, c->y[c->n] = y, c->n++;
-}
-
 int curves_read(const char *path, EvalCurves *c) {
     memset(c, 0, sizeof *c);
     Table t;
@@ -98,7 +89,7 @@ int curves_read(const char *path, EvalCurves *c) {
                           "remove the file",
                           path, r + 2, t.rows[r][xi], t.rows[r][yi]);
         else
-            push(curve_of(c, k), x, y);
+            curve_append(curve_of(c, k), x, y);
     }
     table_free(&t);
     if (rc) eval_curves_free(c);
