@@ -115,13 +115,22 @@ static void rec_start(CurveRec *r, Curve *c, int thin, double xscale) {
     *r = (CurveRec){.c = c, .thin = thin, .xscale = xscale, .step = 1.0 / CURVE_MAX_POINTS};
 }
 
+// (x, y) moved at least one step from (x0, y0) in x or y: worth keeping.
+static int rec_far(const CurveRec *r, double x, double y, double x0, double y0) {
+    return fabs(x - x0) / r->xscale >= r->step || fabs(y - y0) >= r->step;
+}
+
 static void rec_push(CurveRec *r, double x, double y) {
     Curve *c = r->c;
-    if (r->thin && c->n == CURVE_MAX_POINTS) {  // keep every other point, coarser from now on
-        int k = 0;
-        for (int i = 0; i < c->n; i += 2) c->x[k] = c->x[i], c->y[k] = c->y[i], k++;
-        c->n = k;
+    // full: thin again with a doubled step (the same rule, so long steps and their corners
+    // stay; the first and the latest point too)
+    while (r->thin && c->n >= CURVE_MAX_POINTS) {
         r->step *= 2;
+        int k = 1;
+        for (int i = 1; i < c->n; i++)
+            if (i == c->n - 1 || rec_far(r, c->x[i], c->y[i], c->x[k - 1], c->y[k - 1]))
+                c->x[k] = c->x[i], c->y[k] = c->y[i], k++;
+        c->n = k;
     }
     curve_append(c, x, y);
 }
@@ -129,12 +138,9 @@ static void rec_push(CurveRec *r, double x, double y) {
 static void rec_add(CurveRec *r, double x, double y) {
     if (!r->c) return;
     Curve *c = r->c;
-    if (r->thin && c->n) {
-        double dx = fabs(x - c->x[c->n - 1]) / r->xscale, dy = fabs(y - c->y[c->n - 1]);
-        if (dx < r->step && dy < r->step) {  // too close to the last kept point: maybe the last one
-            r->px = x, r->py = y, r->has_pending = 1;
-            return;
-        }
+    if (r->thin && c->n && !rec_far(r, x, y, c->x[c->n - 1], c->y[c->n - 1])) {
+        r->px = x, r->py = y, r->has_pending = 1;  // too close to the last kept point: maybe the last one
+        return;
     }
     r->has_pending = 0;
     rec_push(r, x, y);
