@@ -13,7 +13,7 @@
 
 static const char *const NAMES[4] = {"image_roc", "image_pr", "pixel_roc", "pro"};
 
-static Curve *curve_of(EvalCurves *c, int k) {
+Curve *curves_get(EvalCurves *c, int k) {
     Curve *all[4] = {&c->image_roc, &c->image_pr, &c->pixel_roc, &c->pro};
     return all[k];
 }
@@ -52,7 +52,7 @@ int curves_write(const char *path, const EvalCurves *c) {
     table_init(&t, cols, 3);
     EvalCurves *cc = (EvalCurves *)c;  // read only
     for (int k = 0; k < 4; k++) {
-        const Curve *cv = curve_of(cc, k);
+        const Curve *cv = curves_get(cc, k);
         for (int i = 0; i < cv->n; i++) {
             char x[40], y[40];
             snprintf(x, sizeof x, "%.10g", cv->x[i]);
@@ -89,7 +89,7 @@ int curves_read(const char *path, EvalCurves *c) {
                           "remove the file",
                           path, r + 2, t.rows[r][xi], t.rows[r][yi]);
         else
-            curve_append(curve_of(c, k), x, y);
+            curve_append(curves_get(c, k), x, y);
     }
     table_free(&t);
     if (rc) eval_curves_free(c);

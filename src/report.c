@@ -137,7 +137,7 @@ static int write_png(Rep *R, const char *path, ImageU8 *img) {
     return rc;
 }
 
-enum { F_ROC, F_PR, F_PIXEL_ROC, F_PRO, N_FIG };
+enum { F_ROC, F_PR, F_PIXEL_ROC, F_PRO, N_FIG };  // the order of curves_get
 static const char *const FIG_FILE[N_FIG] = {"roc", "pr", "pixel_roc", "pro"};
 static const char *const FIG_NAME[N_FIG] = {"image ROC", "image PR", "pixel ROC", "PRO"};
 
@@ -169,7 +169,7 @@ static int render_category(Rep *R, const Cat *c, int done[N_FIG]) {
         char **labels = ad_calloc((size_t)n + 1, sizeof *labels);
         int m = 0;
         for (int i = 0; i < n; i++) {
-            const Curve *cv = k == F_ROC ? &ec[i].image_roc : k == F_PR ? &ec[i].image_pr : k == F_PIXEL_ROC ? &ec[i].pixel_roc : &ec[i].pro;
+            const Curve *cv = curves_get(&ec[i], k);
             if (!cv->n) continue;
             int si = series_of(R, row[i]);
             double a = metric(R, row[i], AREA[k]);
