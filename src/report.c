@@ -45,10 +45,10 @@ static int is_dir(const char *p) {
     return !stat(p, &st) && S_ISDIR(st.st_mode);
 }
 
+// A metric cell; NAN when empty, absent (table_get gives "") or not a number.
 static double metric(const Rep *R, int r, const char *col) {
     double v;
-    if (table_col(&R->t, col) < 0 || cell_double(table_get(&R->t, r, col), &v)) return NAN;
-    return v;
+    return cell_double(table_get(&R->t, r, col), &v) ? NAN : v;
 }
 
 static int series_of(const Rep *R, int r) {
@@ -155,9 +155,7 @@ static int render_category(Rep *R, const Cat *c, int done[N_FIG]) {
         rc = curves_read(p, &ec[n]);
         free(p);
         if (rc) break;
-        double l = metric(R, r, "evaluation.pro_limit");
-        for (int i = 0; i < ec[n].pro.n; i++) l = fmax(l, ec[n].pro.x[i]);
-        if (l > limit) limit = l;
+        for (int i = 0; i < ec[n].pro.n; i++) limit = fmax(limit, ec[n].pro.x[i]);  // a PRO curve ends at its limit
         row[n++] = r;
     }
     char *dir = rc ? NULL : plots_dir(R, c);
