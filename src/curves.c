@@ -13,7 +13,7 @@
 
 static const char *const NAMES[4] = {"image_roc", "image_pr", "pixel_roc", "pro"};
 
-static Curve *curve_of(EvalCurves *c, int k) {
+Curve *curves_get(EvalCurves *c, int k) {
     Curve *all[4] = {&c->image_roc, &c->image_pr, &c->pixel_roc, &c->pro};
     return all[k];
 }
@@ -52,7 +52,7 @@ int curves_write(const char *path, const EvalCurves *c) {
     table_init(&t, cols, 3);
     EvalCurves *cc = (EvalCurves *)c;  // read only
     for (int k = 0; k < 4; k++) {
-        const Curve *cv = curve_of(cc, k);
+        const Curve *cv = curves_get(cc, k);
         for (int i = 0; i < cv->n; i++) {
             char x[40], y[40];
             snprintf(x, sizeof x, "%.10g", cv->x[i]);
@@ -64,15 +64,6 @@ int curves_write(const char *path, const EvalCurves *c) {
     rc = table_write_csv(&t, path);
     table_free(&t);
     return rc;
-}
-
-static void push(Curve *c, double x, double y) {
-    if (c->n == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 64;
-        c->x = ad_realloc(c->x, (size_t)c->cap * sizeof *c->x);
-        c->y = ad_realloc(c->y, (size_t)c->cap * sizeof *c->y);
-    }
-    c->x[c->n] = x, c->y[c->n] = y, c->n++;
 }
 
 int curves_read(const char *path, EvalCurves *c) {
@@ -98,7 +89,7 @@ int curves_read(const char *path, EvalCurves *c) {
                           "remove the file",
                           path, r + 2, t.rows[r][xi], t.rows[r][yi]);
         else
-            push(curve_of(c, k), x, y);
+            curve_append(curves_get(c, k), x, y);
     }
     table_free(&t);
     if (rc) eval_curves_free(c);

@@ -13,6 +13,8 @@ char *curves_stem(const char *method, const char *variant, const char *job_or_nu
 char *curves_component(const char *name);
 // <out_dir>/curves/<dataset>/<category>/<stem>.csv (malloc'd).
 char *curves_path(const char *out_dir, const char *dataset, const char *category, const char *stem);
+// Curve k of c in file order: 0 image_roc, 1 image_pr, 2 pixel_roc, 3 pro.
+Curve *curves_get(EvalCurves *c, int k);
 // Writes c to path (folders created). 0, or -1 + ad_error.
 int curves_write(const char *path, const EvalCurves *c);
 // Reads a curve file (every curve name known, every number finite). 0, or -1 + ad_error

@@ -93,47 +93,62 @@ void curve_free(Curve *c) {
     memset(c, 0, sizeof *c);
 }
 
-static void curve_start(Curve *c, int thin, double xscale) {
-    memset(c, 0, sizeof *c);
-    c->thin = thin;
-    c->xscale = xscale;
-    c->step = 1.0 / CURVE_MAX_POINTS;
-}
-
-static void curve_push(Curve *c, double x, double y) {
+void curve_append(Curve *c, double x, double y) {
     if (c->n == c->cap) {
-        if (c->thin && c->cap >= CURVE_MAX_POINTS) {  // keep every other point, coarser from now on
-            int k = 0;
-            for (int i = 0; i < c->n; i += 2) c->x[k] = c->x[i], c->y[k] = c->y[i], k++;
-            c->n = k;
-            c->step *= 2;
-        } else {
-            c->cap = c->cap ? 2 * c->cap : 64;
-            if (c->thin && c->cap > CURVE_MAX_POINTS) c->cap = CURVE_MAX_POINTS;
-            c->x = ad_realloc(c->x, (size_t)c->cap * sizeof *c->x);
-            c->y = ad_realloc(c->y, (size_t)c->cap * sizeof *c->y);
-        }
+        c->cap = c->cap ? 2 * c->cap : 64;
+        c->x = ad_realloc(c->x, (size_t)c->cap * sizeof *c->x);
+        c->y = ad_realloc(c->y, (size_t)c->cap * sizeof *c->y);
     }
     c->x[c->n] = x, c->y[c->n] = y, c->n++;
 }
 
-static void curve_add(Curve *c, double x, double y) {
-    if (!c) return;
-    if (c->thin && c->n) {
-        double dx = fabs(x - c->x[c->n - 1]) / c->xscale, dy = fabs(y - c->y[c->n - 1]);
-        if (dx < c->step && dy < c->step) {  // too close to the last kept point: maybe the last one
-            c->px = x, c->py = y, c->has_pending = 1;
-            return;
-        }
-    }
-    c->has_pending = 0;
-    curve_push(c, x, y);
+// The recording state of one curve; c = NULL: not recorded.
+typedef struct {
+    Curve *c;
+    int thin, has_pending;
+    double step, xscale;  // thinning: min. move of a kept point, x measured in units of xscale
+    double px, py;        // the last point not kept (kept at the end if no point followed)
+} CurveRec;
+
+// c (NULL: nothing recorded) is already zeroed.
+static void rec_start(CurveRec *r, Curve *c, int thin, double xscale) {
+    *r = (CurveRec){.c = c, .thin = thin, .xscale = xscale, .step = 1.0 / CURVE_MAX_POINTS};
 }
 
-static void curve_finish(Curve *c) {
-    if (!c) return;
-    if (c->has_pending) curve_push(c, c->px, c->py);
-    c->has_pending = 0;
+// (x, y) moved at least one step from (x0, y0) in x or y: worth keeping.
+static int rec_far(const CurveRec *r, double x, double y, double x0, double y0) {
+    return fabs(x - x0) / r->xscale >= r->step || fabs(y - y0) >= r->step;
+}
+
+static void rec_push(CurveRec *r, double x, double y) {
+    Curve *c = r->c;
+    // full: thin again with a doubled step (the same rule, so long steps and their corners
+    // stay; the first and the latest point too)
+    while (r->thin && c->n >= CURVE_MAX_POINTS) {
+        r->step *= 2;
+        int k = 1;
+        for (int i = 1; i < c->n; i++)
+            if (i == c->n - 1 || rec_far(r, c->x[i], c->y[i], c->x[k - 1], c->y[k - 1]))
+                c->x[k] = c->x[i], c->y[k] = c->y[i], k++;
+        c->n = k;
+    }
+    curve_append(c, x, y);
+}
+
+static void rec_add(CurveRec *r, double x, double y) {
+    if (!r->c) return;
+    Curve *c = r->c;
+    if (r->thin && c->n && !rec_far(r, x, y, c->x[c->n - 1], c->y[c->n - 1])) {
+        r->px = x, r->py = y, r->has_pending = 1;  // too close to the last kept point: maybe the last one
+        return;
+    }
+    r->has_pending = 0;
+    rec_push(r, x, y);
+}
+
+static void rec_finish(CurveRec *r) {
+    if (r->c && r->has_pending) rec_push(r, r->px, r->py);
+    r->has_pending = 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,7 +168,7 @@ typedef struct {
     // MuSc PRO: thresholds th[0..n_th) ascending; i_th = next one (from the top) to record
     int musc_on, n_th, i_th;
     double *th, *m_fpr, *m_pro;
-    Curve *c_roc, *c_pr, *c_pro;  // optional curve points (NULL: not recorded)
+    CurveRec roc, pr, pro;  // optional curve points
 } Acc;
 
 static void acc_init(Acc *a, uint64_t P, uint64_t N) {
@@ -168,13 +183,13 @@ static void acc_pro_point(Acc *a, double x1, double y1) {
     if (x1 <= a->L) {
         ksum_add(&a->area, 0.5 * (y1 + a->y0) * (x1 - a->x0));
         a->x0 = x1, a->y0 = y1;
-        curve_add(a->c_pro, x1, y1);
+        rec_add(&a->pro, x1, y1);
     } else {
         // first point past the limit: interpolate at L unless L itself was a curve point
         if (a->x0 < a->L) {
             double yl = a->y0 + ((y1 - a->y0) * (a->L - a->x0) / (x1 - a->x0));
             ksum_add(&a->area, 0.5 * (yl + a->y0) * (a->L - a->x0));
-            curve_add(a->c_pro, a->L, yl);
+            rec_add(&a->pro, a->L, yl);
         }
         a->pro_done = 1;
     }
@@ -197,8 +212,8 @@ static inline void acc_group(Acc *a, double v, uint64_t fp, uint64_t tp) {
     if (tp) ksum_add(&a->ap, (double)tp * ((double)a->TP / (double)(a->TP + a->FP)));
     uint64_t num = 2 * a->TP, den = a->TP + a->FP + a->P;  // 2TP / (2TP + FP + FN)
     if ((u128)num * a->f1_den >= (u128)a->f1_num * den) a->f1_num = num, a->f1_den = den, a->f1_thr = v;
-    if (a->c_roc) curve_add(a->c_roc, (double)a->FP / (double)a->N, (double)a->TP / (double)a->P);
-    if (a->c_pr) curve_add(a->c_pr, (double)a->TP / (double)a->P, (double)a->TP / (double)(a->TP + a->FP));
+    if (a->roc.c) rec_add(&a->roc, (double)a->FP / (double)a->N, (double)a->TP / (double)a->P);
+    if (a->pr.c) rec_add(&a->pr, (double)a->TP / (double)a->P, (double)a->TP / (double)(a->TP + a->FP));
     if (a->pro_on && !a->pro_done) {
         double y = ksum_get(&a->pro_sum) / a->R;
         acc_pro_point(a, (double)a->FP / (double)a->N, y > 1.0 ? 1.0 : y);
@@ -296,8 +311,8 @@ int metrics_image(const uint8_t *labels, const double *scores, size_t n, BinaryM
 
 int metrics_image_curves(const uint8_t *labels, const double *scores, size_t n, BinaryMetrics *out, Curve *roc,
                          Curve *pr) {
-    if (roc) curve_start(roc, 0, 1);
-    if (pr) curve_start(pr, 0, 1);
+    if (roc) memset(roc, 0, sizeof *roc);
+    if (pr) memset(pr, 0, sizeof *pr);
     if (n == 0) return ad_error("no images: expected at least one score. Fix: pass a non-empty score array");
     uint64_t P = 0;
     for (size_t i = 0; i < n; i++) {
@@ -312,8 +327,8 @@ int metrics_image_curves(const uint8_t *labels, const double *scores, size_t n, 
     Acc a;
     acc_init(&a, P, n - P);
     // a curve needs both classes (ROC) or a positive (PR); otherwise it stays empty
-    if (roc && P && n - P) a.c_roc = roc, curve_add(roc, 0, 0);
-    if (pr && P) a.c_pr = pr, curve_add(pr, 0, 1);
+    if (P && n - P) rec_start(&a.roc, roc, 0, 1), rec_add(&a.roc, 0, 0);
+    if (P) rec_start(&a.pr, pr, 0, 1), rec_add(&a.pr, 0, 1);
     for (size_t i = 0; i < n;) {
         double s = v[i].s;
         uint64_t fp = 0, tp = 0;
@@ -696,8 +711,8 @@ static void walk64(Acc *a, const uint64_t *neg, size_t nneg, const Positives *po
 }
 
 static int metrics_pixel_any(const PixIn *in, double pro_limit, PixelMetrics *out, Curve *roc, Curve *pro) {
-    if (roc) curve_start(roc, 1, 1);
-    if (pro) curve_start(pro, 1, pro_limit);
+    if (roc) memset(roc, 0, sizeof *roc);
+    if (pro) memset(pro, 0, sizeof *pro);
     if (check_args(in, pro_limit)) return -1;
     int n = in->n;
     size_t total = 0;
@@ -766,14 +781,14 @@ static int metrics_pixel_any(const PixIn *in, double pro_limit, PixelMetrics *ou
     a.R = (double)pos.R;
     a.pro_on = pos.R > 0 && N > 0;
     acc_musc_setup(&a, lo, hi);
-    if (roc && P && N) a.c_roc = roc, curve_add(roc, 0, 0);
-    if (pro && a.pro_on) a.c_pro = pro, curve_add(pro, 0, 0);
+    if (P && N) rec_start(&a.roc, roc, 1, 1), rec_add(&a.roc, 0, 0);
+    if (a.pro_on) rec_start(&a.pro, pro, 1, pro_limit), rec_add(&a.pro, 0, 0);
     if (!in->is64) walk32(&a, neg16, bstart, N, &pos);
     else walk64(&a, neg64, N, &pos);
     acc_binary(&a, &out->auroc, &out->ap, &out->f1max, &out->f1_threshold);
     out->aupro = acc_aupro(&a);
     out->aupro_musc = acc_musc(&a);
-    curve_finish(a.c_roc), curve_finish(a.c_pro);
+    rec_finish(&a.roc), rec_finish(&a.pro);
     free(neg16), free(neg64), free(bstart), free(pos.pkey), free(pos.preg), free(pos.inv);
     return 0;
 }

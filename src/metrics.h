@@ -28,18 +28,18 @@ typedef struct {
     double f1_threshold;  // pixel score at which pixel F1-max is reached (added field)
 } PixelMetrics;
 
-// Curve points as the metrics walk produces them (x ascending). A curve that is "thinned"
-// keeps a point only once it moved >= step from the last kept one (x measured in units of
-// xscale) and halves itself when it reaches CURVE_MAX_POINTS, so pixel curves of 1e8
-// pixels stay small; the first and last points are always kept. n = 0: undefined (NaN metric).
+// Curve points as the metrics walk produces them (x ascending). Pixel curves are thinned
+// while recorded: a point is kept only once it moved >= step from the last kept one (x in
+// units of the axis length), step doubling whenever CURVE_MAX_POINTS are kept, so curves of
+// 1e8 pixels stay small; the first and last points are always kept. n = 0: undefined (NaN metric).
 #define CURVE_MAX_POINTS 1000
 typedef struct {
     double *x, *y;
     int n, cap;
-    int thin, has_pending;  // internal: recorder state
-    double step, xscale, px, py;
 } Curve;
 void curve_free(Curve *c);
+// Appends (x, y), growing the arrays as needed.
+void curve_append(Curve *c, double x, double y);
 
 // Image level. labels nonzero = anomalous. Returns 0, or -1 + ad_error (NaN/Inf score, n = 0).
 int metrics_image(const uint8_t *labels, const double *scores, size_t n, BinaryMetrics *out);

@@ -49,47 +49,40 @@ static int dash_width(double scale) {
     return w + 8;  // an em plus a little space on each side
 }
 
-int plot_text_width(const char *text, double scale, int bold) {
-    int w = 0;
-    const char *p = text;
-    while (*p) {
+// Text in runs split at em dashes, drawn from (x, y) when img is not NULL; returns its width.
+static int text_runs(ImageU8 *img, int x, int y, const char *text, double scale, int bold, const uint8_t rgb[3]) {
+    int x0 = x;
+    for (const char *p = text; *p;) {
         const char *d = strstr(p, EMDASH);
         size_t len = d ? (size_t)(d - p) : strlen(p);
-        char *part = ad_sprintf("%.*s", (int)len, p);
-        int pw = 0;
-        if (len) plot_draw_text_size(part, scale, bold, &pw, NULL, NULL);
-        free(part);
-        w += pw;
+        if (len) {
+            char *part = ad_sprintf("%.*s", (int)len, p);
+            int pw = 0;
+            plot_draw_text_size(part, scale, bold, &pw, NULL, NULL);
+            if (img) plot_draw_text(img, x, y, part, scale, bold, rgb, 0);
+            free(part);
+            x += pw;
+        }
         if (!d) break;
-        w += dash_width(scale);
+        int dw = dash_width(scale);
+        if (img) {
+            int ph = 0, t = bold || scale >= 0.75 ? 2 : 1;
+            plot_draw_text_size("x", scale, bold, NULL, &ph, NULL);
+            plot_fill(img, x + 4, y - ph / 2 - t / 2, x + dw - 4, y - ph / 2 - t / 2 + t, rgb);
+        }
+        x += dw;
         p = d + 3;
     }
-    return w;
+    return x - x0;
 }
+
+int plot_text_width(const char *text, double scale, int bold) { return text_runs(NULL, 0, 0, text, scale, bold, NULL); }
 
 void plot_text(ImageU8 *img, int x, int y, const char *text, double scale, int bold, const uint8_t rgb[3], int align) {
     int w = plot_text_width(text, scale, bold);
     if (align == 1) x -= w / 2;
     else if (align == 2) x -= w;
-    const char *p = text;
-    while (*p) {
-        const char *d = strstr(p, EMDASH);
-        size_t len = d ? (size_t)(d - p) : strlen(p);
-        char *part = ad_sprintf("%.*s", (int)len, p);
-        int pw = 0, ph = 0;
-        if (len) {
-            plot_draw_text(img, x, y, part, scale, bold, rgb, 0);
-            plot_draw_text_size(part, scale, bold, &pw, NULL, NULL);
-        }
-        free(part);
-        x += pw;
-        if (!d) break;
-        plot_draw_text_size("x", scale, bold, NULL, &ph, NULL);
-        int dw = dash_width(scale), t = bold || scale >= 0.75 ? 2 : 1;
-        plot_fill(img, x + 4, y - ph / 2 - t / 2, x + dw - 4, y - ph / 2 - t / 2 + t, rgb);
-        x += dw;
-        p = d + 3;
-    }
+    text_runs(img, x, y, text, scale, bold, rgb);
 }
 
 static int text_height(double scale) {
@@ -242,7 +235,9 @@ void plot_lines(ImageU8 *out, int w, int h, const PlotSpec *sp, const PlotSeries
     if (by < f.y0 + 2) by = f.y0 + 2;
     plot_fill(out, bx, by, bx + bw, by + bh, BG);
     outline(out, bx, by, bx + bw, by + bh, FRAME);
-    Cover lc = {ad_calloc((size_t)w * h, sizeof(float)), 0, 0, w, h};
+    // line samples: coverage of the legend box only (clipped: long labels may run off the figure)
+    int cw = bx + bw > w ? w - bx : bw, ch = by + bh > h ? h - by : bh;
+    Cover lc = {ad_calloc((size_t)cw * ch, sizeof(float)), bx, by, cw, ch};
     for (int i = 0; i < n; i++) {
         uint8_t rgb[3];
         plot_colour(s[i].colour, rgb);

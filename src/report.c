@@ -17,6 +17,7 @@
 #include "overlay.h"
 #include "plot.h"
 #include "results.h"
+#include "yaml_tree.h"  // Buf, buf_add
 
 // One line of the figures: a job (its rows share method and variant).
 typedef struct {
@@ -44,10 +45,10 @@ static int is_dir(const char *p) {
     return !stat(p, &st) && S_ISDIR(st.st_mode);
 }
 
+// A metric cell; NAN when empty, absent (table_get gives "") or not a number.
 static double metric(const Rep *R, int r, const char *col) {
     double v;
-    if (table_col(&R->t, col) < 0 || cell_double(table_get(&R->t, r, col), &v)) return NAN;
-    return v;
+    return cell_double(table_get(&R->t, r, col), &v) ? NAN : v;
 }
 
 static int series_of(const Rep *R, int r) {
@@ -136,7 +137,7 @@ static int write_png(Rep *R, const char *path, ImageU8 *img) {
     return rc;
 }
 
-enum { F_ROC, F_PR, F_PIXEL_ROC, F_PRO, N_FIG };
+enum { F_ROC, F_PR, F_PIXEL_ROC, F_PRO, N_FIG };  // the order of curves_get
 static const char *const FIG_FILE[N_FIG] = {"roc", "pr", "pixel_roc", "pro"};
 static const char *const FIG_NAME[N_FIG] = {"image ROC", "image PR", "pixel ROC", "PRO"};
 
@@ -154,9 +155,7 @@ static int render_category(Rep *R, const Cat *c, int done[N_FIG]) {
         rc = curves_read(p, &ec[n]);
         free(p);
         if (rc) break;
-        double l = metric(R, r, "evaluation.pro_limit");
-        for (int i = 0; i < ec[n].pro.n; i++) l = fmax(l, ec[n].pro.x[i]);
-        if (l > limit) limit = l;
+        for (int i = 0; i < ec[n].pro.n; i++) limit = fmax(limit, ec[n].pro.x[i]);  // a PRO curve ends at its limit
         row[n++] = r;
     }
     char *dir = rc ? NULL : plots_dir(R, c);
@@ -168,7 +167,7 @@ static int render_category(Rep *R, const Cat *c, int done[N_FIG]) {
         char **labels = ad_calloc((size_t)n + 1, sizeof *labels);
         int m = 0;
         for (int i = 0; i < n; i++) {
-            const Curve *cv = k == F_ROC ? &ec[i].image_roc : k == F_PR ? &ec[i].image_pr : k == F_PIXEL_ROC ? &ec[i].pixel_roc : &ec[i].pro;
+            const Curve *cv = curves_get(&ec[i], k);
             if (!cv->n) continue;
             int si = series_of(R, row[i]);
             double a = metric(R, row[i], AREA[k]);
@@ -269,21 +268,6 @@ static int render_bars(Rep *R, const Groups *g, int done[3]) {
 
 // --- HTML ------------------------------------------------------------------------------------
 
-typedef struct {
-    char *s;
-    size_t n, cap;
-} Buf;
-
-static void put(Buf *b, const char *t) {
-    size_t l = strlen(t);
-    if (b->n + l + 1 > b->cap) {
-        b->cap = (b->n + l + 1) * 2;
-        b->s = ad_realloc(b->s, b->cap);
-    }
-    memcpy(b->s + b->n, t, l + 1);
-    b->n += l;
-}
-
 static void putf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void putf(Buf *b, const char *fmt, ...) {
     va_list ap;
@@ -291,7 +275,7 @@ static void putf(Buf *b, const char *fmt, ...) {
     char *t = NULL;
     if (vasprintf(&t, fmt, ap) < 0) AD_INTERNAL("out of memory");
     va_end(ap);
-    put(b, t);
+    buf_add(b, t);
     free(t);
 }
 
@@ -299,14 +283,14 @@ static void putf(Buf *b, const char *fmt, ...) {
 static void put_esc(Buf *b, const char *t) {
     for (const char *p = t; *p; p++) {
         switch (*p) {
-        case '&': put(b, "&amp;"); break;
-        case '<': put(b, "&lt;"); break;
-        case '>': put(b, "&gt;"); break;
-        case '"': put(b, "&quot;"); break;
-        case '\'': put(b, "&#39;"); break;
+        case '&': buf_add(b, "&amp;"); break;
+        case '<': buf_add(b, "&lt;"); break;
+        case '>': buf_add(b, "&gt;"); break;
+        case '"': buf_add(b, "&quot;"); break;
+        case '\'': buf_add(b, "&#39;"); break;
         default: {
             char c[2] = {*p, 0};
-            put(b, c);
+            buf_add(b, c);
         }
         }
     }
@@ -315,14 +299,14 @@ static void put_esc(Buf *b, const char *t) {
 // A relative URL from path components: each percent-encoded (RFC 3986 unreserved kept).
 static void put_url(Buf *b, const char *const *parts, int n) {
     for (int i = 0; i < n; i++) {
-        if (i) put(b, "/");
+        if (i) buf_add(b, "/");
         for (const unsigned char *p = (const unsigned char *)parts[i]; *p; p++) {
             char c[4];
             if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
                 snprintf(c, sizeof c, "%c", *p);
             else
                 snprintf(c, sizeof c, "%%%02X", *p);
-            put(b, c);
+            buf_add(b, c);
         }
     }
 }
@@ -343,35 +327,35 @@ static const char CSS[] =
     ".links{font-size:0.9em}code{background:#f4f4f4;padding:0 4px}";
 
 static void html_table(const Rep *R, Buf *b) {
-    put(b, "<table>\n<tr><th>dataset</th><th>category</th><th>method</th><th>variant</th><th>shots</th>");
+    buf_add(b, "<table>\n<tr><th>dataset</th><th>category</th><th>method</th><th>variant</th><th>shots</th>");
     for (int k = 0; k < 8; k++) putf(b, "<th>%s</th>", TABLE_METRIC[k]);
-    put(b, "</tr>\n");
+    buf_add(b, "</tr>\n");
     for (int r = 0; r < R->t.n_rows; r++) {
         const char *cat = table_get(&R->t, r, "category");
-        put(b, strcmp(cat, "mean") ? "<tr>" : "<tr class=\"mean\">");
+        buf_add(b, strcmp(cat, "mean") ? "<tr>" : "<tr class=\"mean\">");
         const char *cells[5] = {table_get(&R->t, r, "dataset"), cat, table_get(&R->t, r, "method"),
                                 table_get(&R->t, r, "variant"), table_get(&R->t, r, "method.shots")};
         for (int k = 0; k < 5; k++) {
-            put(b, "<td>");
+            buf_add(b, "<td>");
             put_esc(b, cells[k]);
-            put(b, "</td>");
+            buf_add(b, "</td>");
         }
         for (int k = 0; k < 8; k++) {
             double v = metric(R, r, RESULT_METRICS[k]);
-            if (isnan(v)) put(b, "<td class=\"num na\">&ndash;</td>");
+            if (isnan(v)) buf_add(b, "<td class=\"num na\">&ndash;</td>");
             else putf(b, "<td class=\"num\">%.1f</td>", 100 * v);
         }
-        put(b, "</tr>\n");
+        buf_add(b, "</tr>\n");
     }
-    put(b, "</table>\n");
+    buf_add(b, "</table>\n");
 }
 
 static void html_img(Buf *b, const char *const *parts, int n, const char *alt) {
-    put(b, "<img src=\"");
+    buf_add(b, "<img src=\"");
     put_url(b, parts, n);
-    put(b, "\" alt=\"");
+    buf_add(b, "\" alt=\"");
     put_esc(b, alt);
-    put(b, "\">\n");
+    buf_add(b, "\">\n");
 }
 
 static int write_atomic(const char *path, const char *text) {
@@ -400,29 +384,29 @@ static int render_html(Rep *R, int (*figs)[N_FIG], const int bars[3]) {
     Buf b = {0};
     const char *base = strrchr(R->out_dir, '/');
     base = base && base[1] ? base + 1 : R->out_dir;
-    put(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>adbench report: ");
+    buf_add(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>adbench report: ");
     put_esc(&b, base);
     putf(&b, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>adbench report: ", CSS);
     put_esc(&b, base);
-    put(&b, "</h1>\n<p class=\"meta\">Folder <code>");
+    buf_add(&b, "</h1>\n<p class=\"meta\">Folder <code>");
     put_esc(&b, R->out_dir);
     putf(&b, "</code>: %d results row%s, %d categor%s. Metrics in percent; curves from <code>curves/</code> (rerender "
              "with <code>adbench report</code>).</p>\n",
          R->t.n_rows, R->t.n_rows == 1 ? "" : "s", R->n_c, R->n_c == 1 ? "y" : "ies");
     char *pics = ad_sprintf("%s/pictures", R->out_dir);
-    if (is_dir(pics)) put(&b, "<p class=\"links\">Pictures: <a href=\"pictures/\">pictures/</a></p>\n");
+    if (is_dir(pics)) buf_add(&b, "<p class=\"links\">Pictures: <a href=\"pictures/\">pictures/</a></p>\n");
     free(pics);
-    put(&b, "<h2>Results</h2>\n");
+    buf_add(&b, "<h2>Results</h2>\n");
     html_table(R, &b);
-    put(&b, "<h2>Curves</h2>\n");
+    buf_add(&b, "<h2>Curves</h2>\n");
     for (int i = 0; i < R->n_c; i++) {
         const Cat *c = &R->c[i];
         char *d = curves_component(c->dataset), *k = curves_component(c->category);
-        put(&b, "<h3>");
+        buf_add(&b, "<h3>");
         put_esc(&b, c->dataset);
-        put(&b, "/");
+        buf_add(&b, "/");
         put_esc(&b, c->category);
-        put(&b, "</h3>\n<div class=\"figs\">\n");
+        buf_add(&b, "</h3>\n<div class=\"figs\">\n");
         int any = 0;
         for (int f = 0; f < N_FIG; f++) {
             if (!figs[i][f]) continue;
@@ -432,16 +416,16 @@ static int render_html(Rep *R, int (*figs)[N_FIG], const int bars[3]) {
             free(file), free(alt);
             any = 1;
         }
-        put(&b, "</div>\n");
-        if (!any) put(&b, "<p class=\"meta\">No curve files for this category (run with <code>report: true</code>).</p>\n");
+        buf_add(&b, "</div>\n");
+        if (!any) buf_add(&b, "<p class=\"meta\">No curve files for this category (run with <code>report: true</code>).</p>\n");
         // picture folders (save_maps: true): pictures/<dataset>/<category>/ and each row's own one
         Buf l = {0};
         char *p = ad_sprintf("%s/pictures/%s/%s", R->out_dir, d, k);
         if (is_dir(p)) {
             const char *parts[3] = {"pictures", d, k};
-            put(&l, " <a href=\"");
+            buf_add(&l, " <a href=\"");
             put_url(&l, parts, 3);
-            put(&l, "/\">all</a>");
+            buf_add(&l, "/\">all</a>");
         }
         free(p);
         for (int s = 0; s < R->n_s; s++)  // each row's own folder (overlay.h naming)
@@ -450,11 +434,11 @@ static int render_html(Rep *R, int (*figs)[N_FIG], const int bars[3]) {
                 p = overlay_dir(R->out_dir, c->dataset, c->category, name, R->s[s].variant);
                 if (is_dir(p)) {
                     const char *leaf = strrchr(p, '/') + 1, *parts[4] = {"pictures", d, k, leaf};
-                    put(&l, " <a href=\"");
+                    buf_add(&l, " <a href=\"");
                     put_url(&l, parts, 4);
-                    put(&l, "/\">");
+                    buf_add(&l, "/\">");
                     put_esc(&l, R->s[s].label);
-                    put(&l, "</a>");
+                    buf_add(&l, "</a>");
                 }
                 free(p), free(name);
             }
@@ -463,18 +447,18 @@ static int render_html(Rep *R, int (*figs)[N_FIG], const int bars[3]) {
         free(d), free(k);
     }
     int anyb = bars[0] || bars[1] || bars[2];
-    if (anyb) put(&b, "<h2>Per-category bars</h2>\n<div class=\"figs bars\">\n");
+    if (anyb) buf_add(&b, "<h2>Per-category bars</h2>\n<div class=\"figs bars\">\n");
     for (int k = 0; k < 3; k++) {
         if (!bars[k]) continue;
         char *file = ad_sprintf("bars_%s.png", BAR_FILE[k]);
         const char *parts[2] = {"plots", file};
-        if (bars[k] > 900) put(&b, "<div class=\"wide\">");
+        if (bars[k] > 900) buf_add(&b, "<div class=\"wide\">");
         html_img(&b, parts, 2, BAR_NAME[k]);
-        if (bars[k] > 900) put(&b, "</div>\n");
+        if (bars[k] > 900) buf_add(&b, "</div>\n");
         free(file);
     }
-    if (anyb) put(&b, "</div>\n");
-    put(&b, "</body>\n</html>\n");
+    if (anyb) buf_add(&b, "</div>\n");
+    buf_add(&b, "</body>\n</html>\n");
     char *path = ad_sprintf("%s/report.html", R->out_dir);
     int rc = write_atomic(path, b.s);
     free(path), free(b.s);

@@ -80,7 +80,7 @@ static const char *const CATS_URL[2] = {"woven0", "a%3C%26%3Eb"};
 static const char *const FIGS[4] = {"roc", "pr", "pixel_roc", "pro"};
 static const char *const BARS[3] = {"image_auroc", "pixel_auroc", "au_pro"};
 
-static char *all_pngs_referenced(const char *out, const char *html) {
+static void all_pngs_referenced(const char *out, const char *html) {
     for (int c = 0; c < 2; c++)
         for (int f = 0; f < 4; f++) {
             char *p = ad_sprintf("%s/plots/mvtec/%s/%s.png", out, CATS[c], FIGS[f]);
@@ -98,7 +98,6 @@ static char *all_pngs_referenced(const char *out, const char *html) {
         cr_expect(strstr(html, ref), "report.html lacks %s", ref);
         free(ref);
     }
-    return NULL;
 }
 
 Test(report, run_writes_curves_plots_and_html, .timeout = 300) {
@@ -279,4 +278,41 @@ Test(report, metric_curves_match_the_metrics) {
     cr_expect(plain.auroc == pm.auroc && plain.aupro == pm.aupro && plain.ap == pm.ap);
     curve_free(&proc), curve_free(&pro);
     for (int k = 0; k < K; k++) free(mk[k]), free(mp[k]);
+}
+
+// Thinning never drops a corner: a tie group of positives straight after one of negatives
+// (two long, perpendicular steps) keeps the pixel ROC area whatever index it lands on when the
+// recorder coarsens (every other point dropped would cut that corner: area -0.045).
+Test(report, pixel_curve_thinning_keeps_corners) {
+    for (int shift = 0; shift < 2; shift++) {
+        // descending scores: 400 (+shift) alternating pixels, 240 tied positives, 240 tied
+        // negatives, then alternating pixels to 800 + 800
+        enum { P = 800, NN = 800, T = 240 };
+        int n = P + NN + shift, i = 0, pos = 0, neg = 0;
+        uint8_t *mk = calloc((size_t)n, 1);
+        float *mp = malloc((size_t)n * sizeof *mp);
+        for (; i < 400 + shift; i++) {
+            mk[i] = i % 2 == 0, mp[i] = (float)(n - i);
+            pos += mk[i], neg += !mk[i];
+        }
+        float tie = (float)(n - i);
+        for (int k = 0; k < T; k++, i++) mk[i] = 1, mp[i] = tie, pos++;
+        for (int k = 0; k < T; k++, i++) mk[i] = 0, mp[i] = tie - 0.5f, neg++;
+        for (; i < n; i++) {
+            mk[i] = pos < P && (neg >= NN + shift || i % 2 == 0);
+            mp[i] = (float)(n - i) - 0.75f;
+            pos += mk[i], neg += !mk[i];
+        }
+        cr_assert_eq(pos, P);
+        int h = 1, w = n;
+        PixelMetrics pm;
+        Curve roc, pro;
+        cr_assert_eq(metrics_pixel_curves((const uint8_t *const *)&mk, (const float *const *)&mp, &h, &w, 1, 0.3, &pm,
+                                          &roc, &pro), 0);
+        cr_expect(roc.n > 100 && roc.n <= CURVE_MAX_POINTS, "shift %d: %d points", shift, roc.n);
+        double a = trapezoid(roc.x, roc.y, roc.n);
+        cr_expect(fabs(a - pm.auroc) < 2e-3, "shift %d: ROC area %.6f vs AUROC %.6f (%d points)", shift, a, pm.auroc, roc.n);
+        curve_free(&roc), curve_free(&pro);
+        free(mk), free(mp);
+    }
 }
