@@ -70,40 +70,37 @@ static int list_images(const char *dir, const char *opt, Sample **out, int *n_ou
     return 0;
 }
 
+// What runner_predict gave for one method, copied (its output is freed after the callback).
+typedef struct {
+    char *dir_name;   // folder name of its outputs
+    int m, gh, gw;    // index in the config's methods; the maps' grid
+    MethodOutput mo;  // image_score, maps, half_pixel and smooth_sigma only
+} Kept;
+
 typedef struct {
     const Config *cfg;
     const Category *C;
     const char *out;
     int quiet;
     Table table;
-    // Per method that ran: its name for folders, and a copy of what runner_predict gave.
-    int n_done;
-    char **dir_name;
-    int *m, *gh, *gw, *half_pixel;
-    double *sigma;
-    float **scores, **maps;
+    Kept *kept;  // per method that ran
+    int n_kept;
 } Predict;
 
 static int keep_output(void *user, int m, const MethodOutput *mo, int gh, int gw) {
     Predict *P = user;
-    int n = P->C->n_test, k = P->n_done++;
-    P->dir_name = ad_realloc(P->dir_name, (size_t)P->n_done * sizeof *P->dir_name);
-    P->m = ad_realloc(P->m, (size_t)P->n_done * sizeof *P->m);
-    P->gh = ad_realloc(P->gh, (size_t)P->n_done * sizeof *P->gh);
-    P->gw = ad_realloc(P->gw, (size_t)P->n_done * sizeof *P->gw);
-    P->sigma = ad_realloc(P->sigma, (size_t)P->n_done * sizeof *P->sigma);
-    P->half_pixel = ad_realloc(P->half_pixel, (size_t)P->n_done * sizeof *P->half_pixel);
-    P->scores = ad_realloc(P->scores, (size_t)P->n_done * sizeof *P->scores);
-    P->maps = ad_realloc(P->maps, (size_t)P->n_done * sizeof *P->maps);
+    int n = P->C->n_test;
+    P->kept = ad_realloc(P->kept, (size_t)(P->n_kept + 1) * sizeof *P->kept);
+    Kept *K = &P->kept[P->n_kept++];
     const Variant *V = &P->cfg->variants[0];
     int same = 0;  // two entries of one method: told apart by their position in methods:
     for (int j = 0; j < V->n_methods; j++) same += !strcmp(V->methods[j].name, V->methods[m].name);
-    P->dir_name[k] = same > 1 ? ad_sprintf("%s~%d", V->methods[m].name, m) : ad_strdup(V->methods[m].name);
-    P->m[k] = m, P->gh[k] = gh, P->gw[k] = gw, P->sigma[k] = mo->smooth_sigma, P->half_pixel[k] = mo->half_pixel;
-    P->scores[k] = ad_malloc((size_t)n * sizeof **P->scores);
-    memcpy(P->scores[k], mo->image_score, (size_t)n * sizeof **P->scores);
-    P->maps[k] = ad_malloc((size_t)n * gh * gw * sizeof **P->maps);
-    memcpy(P->maps[k], mo->maps, (size_t)n * gh * gw * sizeof **P->maps);
+    *K = (Kept){same > 1 ? ad_sprintf("%s~%d", V->methods[m].name, m) : ad_strdup(V->methods[m].name), m, gh, gw, {0}};
+    K->mo.half_pixel = mo->half_pixel, K->mo.smooth_sigma = mo->smooth_sigma;
+    K->mo.image_score = ad_malloc((size_t)n * sizeof *K->mo.image_score);
+    memcpy(K->mo.image_score, mo->image_score, (size_t)n * sizeof *K->mo.image_score);
+    K->mo.maps = ad_malloc((size_t)n * gh * gw * sizeof *K->mo.maps);
+    memcpy(K->mo.maps, mo->maps, (size_t)n * gh * gw * sizeof *K->mo.maps);
     return 0;
 }
 
@@ -113,10 +110,11 @@ static int keep_output(void *user, int m, const MethodOutput *mo, int gh, int gw
 // malloc'd.
 static float *full_map(const Predict *P, int k, int i, int W, int H) {
     const EvalConfig *ev = &P->cfg->variants[0].eval;
-    int align = ev->resized ? (P->half_pixel[k] ? 0 : 1) : 0;
+    const Kept *K = &P->kept[k];
+    int align = ev->resized ? (K->mo.half_pixel ? 0 : 1) : 0;
     float *map = ad_malloc((size_t)W * H * sizeof *map);
-    interp_bilinear(map, H, W, P->maps[k] + (size_t)i * P->gh[k] * P->gw[k], P->gh[k], P->gw[k], align);
-    if (P->sigma[k] > 0) gaussian_filter2d(map, H, W, P->sigma[k]);
+    interp_bilinear(map, H, W, K->mo.maps + (size_t)i * K->gh * K->gw, K->gh, K->gw, align);
+    if (K->mo.smooth_sigma > 0) gaussian_filter2d(map, H, W, K->mo.smooth_sigma);
     return map;
 }
 
@@ -125,7 +123,7 @@ static int write_method(Predict *P, int k) {
     const Category *C = P->C;
     const Variant *V = &P->cfg->variants[0];
     int n = C->n_test, rc = 0;
-    char *mdir = ad_sprintf("%s/maps/%s", P->out, P->dir_name[k]), *pdir = ad_sprintf("%s/pictures/%s", P->out, P->dir_name[k]);
+    char *mdir = ad_sprintf("%s/maps/%s", P->out, P->kept[k].dir_name), *pdir = ad_sprintf("%s/pictures/%s", P->out, P->kept[k].dir_name);
     if (fs_mkdirs(mdir) || fs_mkdirs(pdir)) rc = -1;
     int *W = ad_calloc((size_t)n, sizeof *W), *H = ad_calloc((size_t)n, sizeof *H);
     double *score = ad_calloc((size_t)n, sizeof *score);
@@ -143,11 +141,11 @@ static int write_method(Predict *P, int k) {
             lo = map[p] < lo ? map[p] : lo, hi = map[p] > hi ? map[p] : hi;
             mx = map[p] > mx ? map[p] : mx;
         }
-        score[i] = V->eval.image_score_max ? (double)mx : (double)P->scores[k][i];
+        score[i] = V->eval.image_score_max ? (double)mx : (double)P->kept[k].mo.image_score[i];
         free(map);
     }
     // Pass 2: files.
-    char *variant = variant_label(V, P->m[k], ',');
+    char *variant = variant_label(V, P->kept[k].m, ',');
     for (int i = 0; i < n && !rc; i++) {
         char *stem = overlay_stem(C->test[i].path);
         char *np = ad_sprintf("%s/%s.npy", mdir, stem), *pp = ad_sprintf("%s/%s.png", pdir, stem);
@@ -158,7 +156,7 @@ static int write_method(Predict *P, int k) {
         } else {
             const char *base = strrchr(C->test[i].path, '/');
             char *title = ad_sprintf("score %.4g  %s", score[i], base ? base + 1 : C->test[i].path);
-            char *note = ad_sprintf("%s; bar: min..max over this folder's maps", P->dir_name[k]);
+            char *note = ad_sprintf("%s; bar: min..max over this folder's maps", P->kept[k].dir_name);
             OverlaySpec s = {&im, map, NULL, lo, hi, title, note};
             rc = overlay_write_png(pp, &s);
             free(title), free(note);
@@ -166,7 +164,7 @@ static int write_method(Predict *P, int k) {
         if (!rc) {
             char sc[32];
             snprintf(sc, sizeof sc, "%.9g", score[i]);
-            const char *cells[4] = {C->test[i].path, P->dir_name[k], variant, sc};
+            const char *cells[4] = {C->test[i].path, P->kept[k].dir_name, variant, sc};
             table_add_row(&P->table, cells);
         }
         image_u8_free(&im);
@@ -246,7 +244,7 @@ static int predict(const char *config, const char *images, const char *reference
                 n_sel, n_sel == 1 ? "" : "s", out);
     if (runner_predict(&cfg, &C, method, quiet, keep_output, &P)) goto done;
     if (fs_mkdirs(out)) goto done;
-    for (int k = 0; k < P.n_done; k++)
+    for (int k = 0; k < P.n_kept; k++)
         if (write_method(&P, k)) goto done;
     char *csv = ad_sprintf("%s/scores.csv", out);
     int wrc = table_write_csv(&P.table, csv);
@@ -255,8 +253,8 @@ static int predict(const char *config, const char *images, const char *reference
     if (wrc) goto done;
     rc = 0;
 done:
-    for (int k = 0; k < P.n_done; k++) free(P.dir_name[k]), free(P.scores[k]), free(P.maps[k]);
-    free(P.dir_name), free(P.m), free(P.gh), free(P.gw), free(P.half_pixel), free(P.sigma), free(P.scores), free(P.maps);
+    for (int k = 0; k < P.n_kept; k++) free(P.kept[k].dir_name), method_output_free(&P.kept[k].mo);
+    free(P.kept);
     table_free(&P.table);
     category_free(&C);
     config_free(&cfg);
