@@ -17,6 +17,7 @@
 #include "config.h"
 #include "dataset.h"
 #include "err.h"
+#include "evaluate.h"
 #include "fsutil.h"
 #include "image.h"
 #include "npy.h"
@@ -85,6 +86,7 @@ typedef struct {
     Table table;
     Kept *kept;  // per method that ran
     int n_kept;
+    char **stem;  // per test image: the name of its outputs (overlay_stem)
 } Predict;
 
 static int keep_output(void *user, int m, const MethodOutput *mo, int gh, int gw) {
@@ -104,74 +106,59 @@ static int keep_output(void *user, int m, const MethodOutput *mo, int gh, int gw
     return 0;
 }
 
-// Map k of image i on the config's evaluation grid, as a run's evaluation makes it: `native` at
-// the image's own size (bilinear, align_corners=False), `resized:S` / `center_crop:R:S` at S x
-// S (the image resized / cropped the same way for the picture), then the method's smoothing.
-// malloc'd.
-static float *full_map(const Predict *P, int k, int i, int W, int H) {
-    const EvalConfig *ev = &P->cfg->variants[0].eval;
-    const Kept *K = &P->kept[k];
-    int align = ev->resized ? (K->mo.half_pixel ? 0 : 1) : 0;
-    float *map = ad_malloc((size_t)W * H * sizeof *map);
-    interp_bilinear(map, H, W, K->mo.maps + (size_t)i * K->gh * K->gw, K->gh, K->gw, align);
-    if (K->mo.smooth_sigma > 0) gaussian_filter2d(map, H, W, K->mo.smooth_sigma);
-    return map;
-}
-
-// Maps, pictures and rows of method k.
+// Maps, pictures and rows of method k. Each map is brought to the config's evaluation grid
+// once, as a run's evaluation does (evaluate.h eval_map_full: `native` at the image's own
+// size, `resized:S` / `center_crop:R:S` at S x S with the image resized / cropped the same way
+// for the picture), and kept for both the colour range and the files.
 static int write_method(Predict *P, int k) {
     const Category *C = P->C;
     const Variant *V = &P->cfg->variants[0];
+    const Kept *K = &P->kept[k];
     int n = C->n_test, rc = 0;
-    char *mdir = ad_sprintf("%s/maps/%s", P->out, P->kept[k].dir_name), *pdir = ad_sprintf("%s/pictures/%s", P->out, P->kept[k].dir_name);
+    char *mdir = ad_sprintf("%s/maps/%s", P->out, K->dir_name), *pdir = ad_sprintf("%s/pictures/%s", P->out, K->dir_name);
     if (fs_mkdirs(mdir) || fs_mkdirs(pdir)) rc = -1;
     int *W = ad_calloc((size_t)n, sizeof *W), *H = ad_calloc((size_t)n, sizeof *H);
     double *score = ad_calloc((size_t)n, sizeof *score);
-    float lo = INFINITY, hi = -INFINITY;
-    // Pass 1: sizes, image scores and the colour range (one per method over the folder).
-    for (int i = 0; i < n && !rc; i++) {
-        if (V->eval.resized) {
-            W[i] = H[i] = V->eval.size;
-        } else if (image_size(C->test[i].path, &W[i], &H[i])) {
-            rc = -1;
-            break;
+    float **map = ad_calloc((size_t)n, sizeof *map);
+    for (int i = 0; i < n && !rc; i++) rc = eval_map_size(&V->eval, C->test[i].path, &W[i], &H[i]);
+    float lo = INFINITY, hi = -INFINITY;  // one colour range per method over the folder
+    if (!rc) {
+#pragma omp parallel for schedule(dynamic)
+        for (int i = 0; i < n; i++) {
+            map[i] = ad_malloc((size_t)W[i] * H[i] * sizeof **map);
+            score[i] = eval_map_full(map[i], W[i], H[i], &V->eval, &K->mo, K->gh, K->gw, i);
         }
-        float *map = full_map(P, k, i, W[i], H[i]), mx = -INFINITY;
-        for (size_t p = 0; p < (size_t)W[i] * H[i]; p++) {
-            lo = map[p] < lo ? map[p] : lo, hi = map[p] > hi ? map[p] : hi;
-            mx = map[p] > mx ? map[p] : mx;
-        }
-        score[i] = V->eval.image_score_max ? (double)mx : (double)P->kept[k].mo.image_score[i];
-        free(map);
+        for (int i = 0; i < n; i++)
+            for (size_t p = 0; p < (size_t)W[i] * H[i]; p++)
+                lo = map[i][p] < lo ? map[i][p] : lo, hi = map[i][p] > hi ? map[i][p] : hi;
     }
-    // Pass 2: files.
-    char *variant = variant_label(V, P->kept[k].m, ',');
+    char *variant = variant_label(V, K->m, ',');
     for (int i = 0; i < n && !rc; i++) {
-        char *stem = overlay_stem(C->test[i].path);
-        char *np = ad_sprintf("%s/%s.npy", mdir, stem), *pp = ad_sprintf("%s/%s.png", pdir, stem);
-        float *map = full_map(P, k, i, W[i], H[i]);
+        char *np = ad_sprintf("%s/%s.npy", mdir, P->stem[i]), *pp = ad_sprintf("%s/%s.png", pdir, P->stem[i]);
         ImageU8 im = {0};
-        if (npy_write_atomic(np, NPY_F32, 2, (int64_t[]){H[i], W[i]}, map) || overlay_load_image(&im, C->test[i].path, W[i], H[i], V->eval.crop_resize)) {
+        if (npy_write_atomic(np, NPY_F32, 2, (int64_t[]){H[i], W[i]}, map[i]) ||
+            overlay_load_image(&im, C->test[i].path, W[i], H[i], V->eval.crop_resize)) {
             rc = -1;
         } else {
             const char *base = strrchr(C->test[i].path, '/');
             char *title = ad_sprintf("score %.4g  %s", score[i], base ? base + 1 : C->test[i].path);
-            char *note = ad_sprintf("%s; bar: min..max over this folder's maps", P->kept[k].dir_name);
-            OverlaySpec s = {&im, map, NULL, lo, hi, title, note};
+            char *note = ad_sprintf("%s; bar: min..max over this folder's maps", K->dir_name);
+            OverlaySpec s = {&im, map[i], NULL, lo, hi, title, note};
             rc = overlay_write_png(pp, &s);
             free(title), free(note);
         }
         if (!rc) {
             char sc[32];
             snprintf(sc, sizeof sc, "%.9g", score[i]);
-            const char *cells[4] = {C->test[i].path, P->kept[k].dir_name, variant, sc};
+            const char *cells[4] = {C->test[i].path, K->dir_name, variant, sc};
             table_add_row(&P->table, cells);
         }
         image_u8_free(&im);
-        free(map), free(np), free(pp), free(stem);
+        free(np), free(pp);
     }
     free(variant);
-    free(W), free(H), free(score), free(mdir), free(pdir);
+    for (int i = 0; i < n; i++) free(map[i]);
+    free(map), free(W), free(H), free(score), free(mdir), free(pdir);
     return rc;
 }
 
@@ -207,18 +194,16 @@ static int predict(const char *config, const char *images, const char *reference
     C.name = ad_strdup(base && base[1] ? base + 1 : images);
     if (list_images(images, "--images", &C.test, &C.n_test)) goto done;
     if (reference && list_images(reference, "--reference", &C.train, &C.n_train)) goto done;
+    P.stem = ad_malloc((size_t)C.n_test * sizeof *P.stem);
+    for (int i = 0; i < C.n_test; i++) P.stem[i] = overlay_stem(C.test[i].path);
     for (int i = 0; i < C.n_test; i++)  // outputs are named by stem
-        for (int j = 0; j < i; j++) {
-            char *a = overlay_stem(C.test[i].path), *b = overlay_stem(C.test[j].path);
-            int same = !strcmp(a, b);
-            free(a), free(b);
-            if (same) {
+        for (int j = 0; j < i; j++)
+            if (!strcmp(P.stem[i], P.stem[j])) {
                 ad_error("--images %s: %s and %s have the same name stem, so their outputs would overwrite each other. "
                          "Fix: rename one of them",
                          images, C.test[j].path, C.test[i].path);
                 goto done;
             }
-        }
     for (int m = 0; m < V->n_methods; m++) {
         const MethodConfig *mc = &V->methods[m];
         if (method && strcmp(mc->name, method)) continue;
@@ -255,6 +240,8 @@ static int predict(const char *config, const char *images, const char *reference
 done:
     for (int k = 0; k < P.n_kept; k++) free(P.kept[k].dir_name), method_output_free(&P.kept[k].mo);
     free(P.kept);
+    for (int i = 0; P.stem && i < C.n_test; i++) free(P.stem[i]);
+    free(P.stem);
     table_free(&P.table);
     category_free(&C);
     config_free(&cfg);
