@@ -6,12 +6,10 @@
 // run's own extraction and method dispatch on it. Nothing is written until every method has
 // scored; then OUT/maps/<method>/<stem>.npy, OUT/pictures/<method>/<stem>.png and, last,
 // OUT/scores.csv, each atomically.
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
@@ -19,7 +17,6 @@
 #include "err.h"
 #include "evaluate.h"
 #include "fsutil.h"
-#include "image.h"
 #include "npy.h"
 #include "overlay.h"
 #include "results.h"
@@ -135,26 +132,19 @@ static int write_method(Predict *P, int k) {
     char *variant = variant_label(V, K->m, ',');
     for (int i = 0; i < n && !rc; i++) {
         char *np = ad_sprintf("%s/%s.npy", mdir, P->stem[i]), *pp = ad_sprintf("%s/%s.png", pdir, P->stem[i]);
-        ImageU8 im = {0};
+        const char *base = strrchr(C->test[i].path, '/');
+        char *title = ad_sprintf("score %.4g  %s", score[i], base ? base + 1 : C->test[i].path);
+        char *note = ad_sprintf("%s; bar: min..max over this folder's maps", K->dir_name);
         if (npy_write_atomic(np, NPY_F32, 2, (int64_t[]){H[i], W[i]}, map[i]) ||
-            overlay_load_image(&im, C->test[i].path, W[i], H[i], V->eval.crop_resize)) {
+            overlay_write_for(pp, C->test[i].path, map[i], NULL, W[i], H[i], V->eval.crop_resize, lo, hi, title, note))
             rc = -1;
-        } else {
-            const char *base = strrchr(C->test[i].path, '/');
-            char *title = ad_sprintf("score %.4g  %s", score[i], base ? base + 1 : C->test[i].path);
-            char *note = ad_sprintf("%s; bar: min..max over this folder's maps", K->dir_name);
-            OverlaySpec s = {&im, map[i], NULL, lo, hi, title, note};
-            rc = overlay_write_png(pp, &s);
-            free(title), free(note);
-        }
         if (!rc) {
             char sc[32];
             snprintf(sc, sizeof sc, "%.9g", score[i]);
             const char *cells[4] = {C->test[i].path, K->dir_name, variant, sc};
             table_add_row(&P->table, cells);
         }
-        image_u8_free(&im);
-        free(np), free(pp);
+        free(np), free(pp), free(title), free(note);
     }
     free(variant);
     for (int i = 0; i < n; i++) free(map[i]);
