@@ -138,10 +138,7 @@ char *overlay_dir(const char *out_dir, const char *dataset, const char *category
 
 char *overlay_stem(const char *path) {
     const char *base = strrchr(path, '/');
-    char *stem = ad_strdup(base ? base + 1 : path);
-    char *dot = strrchr(stem, '.');
-    if (dot && dot != stem) *dot = 0;
-    return stem;
+    return ds_stem(base ? base + 1 : path);
 }
 
 int overlay_write_sample(const char *dir, const Sample *s, const float *map, const unsigned char *mask, int W, int H,
