@@ -79,7 +79,6 @@ typedef struct {
     const Config *cfg;
     const Category *C;
     const char *out;
-    int quiet;
     Table table;
     Kept *kept;  // per method that ran
     int n_kept;
@@ -159,7 +158,7 @@ static int predict(const char *config, const char *images, const char *reference
     int rc = -1;
     Category C = {0};
     Predict P = {0};
-    P.cfg = &cfg, P.C = &C, P.out = out, P.quiet = quiet;
+    P.cfg = &cfg, P.C = &C, P.out = out;
     const char *cols[] = {"path", "method", "variant", "score"};
     table_init(&P.table, cols, 4);
     if (cfg.n_variants != 1) {
