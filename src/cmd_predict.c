@@ -105,7 +105,9 @@ static int keep_output(void *user, int m, const MethodOutput *mo, int gh, int gw
 // Maps, pictures and rows of method k. Each map is brought to the config's evaluation grid
 // once, as a run's evaluation does (evaluate.h eval_map_full: `native` at the image's own
 // size, `resized:S` / `center_crop:R:S` at S x S with the image resized / cropped the same way
-// for the picture), and kept for both the colour range and the files.
+// for the picture). The pictures share one colour range over the folder, known only after
+// every map: pass 1 writes the maps and takes the range, pass 2 reads each map back for its
+// picture, so memory holds one map, not the folder's.
 static int write_method(Predict *P, int k) {
     const Category *C = P->C;
     const Variant *V = &P->cfg->variants[0];
@@ -115,39 +117,45 @@ static int write_method(Predict *P, int k) {
     if (fs_mkdirs(mdir) || fs_mkdirs(pdir)) rc = -1;
     int *W = ad_calloc((size_t)n, sizeof *W), *H = ad_calloc((size_t)n, sizeof *H);
     double *score = ad_calloc((size_t)n, sizeof *score);
-    float **map = ad_calloc((size_t)n, sizeof *map);
-    for (int i = 0; i < n && !rc; i++) rc = eval_map_size(&V->eval, C->test[i].path, &W[i], &H[i]);
-    float lo = INFINITY, hi = -INFINITY;  // one colour range per method over the folder
-    if (!rc) {
-#pragma omp parallel for schedule(dynamic)
-        for (int i = 0; i < n; i++) {
-            map[i] = ad_malloc((size_t)W[i] * H[i] * sizeof **map);
-            score[i] = eval_map_full(map[i], W[i], H[i], &V->eval, &K->mo, K->gh, K->gw, i);
+    char **np = ad_calloc((size_t)n, sizeof *np);
+    float lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < n && !rc; i++) {
+        if (eval_map_size(&V->eval, C->test[i].path, &W[i], &H[i])) {
+            rc = -1;
+            break;
         }
-        for (int i = 0; i < n; i++)
-            for (size_t p = 0; p < (size_t)W[i] * H[i]; p++)
-                lo = map[i][p] < lo ? map[i][p] : lo, hi = map[i][p] > hi ? map[i][p] : hi;
+        float *map = ad_malloc((size_t)W[i] * H[i] * sizeof *map);
+        score[i] = eval_map_full(map, W[i], H[i], &V->eval, &K->mo, K->gh, K->gw, i);
+        for (size_t p = 0; p < (size_t)W[i] * H[i]; p++)
+            lo = map[p] < lo ? map[p] : lo, hi = map[p] > hi ? map[p] : hi;
+        np[i] = ad_sprintf("%s/%s.npy", mdir, P->stem[i]);
+        rc = npy_write_atomic(np[i], NPY_F32, 2, (int64_t[]){H[i], W[i]}, map);
+        free(map);
     }
     char *variant = variant_label(V, K->m, ',');
+    char *note = ad_sprintf("%s; bar: min..max over this folder's maps", K->dir_name);
     for (int i = 0; i < n && !rc; i++) {
-        char *np = ad_sprintf("%s/%s.npy", mdir, P->stem[i]), *pp = ad_sprintf("%s/%s.png", pdir, P->stem[i]);
+        NpyArray a = {0};
+        if (npy_read(np[i], &a)) {
+            rc = -1;
+            break;
+        }
+        AD_ASSERT(a.dtype == NPY_F32 && a.count == (size_t)W[i] * H[i]);  // written just above
+        char *pp = ad_sprintf("%s/%s.png", pdir, P->stem[i]);
         const char *base = strrchr(C->test[i].path, '/');
         char *title = ad_sprintf("score %.4g  %s", score[i], base ? base + 1 : C->test[i].path);
-        char *note = ad_sprintf("%s; bar: min..max over this folder's maps", K->dir_name);
-        if (npy_write_atomic(np, NPY_F32, 2, (int64_t[]){H[i], W[i]}, map[i]) ||
-            overlay_write_for(pp, C->test[i].path, map[i], NULL, W[i], H[i], V->eval.crop_resize, lo, hi, title, note))
-            rc = -1;
+        rc = overlay_write_for(pp, C->test[i].path, a.data, NULL, W[i], H[i], V->eval.crop_resize, lo, hi, title, note);
         if (!rc) {
             char sc[32];
             snprintf(sc, sizeof sc, "%.9g", score[i]);
             const char *cells[4] = {C->test[i].path, K->dir_name, variant, sc};
             table_add_row(&P->table, cells);
         }
-        free(np), free(pp), free(title), free(note);
+        npy_free(&a);
+        free(pp), free(title);
     }
-    free(variant);
-    for (int i = 0; i < n; i++) free(map[i]);
-    free(map), free(W), free(H), free(score), free(mdir), free(pdir);
+    for (int i = 0; i < n; i++) free(np[i]);
+    free(np), free(variant), free(note), free(W), free(H), free(score), free(mdir), free(pdir);
     return rc;
 }
 
