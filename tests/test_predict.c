@@ -116,7 +116,9 @@ Test(predict, zero_shot_and_reference, .timeout = 120) {
     check_method(&f, &t, "musc", 32);  // native: the image's 32 x 32
     table_free(&t);
     free(args), free(err);
-    // Every method of the config, PatchCore against the reference folder.
+    // Every method of the config, PatchCore against the reference folder (into a fresh
+    // folder: the first call's files must not stand in for missing ones).
+    rm_rf(f.out);
     args = ad_sprintf("predict '%s' --images '%s' --reference '%s' --out '%s' --quiet", f.cfg, f.imgs, f.refs, f.out);
     cr_assert_eq(run_adbench(args, NULL, &err), 0, "%s", err);
     cr_assert_eq(table_read_csv(&t, csv), 0, "%s", ad_last_error());
@@ -138,6 +140,7 @@ Test(predict, zero_shot_and_reference, .timeout = 120) {
     free(args), free(err);
     // The config's evaluation grid is followed: center_crop:40:24 gives 24 x 24 maps (and
     // pictures of the cropped image), as a run's evaluation would
+    rm_rf(f.out);
     args = ad_sprintf("predict '%s' --images '%s' --method musc --out '%s' --quiet --set evaluation.resolution=center_crop:40:24",
                       f.cfg, f.imgs, f.out);
     cr_assert_eq(run_adbench(args, NULL, &err), 0, "%s", err);
