@@ -6,19 +6,17 @@
 // run's own extraction and method dispatch on it. Nothing is written until every method has
 // scored; then OUT/maps/<method>/<stem>.npy, OUT/pictures/<method>/<stem>.png and, last,
 // OUT/scores.csv, each atomically.
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
 #include "dataset.h"
 #include "err.h"
+#include "evaluate.h"
 #include "fsutil.h"
-#include "image.h"
 #include "npy.h"
 #include "overlay.h"
 #include "results.h"
@@ -70,110 +68,94 @@ static int list_images(const char *dir, const char *opt, Sample **out, int *n_ou
     return 0;
 }
 
+// What runner_predict gave for one method, copied (its output is freed after the callback).
+typedef struct {
+    char *dir_name;   // folder name of its outputs
+    int m, gh, gw;    // index in the config's methods; the maps' grid
+    MethodOutput mo;  // image_score, maps, half_pixel and smooth_sigma only
+} Kept;
+
 typedef struct {
     const Config *cfg;
     const Category *C;
     const char *out;
-    int quiet;
     Table table;
-    // Per method that ran: its name for folders, and a copy of what runner_predict gave.
-    int n_done;
-    char **dir_name;
-    int *m, *gh, *gw, *half_pixel;
-    double *sigma;
-    float **scores, **maps;
+    Kept *kept;  // per method that ran
+    int n_kept;
+    char **stem;  // per test image: the name of its outputs (overlay_stem)
 } Predict;
 
 static int keep_output(void *user, int m, const MethodOutput *mo, int gh, int gw) {
     Predict *P = user;
-    int n = P->C->n_test, k = P->n_done++;
-    P->dir_name = ad_realloc(P->dir_name, (size_t)P->n_done * sizeof *P->dir_name);
-    P->m = ad_realloc(P->m, (size_t)P->n_done * sizeof *P->m);
-    P->gh = ad_realloc(P->gh, (size_t)P->n_done * sizeof *P->gh);
-    P->gw = ad_realloc(P->gw, (size_t)P->n_done * sizeof *P->gw);
-    P->sigma = ad_realloc(P->sigma, (size_t)P->n_done * sizeof *P->sigma);
-    P->half_pixel = ad_realloc(P->half_pixel, (size_t)P->n_done * sizeof *P->half_pixel);
-    P->scores = ad_realloc(P->scores, (size_t)P->n_done * sizeof *P->scores);
-    P->maps = ad_realloc(P->maps, (size_t)P->n_done * sizeof *P->maps);
+    int n = P->C->n_test;
+    P->kept = ad_realloc(P->kept, (size_t)(P->n_kept + 1) * sizeof *P->kept);
+    Kept *K = &P->kept[P->n_kept++];
     const Variant *V = &P->cfg->variants[0];
     int same = 0;  // two entries of one method: told apart by their position in methods:
     for (int j = 0; j < V->n_methods; j++) same += !strcmp(V->methods[j].name, V->methods[m].name);
-    P->dir_name[k] = same > 1 ? ad_sprintf("%s~%d", V->methods[m].name, m) : ad_strdup(V->methods[m].name);
-    P->m[k] = m, P->gh[k] = gh, P->gw[k] = gw, P->sigma[k] = mo->smooth_sigma, P->half_pixel[k] = mo->half_pixel;
-    P->scores[k] = ad_malloc((size_t)n * sizeof **P->scores);
-    memcpy(P->scores[k], mo->image_score, (size_t)n * sizeof **P->scores);
-    P->maps[k] = ad_malloc((size_t)n * gh * gw * sizeof **P->maps);
-    memcpy(P->maps[k], mo->maps, (size_t)n * gh * gw * sizeof **P->maps);
+    *K = (Kept){same > 1 ? ad_sprintf("%s~%d", V->methods[m].name, m) : ad_strdup(V->methods[m].name), m, gh, gw, {0}};
+    K->mo.half_pixel = mo->half_pixel, K->mo.smooth_sigma = mo->smooth_sigma;
+    K->mo.image_score = ad_malloc((size_t)n * sizeof *K->mo.image_score);
+    memcpy(K->mo.image_score, mo->image_score, (size_t)n * sizeof *K->mo.image_score);
+    K->mo.maps = ad_malloc((size_t)n * gh * gw * sizeof *K->mo.maps);
+    memcpy(K->mo.maps, mo->maps, (size_t)n * gh * gw * sizeof *K->mo.maps);
     return 0;
 }
 
-// Map k of image i on the config's evaluation grid, as a run's evaluation makes it: `native` at
-// the image's own size (bilinear, align_corners=False), `resized:S` / `center_crop:R:S` at S x
-// S (the image resized / cropped the same way for the picture), then the method's smoothing.
-// malloc'd.
-static float *full_map(const Predict *P, int k, int i, int W, int H) {
-    const EvalConfig *ev = &P->cfg->variants[0].eval;
-    int align = ev->resized ? (P->half_pixel[k] ? 0 : 1) : 0;
-    float *map = ad_malloc((size_t)W * H * sizeof *map);
-    interp_bilinear(map, H, W, P->maps[k] + (size_t)i * P->gh[k] * P->gw[k], P->gh[k], P->gw[k], align);
-    if (P->sigma[k] > 0) gaussian_filter2d(map, H, W, P->sigma[k]);
-    return map;
-}
-
-// Maps, pictures and rows of method k.
+// Maps, pictures and rows of method k. Each map is brought to the config's evaluation grid
+// once, as a run's evaluation does (evaluate.h eval_map_full: `native` at the image's own
+// size, `resized:S` / `center_crop:R:S` at S x S with the image resized / cropped the same way
+// for the picture). The pictures share one colour range over the folder, known only after
+// every map: pass 1 writes the maps and takes the range, pass 2 reads each map back for its
+// picture, so memory holds one map, not the folder's.
 static int write_method(Predict *P, int k) {
     const Category *C = P->C;
     const Variant *V = &P->cfg->variants[0];
+    const Kept *K = &P->kept[k];
     int n = C->n_test, rc = 0;
-    char *mdir = ad_sprintf("%s/maps/%s", P->out, P->dir_name[k]), *pdir = ad_sprintf("%s/pictures/%s", P->out, P->dir_name[k]);
+    char *mdir = ad_sprintf("%s/maps/%s", P->out, K->dir_name), *pdir = ad_sprintf("%s/pictures/%s", P->out, K->dir_name);
     if (fs_mkdirs(mdir) || fs_mkdirs(pdir)) rc = -1;
     int *W = ad_calloc((size_t)n, sizeof *W), *H = ad_calloc((size_t)n, sizeof *H);
     double *score = ad_calloc((size_t)n, sizeof *score);
+    char **np = ad_calloc((size_t)n, sizeof *np);
     float lo = INFINITY, hi = -INFINITY;
-    // Pass 1: sizes, image scores and the colour range (one per method over the folder).
     for (int i = 0; i < n && !rc; i++) {
-        if (V->eval.resized) {
-            W[i] = H[i] = V->eval.size;
-        } else if (image_size(C->test[i].path, &W[i], &H[i])) {
+        if (eval_map_size(&V->eval, C->test[i].path, &W[i], &H[i])) {
             rc = -1;
             break;
         }
-        float *map = full_map(P, k, i, W[i], H[i]), mx = -INFINITY;
-        for (size_t p = 0; p < (size_t)W[i] * H[i]; p++) {
+        float *map = ad_malloc((size_t)W[i] * H[i] * sizeof *map);
+        score[i] = eval_map_full(map, W[i], H[i], &V->eval, &K->mo, K->gh, K->gw, i);
+        for (size_t p = 0; p < (size_t)W[i] * H[i]; p++)
             lo = map[p] < lo ? map[p] : lo, hi = map[p] > hi ? map[p] : hi;
-            mx = map[p] > mx ? map[p] : mx;
-        }
-        score[i] = V->eval.image_score_max ? (double)mx : (double)P->scores[k][i];
+        np[i] = ad_sprintf("%s/%s.npy", mdir, P->stem[i]);
+        rc = npy_write_atomic(np[i], NPY_F32, 2, (int64_t[]){H[i], W[i]}, map);
         free(map);
     }
-    // Pass 2: files.
-    char *variant = variant_label(V, P->m[k], ',');
+    char *variant = variant_label(V, K->m, ',');
+    char *note = ad_sprintf("%s; bar: min..max over this folder's maps", K->dir_name);
     for (int i = 0; i < n && !rc; i++) {
-        char *stem = overlay_stem(C->test[i].path);
-        char *np = ad_sprintf("%s/%s.npy", mdir, stem), *pp = ad_sprintf("%s/%s.png", pdir, stem);
-        float *map = full_map(P, k, i, W[i], H[i]);
-        ImageU8 im = {0};
-        if (npy_write_atomic(np, NPY_F32, 2, (int64_t[]){H[i], W[i]}, map) || overlay_load_image(&im, C->test[i].path, W[i], H[i], V->eval.crop_resize)) {
+        NpyArray a = {0};
+        if (npy_read(np[i], &a)) {
             rc = -1;
-        } else {
-            const char *base = strrchr(C->test[i].path, '/');
-            char *title = ad_sprintf("score %.4g  %s", score[i], base ? base + 1 : C->test[i].path);
-            char *note = ad_sprintf("%s; bar: min..max over this folder's maps", P->dir_name[k]);
-            OverlaySpec s = {&im, map, NULL, lo, hi, title, note};
-            rc = overlay_write_png(pp, &s);
-            free(title), free(note);
+            break;
         }
+        AD_ASSERT(a.dtype == NPY_F32 && a.count == (size_t)W[i] * H[i]);  // written just above
+        char *pp = ad_sprintf("%s/%s.png", pdir, P->stem[i]);
+        const char *base = strrchr(C->test[i].path, '/');
+        char *title = ad_sprintf("score %.4g  %s", score[i], base ? base + 1 : C->test[i].path);
+        rc = overlay_write_for(pp, C->test[i].path, a.data, NULL, W[i], H[i], V->eval.crop_resize, lo, hi, title, note);
         if (!rc) {
             char sc[32];
             snprintf(sc, sizeof sc, "%.9g", score[i]);
-            const char *cells[4] = {C->test[i].path, P->dir_name[k], variant, sc};
+            const char *cells[4] = {C->test[i].path, K->dir_name, variant, sc};
             table_add_row(&P->table, cells);
         }
-        image_u8_free(&im);
-        free(map), free(np), free(pp), free(stem);
+        npy_free(&a);
+        free(pp), free(title);
     }
-    free(variant);
-    free(W), free(H), free(score), free(mdir), free(pdir);
+    for (int i = 0; i < n; i++) free(np[i]);
+    free(np), free(variant), free(note), free(W), free(H), free(score), free(mdir), free(pdir);
     return rc;
 }
 
@@ -184,7 +166,7 @@ static int predict(const char *config, const char *images, const char *reference
     int rc = -1;
     Category C = {0};
     Predict P = {0};
-    P.cfg = &cfg, P.C = &C, P.out = out, P.quiet = quiet;
+    P.cfg = &cfg, P.C = &C, P.out = out;
     const char *cols[] = {"path", "method", "variant", "score"};
     table_init(&P.table, cols, 4);
     if (cfg.n_variants != 1) {
@@ -209,18 +191,16 @@ static int predict(const char *config, const char *images, const char *reference
     C.name = ad_strdup(base && base[1] ? base + 1 : images);
     if (list_images(images, "--images", &C.test, &C.n_test)) goto done;
     if (reference && list_images(reference, "--reference", &C.train, &C.n_train)) goto done;
+    P.stem = ad_malloc((size_t)C.n_test * sizeof *P.stem);
+    for (int i = 0; i < C.n_test; i++) P.stem[i] = overlay_stem(C.test[i].path);
     for (int i = 0; i < C.n_test; i++)  // outputs are named by stem
-        for (int j = 0; j < i; j++) {
-            char *a = overlay_stem(C.test[i].path), *b = overlay_stem(C.test[j].path);
-            int same = !strcmp(a, b);
-            free(a), free(b);
-            if (same) {
+        for (int j = 0; j < i; j++)
+            if (!strcmp(P.stem[i], P.stem[j])) {
                 ad_error("--images %s: %s and %s have the same name stem, so their outputs would overwrite each other. "
                          "Fix: rename one of them",
                          images, C.test[j].path, C.test[i].path);
                 goto done;
             }
-        }
     for (int m = 0; m < V->n_methods; m++) {
         const MethodConfig *mc = &V->methods[m];
         if (method && strcmp(mc->name, method)) continue;
@@ -246,7 +226,7 @@ static int predict(const char *config, const char *images, const char *reference
                 n_sel, n_sel == 1 ? "" : "s", out);
     if (runner_predict(&cfg, &C, method, quiet, keep_output, &P)) goto done;
     if (fs_mkdirs(out)) goto done;
-    for (int k = 0; k < P.n_done; k++)
+    for (int k = 0; k < P.n_kept; k++)
         if (write_method(&P, k)) goto done;
     char *csv = ad_sprintf("%s/scores.csv", out);
     int wrc = table_write_csv(&P.table, csv);
@@ -255,8 +235,10 @@ static int predict(const char *config, const char *images, const char *reference
     if (wrc) goto done;
     rc = 0;
 done:
-    for (int k = 0; k < P.n_done; k++) free(P.dir_name[k]), free(P.scores[k]), free(P.maps[k]);
-    free(P.dir_name), free(P.m), free(P.gh), free(P.gw), free(P.half_pixel), free(P.sigma), free(P.scores), free(P.maps);
+    for (int k = 0; k < P.n_kept; k++) free(P.kept[k].dir_name), method_output_free(&P.kept[k].mo);
+    free(P.kept);
+    for (int i = 0; P.stem && i < C.n_test; i++) free(P.stem[i]);
+    free(P.stem);
     table_free(&P.table);
     category_free(&C);
     config_free(&cfg);

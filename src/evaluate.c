@@ -21,13 +21,30 @@ void eval_curves_free(EvalCurves *c) {
     curve_free(&c->image_roc), curve_free(&c->image_pr), curve_free(&c->pixel_roc), curve_free(&c->pro);
 }
 
+int eval_map_size(const EvalConfig *ev, const char *image_path, int *W, int *H) {
+    if (ev->resized) {
+        *W = *H = ev->size;
+        return 0;
+    }
+    return image_size(image_path, W, H);
+}
+
+double eval_map_full(float *out, int W, int H, const EvalConfig *ev, const MethodOutput *mo, int gh, int gw, int i) {
+    int align = ev->resized ? (mo->half_pixel ? 0 : 1) : 0;
+    interp_bilinear(out, H, W, mo->maps + (size_t)i * gh * gw, gh, gw, align);
+    if (mo->smooth_sigma > 0) gaussian_filter2d(out, H, W, mo->smooth_sigma);
+    if (!ev->image_score_max) return (double)mo->image_score[i];
+    float mx = -INFINITY;
+    for (size_t p = 0; p < (size_t)W * H; p++) mx = out[p] > mx ? out[p] : mx;
+    return (double)mx;
+}
+
 int evaluate_maps(const EvalConfig *ev, const char *adapter_mask_rule, const Category *C, const MethodOutput *mo, int gh,
                   int gw, const char *pictures_dir, BinaryMetrics *bm, PixelMetrics *pm, EvalCurves *curves) {
     if (curves) memset(curves, 0, sizeof *curves);
     int n = C->n_test;
     int has_masks = category_has_masks(C);
     const char *rule = strcmp(ev->mask_rule, "auto") ? ev->mask_rule : ev->resized ? adapter_mask_rule : "gt0";
-    int align = ev->resized ? (mo->half_pixel ? 0 : 1) : 0;
     float **maps = ad_calloc((size_t)n, sizeof *maps);
     unsigned char **masks = ad_calloc((size_t)n, sizeof *masks);
     int *H = ad_calloc((size_t)n, sizeof *H), *W = ad_calloc((size_t)n, sizeof *W);
@@ -38,9 +55,7 @@ int evaluate_maps(const EvalConfig *ev, const char *adapter_mask_rule, const Cat
     for (int i = 0; i < n && !rc; i++) {
         const Sample *s = &C->test[i];
         labels[i] = (uint8_t)(s->label != 0);
-        if (ev->resized) {
-            W[i] = H[i] = ev->size;
-        } else if (image_size(s->path, &W[i], &H[i])) {
+        if (eval_map_size(ev, s->path, &W[i], &H[i])) {
             rc = -1;
             break;
         }
@@ -91,13 +106,8 @@ int evaluate_maps(const EvalConfig *ev, const char *adapter_mask_rule, const Cat
     if (!rc) {
 #pragma omp parallel for schedule(dynamic)
         for (int i = 0; i < n; i++) {
-            size_t np = (size_t)W[i] * H[i];
-            maps[i] = ad_malloc(np * sizeof **maps);
-            interp_bilinear(maps[i], H[i], W[i], mo->maps + (size_t)i * gh * gw, gh, gw, align);
-            if (mo->smooth_sigma > 0) gaussian_filter2d(maps[i], H[i], W[i], mo->smooth_sigma);
-            float mx = -INFINITY;
-            for (size_t p = 0; p < np; p++) mx = maps[i][p] > mx ? maps[i][p] : mx;
-            scores[i] = ev->image_score_max ? (double)mx : (double)mo->image_score[i];
+            maps[i] = ad_malloc((size_t)W[i] * H[i] * sizeof **maps);
+            scores[i] = eval_map_full(maps[i], W[i], H[i], ev, mo, gh, gw, i);
         }
         if (metrics_image_curves(labels, scores, (size_t)n, bm, curves ? &curves->image_roc : NULL,
                                  curves ? &curves->image_pr : NULL))

@@ -18,6 +18,15 @@ typedef struct {
 } EvalCurves;
 void eval_curves_free(EvalCurves *c);
 
+// The evaluation grid of a test image: S x S under resized:S / center_crop:R:S, else the
+// image's own size (read from its header). 0, or -1 + ad_error.
+int eval_map_size(const EvalConfig *ev, const char *image_path, int *W, int *H);
+// Map i of mo (gh x gw) on that grid (out: W x H) as the metrics see it: bilinear
+// (align_corners=False when the method asks for half_pixel, or under native; True otherwise
+// under resized), then the method's smoothing. Returns the image score the metrics use: the
+// map's max under image_score: max, else mo->image_score[i].
+double eval_map_full(float *out, int W, int H, const EvalConfig *ev, const MethodOutput *mo, int gh, int gw, int i);
+
 // mo->maps holds n_test maps of gh x gw. adapter_mask_rule is the dataset's rule for
 // mask_rule: auto under resized:S. pictures_dir != NULL: one overlay PNG per test image there
 // (overlay.h: <defect>_<stem>.png, the map coloured over the category's min..max, the image

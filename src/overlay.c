@@ -101,6 +101,16 @@ int overlay_load_image(ImageU8 *out, const char *path, int W, int H, int crop_re
     return 0;
 }
 
+int overlay_write_for(const char *png_path, const char *image_path, const float *map, const unsigned char *mask, int W,
+                      int H, int crop_resize, float lo, float hi, const char *title, const char *scale_note) {
+    ImageU8 im = {0};
+    if (overlay_load_image(&im, image_path, W, H, crop_resize)) return -1;
+    OverlaySpec sp = {&im, map, mask, lo, hi, title, scale_note};
+    int rc = overlay_write_png(png_path, &sp);
+    image_u8_free(&im);
+    return rc;
+}
+
 char *overlay_sanitize(const char *label) {
     size_t n = strlen(label);
     char *o = ad_malloc(n + 1);
@@ -128,23 +138,17 @@ char *overlay_dir(const char *out_dir, const char *dataset, const char *category
 
 char *overlay_stem(const char *path) {
     const char *base = strrchr(path, '/');
-    char *stem = ad_strdup(base ? base + 1 : path);
-    char *dot = strrchr(stem, '.');
-    if (dot && dot != stem) *dot = 0;
-    return stem;
+    return ds_stem(base ? base + 1 : path);
 }
 
 int overlay_write_sample(const char *dir, const Sample *s, const float *map, const unsigned char *mask, int W, int H,
                          int crop_resize, float lo, float hi, double score) {
-    ImageU8 im = {0};
-    if (overlay_load_image(&im, s->path, W, H, crop_resize)) return -1;
     const char *defect = s->defect ? s->defect : "unknown";
     char *title = s->label ? ad_sprintf("score %.4g  defect: %s", score, defect) : ad_sprintf("score %.4g  %s", score, defect);
     char *stem = overlay_stem(s->path);
     char *path = ad_sprintf("%s/%s_%s.png", dir, defect, stem);
-    OverlaySpec sp = {&im, map, mask, lo, hi, title, "bar: min..max of this category's maps"};
-    int rc = overlay_write_png(path, &sp);
+    int rc = overlay_write_for(path, s->path, map, mask, W, H, crop_resize, lo, hi, title,
+                               "bar: min..max of this category's maps");
     free(path), free(stem), free(title);
-    image_u8_free(&im);
     return rc;
 }

@@ -39,6 +39,11 @@ int overlay_write_png(const char *path, const OverlaySpec *s);
 // resize when its size differs). 0, or -1 + ad_error.
 int overlay_load_image(ImageU8 *out, const char *path, int W, int H, int crop_resize);
 
+// The picture of image_path (overlay_load_image to W x H) with map, mask (may be NULL), the bar
+// over [lo, hi], title and scale_note, written to png_path. 0, or -1 + ad_error.
+int overlay_write_for(const char *png_path, const char *image_path, const float *map, const unsigned char *mask, int W,
+                      int H, int crop_resize, float lo, float hi, const char *title, const char *scale_note);
+
 // A variant label ("methods.0.gamma=0.5,seed=1") as one file-name component: letters, digits
 // and . _ - = + kept, ',' -> '+', anything else -> '-'; over 100 characters it is cut to 80
 // plus '~' and a 16-hex hash of the whole label. malloc'd; "" for "".

@@ -957,7 +957,7 @@ int runner_predict(const Config *cfg, const Category *C, const char *method, int
     o.quiet = quiet, o.shard_n = 1;
     Run R;
     memset(&R, 0, sizeof R);
-    R.cfg = cfg, R.o = &o, R.con = stderr, R.mode = progress_mode(quiet), R.t0 = now_s();
+    R.cfg = cfg, R.o = &o, R.mode = progress_mode(quiet);  // no table printing, no run timings
     // Messages read "predict/<folder>: ..."; RsCIN windows: the plain folder layout's.
     Unit U = {0, 0, C->name, dataset_find("folder"), "predict", NULL};
     int *pend = ad_malloc((size_t)V->n_methods * sizeof *pend), np = 0;

@@ -179,7 +179,7 @@ Test(overlay, run_writes_pictures, .timeout = 120) {
                 double hit;
                 int stray;
                 check_outline(&pic, &L, m.data, m.w, m.h, &hit, &stray);
-                cr_expect_geq(hit, 0.99, "%s: %.2f of the mask's edge outlined", p, hit);
+                cr_expect_eq(hit, 1.0, "%s: %.2f of the mask's edge outlined", p, hit);
                 cr_expect_eq(stray, 0, "%s: %d white pixels away from the mask's edge", p, stray);
                 n_outlined++;
                 image_u8_free(&m);

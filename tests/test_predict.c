@@ -17,7 +17,7 @@
 #include "util_test.h"
 
 typedef struct {
-    char *dir, *imgs, *refs, *cfg, *out;
+    char *dir, *root, *cat, *imgs, *refs, *cfg, *out;
     int n;        // images in imgs
     char **stem;  // their stems, sorted
 } Fixture;
@@ -27,12 +27,13 @@ typedef struct {
 static Fixture fixture(void) {
     Fixture f = {0};
     f.dir = make_tmpdir("predict");
-    char *root = synth_fixture(f.dir);
+    f.root = synth_fixture(f.dir);
     char **cats;
     int nc;
-    cr_assert_eq(ds_list(root, 1, &cats, &nc), 0, "%s", ad_last_error());
+    cr_assert_eq(ds_list(f.root, 1, &cats, &nc), 0, "%s", ad_last_error());
+    f.cat = ad_strdup(cats[0]);
     Category C = {0};
-    cr_assert_eq(dataset_find("synth")->load(root, cats[0], &C), 0, "%s", ad_last_error());
+    cr_assert_eq(dataset_find("synth")->load(f.root, f.cat, &C), 0, "%s", ad_last_error());
     f.imgs = ad_sprintf("%s/imgs", f.dir), f.refs = ad_sprintf("%s/refs", f.dir);
     mkdir(f.imgs, 0777), mkdir(f.refs, 0777);
     for (int part = 0; part < 2; part++) {
@@ -62,14 +63,13 @@ static Fixture fixture(void) {
                  0);
     category_free(&C);
     string_list_free(cats, nc);
-    free(root);
     return f;
 }
 
 static void fixture_free(Fixture *f) {
     rm_rf(f->dir);
     for (int i = 0; i < f->n; i++) free(f->stem[i]);
-    free(f->stem), free(f->dir), free(f->imgs), free(f->refs), free(f->cfg), free(f->out);
+    free(f->stem), free(f->dir), free(f->root), free(f->cat), free(f->imgs), free(f->refs), free(f->cfg), free(f->out);
 }
 
 // scores.csv has one row per image for `method`, in sorted order, with its map and picture.
@@ -116,7 +116,9 @@ Test(predict, zero_shot_and_reference, .timeout = 120) {
     check_method(&f, &t, "musc", 32);  // native: the image's 32 x 32
     table_free(&t);
     free(args), free(err);
-    // Every method of the config, PatchCore against the reference folder.
+    // Every method of the config, PatchCore against the reference folder (into a fresh
+    // folder: the first call's files must not stand in for missing ones).
+    rm_rf(f.out);
     args = ad_sprintf("predict '%s' --images '%s' --reference '%s' --out '%s' --quiet", f.cfg, f.imgs, f.refs, f.out);
     cr_assert_eq(run_adbench(args, NULL, &err), 0, "%s", err);
     cr_assert_eq(table_read_csv(&t, csv), 0, "%s", ad_last_error());
@@ -138,6 +140,7 @@ Test(predict, zero_shot_and_reference, .timeout = 120) {
     free(args), free(err);
     // The config's evaluation grid is followed: center_crop:40:24 gives 24 x 24 maps (and
     // pictures of the cropped image), as a run's evaluation would
+    rm_rf(f.out);
     args = ad_sprintf("predict '%s' --images '%s' --method musc --out '%s' --quiet --set evaluation.resolution=center_crop:40:24",
                       f.cfg, f.imgs, f.out);
     cr_assert_eq(run_adbench(args, NULL, &err), 0, "%s", err);
@@ -145,6 +148,46 @@ Test(predict, zero_shot_and_reference, .timeout = 120) {
     check_method(&f, &t, "musc", 24);
     table_free(&t);
     free(args), free(err), free(csv);
+    fixture_free(&f);
+}
+
+// predict scores an image as a run scores it: PatchCore (its score is independent of the
+// other test images) against the same references gives the scores of the run's
+// per_image.csv, image by image.
+Test(predict, scores_match_a_run, .timeout = 120) {
+    Fixture f = fixture();
+    char *rcfg = ad_sprintf("%s/run.yaml", f.dir), *rout = ad_sprintf("%s/run", f.dir);
+    char *text = ad_sprintf("datasets: [{name: synth, root: %s, categories: [%s]}]\n"
+                            "backbone: {name: pixel, size: 32, patch: 8, stride: 8}\n"
+                            "methods:\n  - {name: patchcore, shots: 2}\ncache_dir: none\n",
+                            f.root, f.cat);
+    cr_assert_eq(write_text(rcfg, text), 0);
+    char *args = ad_sprintf("run '%s' --out '%s' --quiet", rcfg, rout), *err = NULL;
+    cr_assert_eq(run_adbench(args, NULL, &err), 0, "%s", err);
+    free(args), free(err);
+    args = ad_sprintf("predict '%s' --images '%s' --reference '%s' --method patchcore --out '%s' --quiet", f.cfg, f.imgs,
+                      f.refs, f.out);
+    cr_assert_eq(run_adbench(args, NULL, &err), 0, "%s", err);
+    Table run, pred;
+    char *rcsv = ad_sprintf("%s/per_image.csv", rout), *pcsv = ad_sprintf("%s/scores.csv", f.out);
+    cr_assert_eq(table_read_csv(&run, rcsv), 0, "%s", ad_last_error());
+    cr_assert_eq(table_read_csv(&pred, pcsv), 0, "%s", ad_last_error());
+    cr_assert_eq(run.n_rows, f.n);
+    cr_assert_eq(pred.n_rows, f.n);
+    for (int r = 0; r < run.n_rows; r++) {
+        char *stem = overlay_stem(table_get(&run, r, "path"));
+        char *want = ad_sprintf("%s/%s_%s.png", f.imgs, table_get(&run, r, "defect"), stem);
+        int q = 0;
+        while (q < pred.n_rows && strcmp(table_get(&pred, q, "path"), want)) q++;
+        cr_assert_lt(q, pred.n_rows, "%s: no predict row", want);
+        double a, b;
+        cr_assert_eq(cell_double(table_get(&run, r, "score"), &a), 0);
+        cr_assert_eq(cell_double(table_get(&pred, q, "score"), &b), 0);
+        cr_expect_eq(a, b, "%s: run %.9g, predict %.9g", want, a, b);
+        free(stem), free(want);
+    }
+    table_free(&run), table_free(&pred);
+    free(args), free(err), free(rcsv), free(pcsv), free(text), free(rcfg), free(rout);
     fixture_free(&f);
 }
 
