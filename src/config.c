@@ -68,8 +68,6 @@ const ParamSpec CONFIG_DATASET_KEYS[] = {
     PARAM_END,
 };
 #define DATASET_KEYS CONFIG_DATASET_KEYS
-#define TOP_KEYS CONFIG_TOP_KEYS
-#define EVAL_KEYS CONFIG_EVAL_KEYS
 const ParamSpec CONFIG_EVAL_KEYS[] = {
     {"resolution", PT_STRING, "native", 1, 0, "native | resized:S | center_crop:R:S"},
     {"mask_rule", PT_STRING, "auto", 1, 0, "auto | eq255 | gt0"},
@@ -343,7 +341,7 @@ static int validate_variant(const Ctx *c, const YNode *root, Variant *v) {
         return verr(root->file, root->line, "expected a map of top-level keys (datasets, backbone, methods, ...), found %s",
                     root->type == YN_SEQ ? "a list" : (*root->str ? "a single value" : "an empty file"));
     for (int i = 0; i < root->n; i++)
-        if (!params_find(TOP_KEYS, root->keys[i])) return unknown_key(root, i, TOP_KEYS, NULL, "the top level");
+        if (!params_find(CONFIG_TOP_KEYS, root->keys[i])) return unknown_key(root, i, CONFIG_TOP_KEYS, NULL, "the top level");
     // datasets
     const YNode *ds = ymap_get(root, "datasets", NULL);
     if (!ds) return verr(root->file, 0, "missing required key 'datasets' (a list of {name, root, categories})");
@@ -421,7 +419,7 @@ static int validate_variant(const Ctx *c, const YNode *root, Variant *v) {
             char what[64];
             snprintf(what, sizeof what, "evaluation.%s", k);
             const char *s = NULL;
-            if (!params_find(EVAL_KEYS, k)) return unknown_key(ev, i, EVAL_KEYS, NULL, "evaluation");
+            if (!params_find(CONFIG_EVAL_KEYS, k)) return unknown_key(ev, i, CONFIG_EVAL_KEYS, NULL, "evaluation");
             if (scalar_of(y, what, &s)) return -1;
             if (!strcmp(k, "resolution")) {
                 if (!strcmp(s, "native")) {

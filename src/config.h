@@ -135,7 +135,7 @@ typedef struct {
     char *text;            // the YAML text and the --set overrides it was loaded with
     char **sets;
     int n_sets;
-    const Registry *reg;
+    const Registry *reg;   // the registry it was validated against (NULL: the built-in ones)
 } Config;
 
 // Parse, apply overrides (sets[i] = "path=value"), expand grids and validate every variant.
@@ -177,8 +177,9 @@ const char *keyvals_get(const KeyVals *kv, const char *key);  // NULL if absent
 // Keys every methods: entry takes besides its method's own (name, shots), and the keys of a
 // datasets: entry; cmd_params.c prints them.
 extern const ParamSpec CONFIG_METHOD_KEYS[], CONFIG_DATASET_KEYS[];
-// The top-level keys of a config (cmd_params.c prints them too).
-extern const ParamSpec CONFIG_TOP_KEYS[];
+// The top-level keys of a config and of its evaluation: map (cmd_params.c prints them,
+// config_resolved.c fills their defaults).
+extern const ParamSpec CONFIG_TOP_KEYS[], CONFIG_EVAL_KEYS[];
 
 // 64-bit FNV-1a (offset 0xcbf29ce484222325, prime 0x100000001b3), streaming.
 uint64_t fnv1a64(uint64_t h, const void *data, size_t n);

@@ -53,9 +53,10 @@ static void print_line_locked(double t) {
     char eta[32];
     progress_fmt_eta(eta, sizeof eta, rate > 0 ? (g_cur.total - g_cur.done) / rate : -1);
     int pct = g_cur.total > 0 ? (int)(100 * g_cur.done / g_cur.total) : 0;
-    fprintf(runlog_stream(), "  %-26.26s %ld/%ld (%d%%)  %.2f/s  ETA %s  (%.0f s)\n", g_cur.stage, g_cur.done, g_cur.total, pct,
-            rate, eta, el);
-    fflush(runlog_stream());
+    FILE *f = runlog_stream();
+    fprintf(f, "  %-26.26s %ld/%ld (%d%%)  %.2f/s  ETA %s  (%.0f s)\n", g_cur.stage, g_cur.done, g_cur.total, pct, rate, eta,
+            el);
+    fflush(f);
     g_last_line = t;
 }
 
@@ -147,8 +148,9 @@ void progress_step(Progress *p, long done) {
     char bar[32];
     for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
     bar[width] = 0;
-    fprintf(runlog_stream(), "\r  %-26.26s [%s] %ld/%ld  %6.2f img/s  ETA %s ", p->stage, bar, done, p->total, rate, eta);
-    fflush(runlog_stream());
+    FILE *f = runlog_stream();
+    fprintf(f, "\r  %-26.26s [%s] %ld/%ld  %6.2f img/s  ETA %s ", p->stage, bar, done, p->total, rate, eta);
+    fflush(f);
 }
 
 void progress_end(Progress *p) {
@@ -159,7 +161,8 @@ void progress_end(Progress *p) {
         if (g_cur.t0 == p->t0 && !strcmp(g_cur.stage, p->stage)) g_active = 0;
         pthread_mutex_unlock(&g_mu);
     }
-    if (p->mode == 2) fprintf(runlog_stream(), "\r\033[K");
+    FILE *f = runlog_stream();
+    if (p->mode == 2) fprintf(f, "\r\033[K");
     double rate = el > 0 ? p->done / el : 0;
-    fprintf(runlog_stream(), "  %-26.26s %ld in %.2f s (%.2f/s)\n", p->stage, p->done, el, rate);
+    fprintf(f, "  %-26.26s %ld in %.2f s (%.2f/s)\n", p->stage, p->done, el, rate);
 }

@@ -1,35 +1,14 @@
 // `adbench run` writes OUTDIR/config.resolved.yaml: the config as run, with the automatic
 // backbone values each grid point resolved to (config_resolved_yaml in config.h renders it).
-#include <errno.h>
-#include <fcntl.h>
-#include <math.h>
-#include <stdarg.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#include "cache.h"
-#include "cli.h"
-#include "curves.h"
+
+#include "config.h"
 #include "err.h"
-#include "evaluate.h"
 #include "fsutil.h"
-#include "image.h"
-#include "metrics.h"
-#include "overlay.h"
-#include "per_image.h"
-#include "preprocess.h"  // resize_center_crop_u8
-#include "progress.h"
-#include "provenance.h"
-#include "report.h"
-#include "results.h"
-#include "runlog.h"
-#include "sha256.h"
-#include "synth_dataset.h"
-#include "variant.h"
 #include "run_state.h"
 
 // s + sep + t (s freed; malloc'd).
@@ -44,6 +23,32 @@ static void note_add(ConfigNote *notes, int *n, char *path, char *text) {
     notes[(*n)++].text = text;
 }
 
+// The note of backbone key kv->keys[i] (entries "VALUE\tGRID_POINT", one per backbone open):
+// the value, or each open's value with its grid point when they differ or the key was
+// automatic in some grid points only (malloc'd).
+static char *backbone_note(const KeyVals *kv, int i, int n_opens) {
+    const char *key = kv->keys[i];
+    size_t l0 = strcspn(kv->vals[i], "\t");
+    int count = 0, differ = 0;
+    for (int j = i; j < kv->n; j++)
+        if (!strcmp(kv->keys[j], key)) {
+            count++;
+            differ |= strcspn(kv->vals[j], "\t") != l0 || strncmp(kv->vals[j], kv->vals[i], l0) != 0;
+        }
+    differ |= count < n_opens;
+    if (!differ) return ad_sprintf("%.*s", (int)l0, kv->vals[i]);
+    char *text = NULL;
+    for (int j = i; j < kv->n; j++) {
+        if (strcmp(kv->keys[j], key)) continue;
+        const char *tab = strchr(kv->vals[j], '\t');
+        char *one = tab[1] ? ad_sprintf("%.*s (%s)", (int)(tab - kv->vals[j]), kv->vals[j], tab + 1)
+                           : ad_sprintf("%.*s", (int)(tab - kv->vals[j]), kv->vals[j]);
+        text = cat3(text, "; ", one);
+        free(one);
+    }
+    return text;
+}
+
 // OUTDIR/config.resolved.yaml (config.h: config_resolved_yaml), written atomically. Notes:
 // the automatic backbone values (each value once; with the grid points when they differ),
 // threads: 0, mask_rule: auto and categories: all (from the first grid point's datasets).
@@ -54,25 +59,9 @@ int run_write_resolved(Run *R) {
     ConfigNote *notes = ad_calloc((size_t)(R->resolved.n + V0->n_datasets + 2), sizeof *notes);
     const KeyVals *kv = &R->resolved;
     for (int i = 0; i < kv->n; i++) {
-        int seen = 0, differ = 0, count = 0;
+        int seen = 0;
         for (int k = 0; k < n; k++) seen |= !strcmp(notes[k].path, kv->keys[i]);
-        if (seen) continue;
-        for (int j = i; j < kv->n; j++) count += !strcmp(kv->keys[j], kv->keys[i]);
-        differ = count < R->n_opens;  // automatic in some grid points only: say which
-        size_t l0 = strcspn(kv->vals[i], "\t");
-        for (int j = i + 1; j < kv->n; j++)
-            if (!strcmp(kv->keys[j], kv->keys[i]))
-                differ |= strcspn(kv->vals[j], "\t") != l0 || strncmp(kv->vals[j], kv->vals[i], l0) != 0;
-        char *text = NULL;
-        for (int j = i; j < kv->n && (differ || !text); j++) {
-            if (strcmp(kv->keys[j], kv->keys[i])) continue;
-            const char *tab = strchr(kv->vals[j], '\t');
-            char *one = *tab && tab[1] && differ ? ad_sprintf("%.*s (%s)", (int)(tab - kv->vals[j]), kv->vals[j], tab + 1)
-                                                  : ad_sprintf("%.*s", (int)(tab - kv->vals[j]), kv->vals[j]);
-            text = cat3(text, "; ", one);
-            free(one);
-        }
-        note_add(notes, &n, ad_strdup(kv->keys[i]), text);
+        if (!seen) note_add(notes, &n, ad_strdup(kv->keys[i]), backbone_note(kv, i, R->n_opens));
     }
     if (V0->threads == 0) note_add(notes, &n, ad_strdup("threads"), ad_sprintf("%d (OpenMP default)", omp_get_max_threads()));
     if (!strcmp(V0->eval.mask_rule, "auto")) {

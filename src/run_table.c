@@ -227,33 +227,22 @@ static int variant_of_job(const Run *R, const char *id) {
     return -1;
 }
 
-// R->wsha[v]: the digest of each variant's weights file (cached, sha256.h). A file that
-// cannot be read gets "" here; opening the backbone reports it.
+// R->wsha[v]: the digest of each variant's weights file (sha256.h: a file is read once,
+// later variants and the driver's open get the cached digest). A file that cannot be read
+// gets "" here; opening the backbone reports it.
 void run_weights_digests(Run *R) {
     const Config *cfg = R->cfg;
     R->wsha = ad_calloc((size_t)cfg->n_variants, sizeof *R->wsha);
-    const char *last = NULL;  // the last file hashed, and its digest
-    char last_hex[65] = "";
     for (int v = 0; v < cfg->n_variants; v++) {
         const Variant *V = &cfg->variants[v];
         const char *w = params_find(V->backbone.params.spec, "weights") ? params_str(&V->backbone.params, "weights") : "";
-        if (!w || !*w) {
-            R->wsha[v] = ad_strdup("");
-            continue;
-        }
-        if (last && !strcmp(last, w)) {  // a grid over other keys: one file for all variants
-            R->wsha[v] = ad_strdup(last_hex);
-            continue;
-        }
+        char hex[65] = "";
         sha256_cache_configure(V->cache_dir, R->o->quiet);
-        char hex[65];
-        if (sha256_file_cached(hex, w, NULL)) {
+        if (w && *w && sha256_file_cached(hex, w, NULL)) {
             ad_clear_error();
             hex[0] = 0;
         }
         R->wsha[v] = ad_strdup(hex);
-        last = w;
-        memcpy(last_hex, hex, sizeof hex);
     }
 }
 

@@ -36,19 +36,16 @@ static void write_all(int fd, const char *s, size_t n) {
     }
 }
 
-// One log line, timestamped, in one write (shards append to the same file).
+// One log line (at most a g_line), timestamped, in one write (shards append to the same file).
 static void emit_locked(const char *s, size_t n) {
     if (g_fd < 0) return;
-    char ts[32];
-    stamp(ts, sizeof ts);
-    size_t tl = strlen(ts);
-    char *b = ad_malloc(tl + n + 2);
-    memcpy(b, ts, tl);
+    char b[32 + sizeof g_line + 1];
+    stamp(b, 32);
+    size_t tl = strlen(b);
     b[tl] = ' ';
     memcpy(b + tl + 1, s, n);
     b[tl + 1 + n] = '\n';
     write_all(g_fd, b, tl + n + 2);
-    free(b);
 }
 
 static void feed_locked(const char *buf, size_t n) {

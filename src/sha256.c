@@ -142,18 +142,46 @@ static int entry_read(const char *file, const char *abs, long long size, long lo
     return ok ? 0 : -1;
 }
 
-static void entry_write(const char *folder, const char *file, const char *abs, long long size, long long mtime,
-                        const char *hex) {
+// 0 when the entry is on disk now.
+static int entry_write(const char *folder, const char *file, const char *abs, long long size, long long mtime,
+                       const char *hex) {
     if (fs_mkdirs(folder)) {
         ad_clear_error();
-        return;
+        return -1;
     }
     char *tmp = fs_tmp_name(file);
     FILE *f = fopen(tmp, "w");
     int ok = f && fprintf(f, "adbench-sha256 v1 %lld %lld %s %s\n", size, mtime, hex, abs) > 0;
     if (f && fclose(f)) ok = 0;
-    if (!ok || rename(tmp, file)) unlink(tmp);
+    if (!ok || rename(tmp, file)) ok = 0, unlink(tmp);
     free(tmp);
+    return ok ? 0 : -1;
+}
+
+// Digests this process computed but could not store (no cache folder, a read-only one): the
+// runner and then the driver ask for the same file, which was read again each time.
+typedef struct {
+    char *abs;
+    long long size, mtime;
+    char hex[65];
+} Memo;
+static Memo *g_memo;
+static int g_n_memo;
+
+static int memo_find(const char *abs, long long size, long long mtime, char hex[65]) {
+    for (int i = 0; i < g_n_memo; i++)
+        if (g_memo[i].size == size && g_memo[i].mtime == mtime && !strcmp(g_memo[i].abs, abs)) {
+            memcpy(hex, g_memo[i].hex, 65);
+            return 0;
+        }
+    return -1;
+}
+
+static void memo_add(const char *abs, long long size, long long mtime, const char *hex) {
+    g_memo = ad_realloc(g_memo, (size_t)(g_n_memo + 1) * sizeof *g_memo);
+    Memo *m = &g_memo[g_n_memo++];
+    m->abs = ad_strdup(abs), m->size = size, m->mtime = mtime;
+    memcpy(m->hex, hex, 65);
 }
 
 int sha256_file_cached(char hex[65], const char *path, int *hashed) {
@@ -167,10 +195,10 @@ int sha256_file_cached(char hex[65], const char *path, int *hashed) {
     if (folder) {
         uint64_t h = fnv1a64(FNV1A64_INIT, abs, strlen(abs));
         file = ad_sprintf("%s/%016llx.txt", folder, (unsigned long long)h);
-        if (!entry_read(file, abs, size, mtime, hex)) {
-            free(folder), free(file);
-            return 0;
-        }
+    }
+    if ((file && !entry_read(file, abs, size, mtime, hex)) || !memo_find(abs, size, mtime, hex)) {
+        free(folder), free(file);
+        return 0;
     }
     if (!g_quiet) {
         int big = size >= 1000000000LL;
@@ -179,7 +207,7 @@ int sha256_file_cached(char hex[65], const char *path, int *hashed) {
     }
     if (hashed) *hashed = 1;
     int rc = sha256_file_hex(hex, path);
-    if (!rc && file) entry_write(folder, file, abs, size, mtime, hex);
+    if (!rc && (!file || entry_write(folder, file, abs, size, mtime, hex))) memo_add(abs, size, mtime, hex);
     free(folder), free(file);
     return rc;
 }

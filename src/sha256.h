@@ -28,6 +28,7 @@ void sha256_cache_configure(const char *dir, int quiet);
 char *sha256_cache_folder(void);
 // sha256_file_hex through the cache: an entry keyed by (absolute path, size, mtime in ns) is
 // reused; a missing, stale or corrupt entry means the file is hashed (one line on stderr)
-// and the entry rewritten atomically. A cache that cannot be written is not an error.
+// and the entry rewritten atomically. A cache that cannot be written is not an error: the
+// digest is then kept in memory, so the file is still read once per process.
 // *hashed (may be NULL) says whether the file was read. 0, or -1 + ad_error.
 int sha256_file_cached(char hex[65], const char *path, int *hashed);

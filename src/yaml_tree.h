@@ -63,7 +63,3 @@ int config_apply_set(Arena *a, YNode *root, const char *set);
 // Every concrete tree of y (the cartesian product of its grids, in order). 0, or -1.
 int grid_expand(Arena *a, const YNode *y, const char *path, Expansion *out);
 void grid_expansion_free(Expansion *e);
-
-// config.c: the keys of the top level and of evaluation (config_resolved.c fills their defaults).
-#include "params.h"
-extern const ParamSpec CONFIG_TOP_KEYS[], CONFIG_EVAL_KEYS[];

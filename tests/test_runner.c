@@ -911,6 +911,13 @@ static char *write_bytes(const char *path, size_t n, unsigned seed) {
     return out;
 }
 
+// The cell (row of category cat, column col) is want (same = 1) or is not (same = 0).
+static void expect_cell(const char *csv, const char *cat, const char *col, int same, const char *want, const char *why) {
+    char *v = cell_of(csv, cat, col);
+    cr_expect((strcmp(v, want) == 0) == same, "%s/%s is '%s': %s", cat, col, v, why);
+    free(v);
+}
+
 Test(runner, weights_sha256_column_and_rows_of_other_weights_are_stale) {
     char *dir = make_tmpdir("runner");
     char *root = synth_fixture(dir), *out = ad_sprintf("%s/out", dir), *csv = ad_sprintf("%s/results.csv", out);
@@ -923,12 +930,8 @@ Test(runner, weights_sha256_column_and_rows_of_other_weights_are_stale) {
                             "cache_dir: %s/cache\n",
                             root, w, dir);
     cr_assert_eq(run_text(text, out, 0, 1), 0, "%s", ad_last_error());
-    char *v = cell_of(csv, "woven0", "weights_sha256");
-    cr_expect_str_eq(v, d1, "weights_sha256 is not sha256sum of the weights");
-    free(v);
-    v = cell_of(csv, "mean", "weights_sha256");
-    cr_expect_str_eq(v, d1, "the mean row keeps the common digest");
-    free(v);
+    expect_cell(csv, "woven0", "weights_sha256", 1, d1, "not sha256sum of the weights");
+    expect_cell(csv, "mean", "weights_sha256", 1, d1, "the mean row keeps the common digest");
     // the digest is cached under the feature cache folder
     char *cached = ad_sprintf("%s/cache/sha256", dir);
     struct stat st;
@@ -955,20 +958,12 @@ Test(runner, weights_sha256_column_and_rows_of_other_weights_are_stale) {
     cr_expect(err && strstr(err, "Z adbench: warning: ") && strstr(err, "made with other weights"), "run.log: %s",
               err ? err : "(none)");
     free(err), free(rl);
-    v = cell_of(csv, "woven0", "image_auroc");
-    cr_expect_str_eq(v, "0.125", "a row of other weights was rerun without --rerun-stale");
-    free(v);
-    v = cell_of(csv, "woven0", "weights_sha256");
-    cr_expect_str_eq(v, d1);
-    free(v);
+    expect_cell(csv, "woven0", "image_auroc", 1, "0.125", "a row of other weights was rerun without --rerun-stale");
+    expect_cell(csv, "woven0", "weights_sha256", 1, d1, "the kept row lost its digest");
     // --rerun-stale: computed again with the current weights
     cr_assert_eq(run_text_opts(text, out, 0, 1, 0, 1), 0, "%s", ad_last_error());
-    v = cell_of(csv, "woven0", "image_auroc");
-    cr_expect_str_neq(v, "0.125", "--rerun-stale kept the row of other weights");
-    free(v);
-    v = cell_of(csv, "woven0", "weights_sha256");
-    cr_expect_str_eq(v, d2);
-    free(v);
+    expect_cell(csv, "woven0", "image_auroc", 0, "0.125", "--rerun-stale kept the row of other weights");
+    expect_cell(csv, "woven0", "weights_sha256", 1, d2, "the rerun row has not the current digest");
     // a results.csv of an older adbench (no weights_sha256 column) still resumes
     Table t, o;
     cr_assert_eq(table_read_csv(&t, csv), 0);
@@ -990,9 +985,7 @@ Test(runner, weights_sha256_column_and_rows_of_other_weights_are_stale) {
     rc = run_text_opts(text, out, 0, 1, 0, 1);  // even --rerun-stale: unknown is not stale
     restore_stderr(saved);
     cr_assert_eq(rc, 0, "%s", ad_last_error());
-    v = cell_of(csv, "woven0", "image_auroc");
-    cr_expect_str_eq(v, "0.25", "a row without a digest was rerun");
-    free(v);
+    expect_cell(csv, "woven0", "image_auroc", 1, "0.25", "a row without a digest was rerun");
     rm_rf(dir);
     free(dir), free(root), free(out), free(csv), free(w), free(log), free(d1), free(d2), free(text), free(cached);
 }
