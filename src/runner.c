@@ -881,9 +881,11 @@ int runner_run(const Config *cfg, const RunOptions *o) {
     for (int i = 0; i < ncols; i++) free(cols[i]);
     free(cols);
     if (!log_open && runlog_open(R.out_dir, R.prov.git_commit, R.prov.version)) goto done;  // runlog.h
-    if (run_write_resolved(&R)) goto done;  // again at the end, with the automatic values resolved
     run_weights_digests(&R);  // resume: rows of other weights are stale too
     if (run_load_existing(&R)) goto done;
+    // after resume was accepted (a refused resume must not replace the folder's resolved config);
+    // written again at the end, with the automatic values resolved
+    if (run_write_resolved(&R)) goto done;
     R.per_image_csv = per_image_csv_path(R.csv_path);
     int n_mine = 0;
     for (int u = 0; u < R.n_units; u++) n_mine += o->shard_n <= 1 || u % o->shard_n == o->shard_i;

@@ -211,6 +211,21 @@ Test(resolved, run_writes_config_resolved_yaml_that_resumes, .timeout = 120) {
     table_free(&t);
     char *lp = ad_sprintf("%s/out/run.log", dir), *log = slurp(lp, NULL);
     cr_expect(log && count(log, "=== ") == 2 && strstr(log, "hashing weights"), "%s", log ? log : "(no run.log)");
+    // a refused resume (another config whose columns differ) leaves the folder's resolved config alone
+    char *y1 = slurp(rp, NULL), *cfg2 = ad_sprintf("%s/c2.yaml", dir),
+         *txt2 = ad_sprintf("datasets: [{name: synth, root: %s/data}]\n"
+                            "backbone: {name: vit, weights: %s, layers: [1, 2]}\n"
+                            "methods: [{name: patchcore, shots: 1}]\n"
+                            "cache_dir: %s/cache\n",
+                            dir, w, dir);
+    write_text(cfg2, txt2);
+    free(cmd), free(err);
+    cmd = ad_sprintf("run %s --out %s/out", cfg2, dir);
+    cr_expect_eq(run_adbench(cmd, NULL, &err), 1, "the resume was not refused:\n%s", err);
+    cr_expect(strstr(err, "cannot be resumed"), "%s", err);
+    char *y2 = slurp(rp, NULL);
+    cr_expect(y1 && y2 && !strcmp(y1, y2), "a refused run replaced config.resolved.yaml:\n%s", y2 ? y2 : "(none)");
+    free(y1), free(y2), free(cfg2), free(txt2);
     rm_rf(dir);
     free(dir), free(w), free(cmd), free(err), free(cfg), free(txt), free(rp), free(y), free(csv), free(ref), free(lp), free(log);
 }
