@@ -72,3 +72,25 @@ int fs_mkdirs(const char *path) {
     free(p);
     return rc;
 }
+
+int fs_write_text_atomic(const char *path, const char *text) {
+    char *tmp = fs_tmp_name(path);
+    FILE *f = fopen(tmp, "wb");
+    int rc = 0;
+    if (!f) {
+        rc = ad_error("%s: cannot write (%s). Fix: check that the folder exists and is writable", path, strerror(errno));
+    } else {
+        size_t n = strlen(text);
+        int bad = fwrite(text, 1, n, f) != n;
+        bad |= fflush(f) != 0;
+        bad |= fsync(fileno(f)) != 0 && errno != EINVAL;
+        bad |= fclose(f) != 0;
+        if (bad || rename(tmp, path)) {
+            unlink(tmp);
+            rc = ad_error("%s: cannot write (%s). Fix: check that the folder is writable and the disk has free space",
+                          path, strerror(errno));
+        }
+    }
+    free(tmp);
+    return rc;
+}

@@ -13,3 +13,6 @@ char *fs_tmp_name(const char *base);
 char *fs_mkdtemp(const char *base);
 // mkdir -p path (0777 & umask). 0, or -1 with ad_error naming the folder.
 int fs_mkdirs(const char *path);
+// Writes text to a temporary name beside path (flushed and fsynced), then renames it into
+// place: readers see the old file or the whole new one. 0, or -1 with ad_error naming path.
+int fs_write_text_atomic(const char *path, const char *text);

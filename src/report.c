@@ -358,28 +358,6 @@ static void html_img(Buf *b, const char *const *parts, int n, const char *alt) {
     buf_add(b, "\">\n");
 }
 
-static int write_atomic(const char *path, const char *text) {
-    char *tmp = fs_tmp_name(path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int rc = ad_error("%s: cannot write (%s). Fix: check that the folder is writable", path, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    size_t n = strlen(text);
-    int bad = fwrite(text, 1, n, f) != n;
-    bad |= fflush(f) != 0;
-    bad |= fsync(fileno(f)) != 0 && errno != EINVAL;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path)) {
-        unlink(tmp);
-        free(tmp);
-        return ad_error("%s: cannot write (disk full?). Fix: free space and run adbench report again", path);
-    }
-    free(tmp);
-    return 0;
-}
-
 static int render_html(Rep *R, int (*figs)[N_FIG], const int bars[3]) {
     Buf b = {0};
     const char *base = strrchr(R->out_dir, '/');
@@ -460,7 +438,7 @@ static int render_html(Rep *R, int (*figs)[N_FIG], const int bars[3]) {
     if (anyb) buf_add(&b, "</div>\n");
     buf_add(&b, "</body>\n</html>\n");
     char *path = ad_sprintf("%s/report.html", R->out_dir);
-    int rc = write_atomic(path, b.s);
+    int rc = fs_write_text_atomic(path, b.s);
     free(path), free(b.s);
     return rc;
 }

@@ -87,21 +87,14 @@ int run_write_resolved(Run *R) {
     for (int i = 0; i < n; i++) free((char *)notes[i].path), free((char *)notes[i].text);
     free(notes);
     if (!yaml) return ad_error_prefix("%s: config.resolved.yaml", R->out_dir);
-    char *path = ad_sprintf("%s/config.resolved.yaml", R->out_dir), *tmp = fs_tmp_name(path);
-    FILE *f = fopen(tmp, "w");
-    int ok = f && fprintf(f,
-                          "# adbench config.resolved.yaml: %s%s with every default filled in (adbench params NAME);\n"
-                          "# automatic values stay as written (same job ids) with what they became (# resolved:).\n"
-                          "# Relative paths are relative to the folder the run started in. Resume: adbench run THIS_FILE\n",
-                          cfg->path, cfg->n_sets ? " after --set" : "") > 0 &&
-             fputs(yaml, f) >= 0;
-    if (f && fclose(f)) ok = 0;
-    int rc = 0;
-    if (!ok || rename(tmp, path)) {
-        unlink(tmp);
-        rc = ad_error("%s: cannot write the resolved config. Fix: check that the output folder is writable", path);
-    }
-    free(path), free(tmp), free(yaml);
+    char *path = ad_sprintf("%s/config.resolved.yaml", R->out_dir);
+    char *text = ad_sprintf("# adbench config.resolved.yaml: %s%s with every default filled in (adbench params NAME);\n"
+                            "# automatic values stay as written (same job ids) with what they became (# resolved:).\n"
+                            "# Relative paths are relative to the folder the run started in. Resume: adbench run THIS_FILE\n"
+                            "%s",
+                            cfg->path, cfg->n_sets ? " after --set" : "", yaml);
+    int rc = fs_write_text_atomic(path, text);
+    free(path), free(text), free(yaml);
     return rc;
 }
 

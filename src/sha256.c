@@ -149,13 +149,11 @@ static int entry_write(const char *folder, const char *file, const char *abs, lo
         ad_clear_error();
         return -1;
     }
-    char *tmp = fs_tmp_name(file);
-    FILE *f = fopen(tmp, "w");
-    int ok = f && fprintf(f, "adbench-sha256 v1 %lld %lld %s %s\n", size, mtime, hex, abs) > 0;
-    if (f && fclose(f)) ok = 0;
-    if (!ok || rename(tmp, file)) ok = 0, unlink(tmp);
-    free(tmp);
-    return ok ? 0 : -1;
+    char *line = ad_sprintf("adbench-sha256 v1 %lld %lld %s %s\n", size, mtime, hex, abs);
+    int rc = fs_write_text_atomic(file, line);
+    free(line);
+    if (rc) ad_clear_error();  // an unwritable cache is not an error: the digest is kept in memory
+    return rc;
 }
 
 // Digests this process computed but could not store (no cache folder, a read-only one): the
