@@ -39,12 +39,17 @@ double eval_map_full(float *out, int W, int H, const EvalConfig *ev, const Metho
     return (double)mx;
 }
 
+const char *eval_mask_rule(const EvalConfig *ev, const char *adapter_mask_rule) {
+    if (strcmp(ev->mask_rule, "auto")) return ev->mask_rule;
+    return !ev->resized ? "gt0" : adapter_mask_rule ? adapter_mask_rule : "?";
+}
+
 int evaluate_maps(const EvalConfig *ev, const char *adapter_mask_rule, const Category *C, const MethodOutput *mo, int gh,
                   int gw, const char *pictures_dir, BinaryMetrics *bm, PixelMetrics *pm, EvalCurves *curves) {
     if (curves) memset(curves, 0, sizeof *curves);
     int n = C->n_test;
     int has_masks = category_has_masks(C);
-    const char *rule = strcmp(ev->mask_rule, "auto") ? ev->mask_rule : ev->resized ? adapter_mask_rule : "gt0";
+    const char *rule = eval_mask_rule(ev, adapter_mask_rule);
     float **maps = ad_calloc((size_t)n, sizeof *maps);
     unsigned char **masks = ad_calloc((size_t)n, sizeof *masks);
     int *H = ad_calloc((size_t)n, sizeof *H), *W = ad_calloc((size_t)n, sizeof *W);

@@ -9,6 +9,9 @@
 
 // Binarise a mask in place: rule "eq255" (v == 255) or "gt0" (v > 0), giving 0/1.
 void mask_binarise(unsigned char *m, long n, const char *rule);
+// The mask rule a row is scored with: ev->mask_rule, or for "auto" the dataset's rule
+// (adapter_mask_rule, "?" when NULL) under resized:S / center_crop and "gt0" at native size.
+const char *eval_mask_rule(const EvalConfig *ev, const char *adapter_mask_rule);
 
 // The curves behind a row's metrics (report: true; metrics.h Curve): image ROC and PR with
 // every point, pixel ROC and the PRO curve (to pro_limit) thinned. Pixel curves stay empty

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "evaluate.h"
 #include "fsutil.h"
 #include "run_state.h"
 
@@ -68,8 +69,7 @@ int run_write_resolved(Run *R) {
         char *text = NULL;
         for (int d = 0; d < V0->n_datasets; d++) {
             const DatasetAdapter *ad = registry_dataset(R->o->reg, V0->datasets[d].name);
-            char *one = ad_sprintf("%s (%s)", !V0->eval.resized ? "gt0" : ad && ad->mask_rule ? ad->mask_rule : "?",
-                                   V0->datasets[d].name);
+            char *one = ad_sprintf("%s (%s)", eval_mask_rule(&V0->eval, ad ? ad->mask_rule : NULL), V0->datasets[d].name);
             if (!text || !strstr(text, one)) text = cat3(text, ", ", one);
             free(one);
         }
