@@ -241,7 +241,7 @@ int ds_list_mvtec_like(const MvtecLike *spec, const char *root, char ***names, i
 }
 
 // Image files of dir (sorted), with RAD-style stray copies removed (and reported).
-static int list_images(const MvtecLike *spec, const char *dir, char ***names, int *n) {
+int ds_list_images(const char *dir, int skip_copies, char ***names, int *n) {
     char **all;
     int na;
     if (ds_list(dir, 0, &all, &na)) return -1;
@@ -252,7 +252,7 @@ static int list_images(const MvtecLike *spec, const char *dir, char ***names, in
             free(all[i]);
             continue;
         }
-        if (spec->skip_copies && ds_is_stray_copy(all[i])) {
+        if (skip_copies && ds_is_stray_copy(all[i])) {
             ds_warn("%s/%s: skipped: looks like a stray duplicate copy (name ends in \" (N)\"); it is not "
                     "loaded. Fix: delete it if it is a copy",
                     dir, all[i]);
@@ -277,7 +277,7 @@ static int pair_defect(const MvtecLike *spec, const char *tdir, const char *gdir
                        const char *defect, SampleVec *out) {
     char **masks;
     int nm;
-    if (list_images(spec, gdir, &masks, &nm)) return -1;
+    if (ds_list_images(gdir, spec->skip_copies, &masks, &nm)) return -1;
     char **mstem = ad_malloc((size_t)(nm ? nm : 1) * sizeof *mstem);
     int *used = ad_calloc((size_t)(nm ? nm : 1), sizeof *used);  // 1 + index of the image paired with it
     for (int j = 0; j < nm; j++) mstem[j] = ds_stem(masks[j]);
@@ -346,7 +346,7 @@ int ds_load_mvtec_like(const MvtecLike *spec, const char *root, const char *cate
         goto done;
     }
     if (ds_is_dir(train)) {
-        if ((rc = list_images(spec, train, &names, &nn))) goto done;
+        if ((rc = ds_list_images(train, spec->skip_copies, &names, &nn))) goto done;
         for (int i = 0; i < nn; i++) vec_add(&tr, ds_join(train, names[i]), NULL, 0, "good");
         string_list_free(names, nn);
         names = NULL;
@@ -359,7 +359,7 @@ int ds_load_mvtec_like(const MvtecLike *spec, const char *root, const char *cate
     if ((rc = ds_list(test, 1, &dirs, &nd))) goto done;
     for (int d = 0; d < nd && !rc; d++) {
         char *tdir = ds_join(test, dirs[d]);
-        if (!(rc = list_images(spec, tdir, &names, &nn))) {
+        if (!(rc = ds_list_images(tdir, spec->skip_copies, &names, &nn))) {
             if (!strcmp(dirs[d], spec->normal) || (spec->normal_alt && !strcmp(dirs[d], spec->normal_alt))) {
                 for (int i = 0; i < nn; i++) vec_add(&te, ds_join(tdir, names[i]), NULL, 0, "good");
             } else if (nn) {
@@ -391,7 +391,7 @@ int ds_load_mvtec_like(const MvtecLike *spec, const char *root, const char *cate
             char *tdir = ds_join(test, gdirs[g]);
             if (!ds_is_dir(tdir)) {
                 char *gdir = ds_join(gt, gdirs[g]);
-                if (!(rc = list_images(spec, gdir, &names, &nn)) && nn)
+                if (!(rc = ds_list_images(gdir, spec->skip_copies, &names, &nn)) && nn)
                     rc = ad_error("%s/%s: mask has no matching test image (folder %s does not exist). Fix: "
                                   "remove the mask folder or add the images",
                                   gdir, names[0], tdir);

@@ -58,6 +58,9 @@ int ds_is_file(const char *path);
 // (want_dirs = 0) of dir; hidden entries (leading '.') are skipped. -1 + ad_error if dir
 // cannot be read.
 int ds_list(const char *dir, int want_dirs, char ***names, int *n);
+// The image files of dir (ds_is_image_name), sorted; skip_copies = 1 also drops, with a warning,
+// stray copies such as "x (1).png". 0 or -1 with ad_error.
+int ds_list_images(const char *dir, int skip_copies, char ***names, int *n);
 // Image file by extension: png, jpg, jpeg, bmp, tif, tiff (any case).
 int ds_is_image_name(const char *name);
 char *ds_stem(const char *name);  // file name without its last extension, malloc'd

@@ -115,11 +115,11 @@ int musc_prepare(MuscState *s, const Params *p, const FeatureBatch *b) { return 
 
 int musc_prepare_ex(MuscState *s, const Params *p, const FeatureBatch *b, int keep_z) {
     memset(s, 0, sizeof *s);
-    if (b->n < 5)
-        return ad_error("MuSc mutual scoring needs at least 5 images per (sub)set, found %d: the 0-30%% "
+    if (b->n < MUSC_MIN_IMAGES)
+        return ad_error("MuSc mutual scoring needs at least %d images per (sub)set, found %d: the 0-30%% "
                         "interval average of the N-1 per-image minima would be empty (K = floor(0.3*(N-1)) = 0). "
                         "Fix: score a category with more test images, or lower divide_num",
-                        b->n);
+                        MUSC_MIN_IMAGES, b->n);
     if (b->n_layers < 1 || b->gh < 1 || b->gw < 1 || b->dim < 1)
         return ad_error("MuSc: expected features with at least one layer, patch and channel, found %d layers of "
                         "%d x %d x %d",

@@ -22,6 +22,10 @@ typedef struct {
 // The config keys MuSc's stages read. musc_prepare reads "degrees" (default [1,3,5] when the
 // caller's table lacks it); a method reusing the stages can splice these entries into its
 // own ParamSpec table: static const ParamSpec SPEC[] = {MUSC_PARAM_ENTRIES, ..., PARAM_END};
+// Fewest images one mutual-scoring (sub)set may hold: below it the 0-30 % interval average of
+// the N-1 per-image minima is empty (K = floor(0.3 * (N-1)) = 0).
+#define MUSC_MIN_IMAGES 5
+
 #define MUSC_PARAM_ENTRIES                                                                          \
     {"degrees", PT_INT_LIST, "[1,3,5]", 1, 15, "LNAMD aggregation degrees r (odd; r x r box mean)"}, \
     {"topmin_min", PT_DOUBLE, "0", 0, 1e9, "interval average start: fraction of the N-1 minima (<1) or a count"}, \

@@ -18,12 +18,12 @@
 #include "evaluate.h"
 #include "fsutil.h"
 #include "npy.h"
+#include "musc.h"  // MUSC_MIN_IMAGES
 #include "overlay.h"
 #include "results.h"
 #include "runner.h"
 #include "variant.h"
 
-#define PREDICT_MIN_ZERO_SHOT 5  // MuSc's mutual scoring needs 5 images per (sub)set
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -40,24 +40,21 @@ static void usage(FILE *f) {
             "  --quiet          no progress output\n"
             "Writes OUT/scores.csv (path, method, variant, score), OUT/maps/<method>/<stem>.npy (float32\n"
             "maps at each image's own resolution) and OUT/pictures/<method>/<stem>.png: docs/outputs.md.\n",
-            PREDICT_MIN_ZERO_SHOT);
+            MUSC_MIN_IMAGES);
 }
 
 // Sorted image files of dir as samples (paths dir/name). 0, or -1 + ad_error.
 static int list_images(const char *dir, const char *opt, Sample **out, int *n_out) {
     if (!ds_is_dir(dir)) return ad_error("%s %s: not a folder. Fix: pass a folder of images", opt, dir);
     char **names;
-    int n;
-    if (ds_list(dir, 0, &names, &n)) return -1;
-    Sample *s = ad_calloc((size_t)(n ? n : 1), sizeof *s);
-    int k = 0;
-    for (int i = 0; i < n; i++) {
-        if (!ds_is_image_name(names[i])) continue;
-        s[k].path = ds_join(dir, names[i]);
-        s[k].defect = ad_strdup("unlabeled");
-        k++;
+    int k;
+    if (ds_list_images(dir, 0, &names, &k)) return -1;
+    Sample *s = ad_calloc((size_t)(k ? k : 1), sizeof *s);
+    for (int i = 0; i < k; i++) {
+        s[i].path = ds_join(dir, names[i]);
+        s[i].defect = ad_strdup("unlabeled");
     }
-    string_list_free(names, n);
+    string_list_free(names, k);
     if (!k) {
         free(s);
         return ad_error("%s %s: no images found (expected .png, .jpg, .jpeg, .bmp, .tif or .tiff files). Fix: point %s "
@@ -210,11 +207,11 @@ static int predict(const char *config, const char *images, const char *reference
                      mc->name, V->n_methods > 1 ? ", or choose a zero-shot method of the config with --method" : "");
             goto done;
         }
-        if (!mc->m->needs_train && C.n_test < PREDICT_MIN_ZERO_SHOT) {
+        if (!mc->m->needs_train && C.n_test < MUSC_MIN_IMAGES) {
             ad_error("--images %s: method %s is zero-shot: it scores the images against each other and needs at least %d "
                      "of them, found %d. Fix: add images to the folder, or use a few-shot method (patchcore, "
                      "anomalydino) with --reference DIR",
-                     images, mc->name, PREDICT_MIN_ZERO_SHOT, C.n_test);
+                     images, mc->name, MUSC_MIN_IMAGES, C.n_test);
             goto done;
         }
     }
