@@ -158,14 +158,6 @@ Test(resolved, odd_strings_round_trip) {
     config_free(&a), config_free(&b);
 }
 
-static char *sha256sum_of(const char *path) {
-    char *cmd = ad_sprintf("sha256sum '%s'", path), *out = NULL;
-    cr_assert_eq(run_capture(cmd, &out, NULL), 0);
-    free(cmd);
-    out[64] = 0;
-    return out;
-}
-
 // The CLI on a tiny random-weight CLIP over a size grid: config.resolved.yaml names the
 // defaults and what act: auto became per grid point (quick_gelu at the pretraining size,
 // exact gelu elsewhere); rerunning it resumes every row; weights_sha256 = sha256sum.

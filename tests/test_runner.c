@@ -904,11 +904,7 @@ static char *write_bytes(const char *path, size_t n, unsigned seed) {
     srand(seed);
     for (size_t i = 0; i < n; i++) fputc(rand() & 255, f);
     fclose(f);
-    char *cmd = ad_sprintf("sha256sum '%s'", path), *out = NULL;
-    cr_assert_eq(run_capture(cmd, &out, NULL), 0);
-    free(cmd);
-    out[64] = 0;
-    return out;
+    return sha256sum_of(path);
 }
 
 // The cell (row of category cat, column col) is want (same = 1) or is not (same = 0).

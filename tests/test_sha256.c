@@ -50,15 +50,6 @@ static char *write_random(const char *dir, const char *name, size_t n, unsigned 
     return p;
 }
 
-static char *sha256sum_of(const char *path) {
-    char *cmd = ad_sprintf("sha256sum '%s'", path), *out = NULL;
-    int rc = run_capture(cmd, &out, NULL);
-    free(cmd);
-    cr_assert_eq(rc, 0, "sha256sum failed");
-    out[64] = 0;
-    return out;
-}
-
 Test(sha256, file_matches_sha256sum) {
     char *dir = make_tmpdir("sha256");
     char *p = write_random(dir, "w.bin", 300001, 7), hex[65];

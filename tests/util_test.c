@@ -135,3 +135,13 @@ void restore_stderr(int saved) {
     dup2(saved, 2);
     close(saved);
 }
+
+char *sha256sum_of(const char *path) {
+    char *cmd = ad_sprintf("sha256sum '%s'", path), *out = NULL;
+    int rc = run_capture(cmd, &out, NULL);
+    free(cmd);
+    cr_assert_eq(rc, 0, "sha256sum %s failed", path);
+    cr_assert(out && strlen(out) >= 64, "sha256sum %s: no digest", path);
+    out[64] = 0;
+    return out;
+}

@@ -12,6 +12,8 @@ const char *shared_data(void);
 int run_capture(const char *cmd, char **out, char **err);
 // Run "adbench ARGS" (args is a shell fragment).
 int run_adbench(const char *args, char **out, char **err);
+// coreutils' sha256sum of path: 64 hex digits (malloc'd), the independent reference for src/sha256.c.
+char *sha256sum_of(const char *path);
 // A fresh empty folder under $TMPDIR (malloc'd path); removed by rm_rf.
 char *make_tmpdir(const char *tag);
 void rm_rf(const char *path);
