@@ -660,6 +660,22 @@ static char *split_hash_of(const Category *C, const char *root) {
     return hex16(h);
 }
 
+// The backbone of V, the cache's size check, then the test images' features (*tf: C->n_test of
+// them, released with cache_release), shared by runs and predict. 0, or -1 with *tf NULL.
+static int extract_test(Run *R, const Unit *U, const Category *C, const Variant *V, const int *pend, int np,
+                        const char *stage, Features **tf, ExtractStats *st) {
+    *tf = NULL;
+    if (ensure_backbone(R, V) || cache_check_unit(R, U, C, V, pend, np)) return -1;
+    Features *f = ad_calloc((size_t)C->n_test, sizeof *f);
+    const char **paths = ad_malloc((size_t)C->n_test * sizeof *paths);
+    for (int i = 0; i < C->n_test; i++) paths[i] = C->test[i].path;
+    int rc = extract_all(R, paths, NULL, C->n_test, f, stage, st);
+    free(paths);
+    if (rc) free(f);
+    else *tf = f;
+    return rc;
+}
+
 static int run_unit(Run *R, int ui) {
     const Unit *U = &R->units[ui];
     const Variant *V = &R->cfg->variants[U->v];
@@ -713,20 +729,10 @@ static int run_unit(Run *R, int ui) {
             goto done;
         }
     }
-    if (ensure_backbone(R, V) || cache_check_unit(R, U, &C, V, pend, np)) goto done;
-    tf = ad_calloc((size_t)C.n_test, sizeof *tf);
-    const char **paths = ad_malloc((size_t)C.n_test * sizeof *paths);
-    for (int i = 0; i < C.n_test; i++) paths[i] = C.test[i].path;
     char stage[96];
     snprintf(stage, sizeof stage, "extract %s/%s", U->dsname, U->category);
     ExtractStats tst;
-    int erc = extract_all(R, paths, NULL, C.n_test, tf, stage, &tst);
-    free(paths);
-    if (erc) {
-        free(tf);
-        tf = NULL;
-        goto done;
-    }
+    if (extract_test(R, U, &C, V, pend, np, stage, &tf, &tst)) goto done;
     if (R->mode && V->cache_dir && R->cache) {
         const Features *f = &tf[0];
         double mb = C.n_test * (double)cache_entry_bytes(f->layer, f->n_layers, f->embed_dim, cache_dtype(R->cache)) / 1e6;
@@ -972,18 +978,8 @@ int runner_predict(const Config *cfg, const Category *C, const char *method, int
         omp_set_num_threads(V->threads);
         openblas_set_num_threads(V->threads);
     }
-    if (ensure_backbone(&R, V) || cache_check_unit(&R, &U, C, V, pend, np)) goto done;
-    tf = ad_calloc((size_t)C->n_test, sizeof *tf);
-    const char **paths = ad_malloc((size_t)C->n_test * sizeof *paths);
-    for (int i = 0; i < C->n_test; i++) paths[i] = C->test[i].path;
     ExtractStats tst;
-    int erc = extract_all(&R, paths, NULL, C->n_test, tf, "extract images", &tst);
-    free(paths);
-    if (erc) {
-        free(tf);
-        tf = NULL;
-        goto done;
-    }
+    if (extract_test(&R, &U, C, V, pend, np, "extract images", &tf, &tst)) goto done;
     for (int k = 0; k < np; k++) {
         const MethodConfig *mc = &V->methods[pend[k]];
         MethodOutput mo;
