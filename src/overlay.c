@@ -8,9 +8,15 @@
 
 #include "config.h"  // fnv1a64
 #include "err.h"
-#include "map_png.h"  // map_png_jet
 #include "overlay_draw.h"
 #include "preprocess.h"  // resize_center_crop_u8
+
+void overlay_jet(float t, unsigned char *rgb) {
+    // Matplotlib-like jet: blue -> cyan -> yellow -> red.
+    float r = 1.5f - fabsf(4 * t - 3), g = 1.5f - fabsf(4 * t - 2), b = 1.5f - fabsf(4 * t - 1);
+    float c[3] = {r, g, b};
+    for (int k = 0; k < 3; k++) rgb[k] = (unsigned char)(255 * (c[k] < 0 ? 0 : c[k] > 1 ? 1 : c[k]) + 0.5f);
+}
 
 static const uint8_t BG[3] = {30, 30, 30}, FG[3] = {240, 240, 240}, DIM[3] = {170, 170, 170}, GT[3] = {255, 255, 255};
 
@@ -55,7 +61,7 @@ void overlay_render(ImageU8 *out, const OverlaySpec *s, OverlayLayout *lay) {
         for (int x = 0; x < D; x++) {
             size_t src = (size_t)(y / k) * W + x / k, dst = ((size_t)y * D + x) * 3;
             memcpy(big.data + dst, im->data + src * 3, 3);
-            map_png_jet(unit(s->map[src], s->lo, s->hi), heat.data + dst);
+            overlay_jet(unit(s->map[src], s->lo, s->hi), heat.data + dst);
         }
     for (int y = 0; y < DH; y++) memcpy(out->data + ((size_t)(iy + y) * cw + ix) * 3, big.data + (size_t)y * D * 3, (size_t)D * 3);
     draw_blend(out, ix, iy, &heat, OVERLAY_ALPHA);
@@ -65,7 +71,7 @@ void overlay_render(ImageU8 *out, const OverlaySpec *s, OverlayLayout *lay) {
     // Colour bar: hi at the top, lo at the bottom, with three labels.
     for (int y = 0; y < DH; y++) {
         uint8_t c[3];
-        map_png_jet(DH > 1 ? 1.0f - (float)y / (DH - 1) : 1.0f, c);
+        overlay_jet(DH > 1 ? 1.0f - (float)y / (DH - 1) : 1.0f, c);
         for (int x = 0; x < bar_w; x++) memcpy(out->data + ((size_t)(iy + y) * cw + bar_x + x) * 3, c, 3);
     }
     draw_rect(out, bar_x - 1, iy - 1, bar_x + bar_w, iy + DH, DIM, 0);

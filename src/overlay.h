@@ -59,3 +59,6 @@ char *overlay_stem(const char *path);
 // map range). 0, or -1 + ad_error.
 int overlay_write_sample(const char *dir, const Sample *s, const float *map, const unsigned char *mask, int W, int H,
                          int crop_resize, float lo, float hi, double score);
+
+// Jet colour of t in [0, 1] (blue -> cyan -> yellow -> red) into rgb[3]: the heat map and its bar.
+void overlay_jet(float t, unsigned char *rgb);

@@ -10,7 +10,6 @@
 #include "err.h"
 #include "evaluate.h"  // mask_binarise
 #include "image.h"
-#include "map_png.h"
 #include "overlay.h"
 #include "util_test.h"
 
@@ -77,7 +76,7 @@ Test(overlay, layout_bar_and_outline) {
     cr_assert_eq(L.n_contours, 1);
     // Colour bar: jet(1) at the top, jet(0) at the bottom, unblended.
     uint8_t top[3], bot[3];
-    map_png_jet(1, top), map_png_jet(0, bot);
+    overlay_jet(1, top), overlay_jet(0, bot);
     int cx = L.bar_x + L.bar_w / 2;
     cr_expect(near_rgb(px(&pic, cx, L.bar_y), top, 3), "bar top %d,%d,%d", px(&pic, cx, L.bar_y)[0],
               px(&pic, cx, L.bar_y)[1], px(&pic, cx, L.bar_y)[2]);
@@ -85,7 +84,7 @@ Test(overlay, layout_bar_and_outline) {
     // Blend: a pixel far from the outline = (image + jet) / 2.
     int x = 3, y = 25;
     uint8_t j[3];
-    map_png_jet(map[y * W + x], j);
+    overlay_jet(map[y * W + x], j);
     const uint8_t *o = px(&pic, L.img_x + x * L.k, L.img_y + y * L.k), *in = px(&im, x, y);
     for (int c = 0; c < 3; c++) cr_expect_leq(abs(o[c] - (in[c] + j[c]) / 2), 1, "channel %d: %d vs %d", c, o[c], (in[c] + j[c]) / 2);
     // Outline on the mask's edge, nowhere else.
@@ -170,7 +169,7 @@ Test(overlay, run_writes_pictures, .timeout = 120) {
             cr_expect_eq(pic.h, dp.h, "%s: height %d, layout says %d", p, pic.h, dp.h);
             cr_expect_geq(pic.w, L.bar_x + L.bar_w, "%s: width %d", p, pic.w);
             uint8_t top[3];
-            map_png_jet(1, top);
+            overlay_jet(1, top);
             cr_expect(near_rgb(px(&pic, L.bar_x + L.bar_w / 2, L.bar_y), top, 3), "%s: no colour bar", p);
             if (C.test[i].mask_path) {
                 ImageU8 m = {0};
