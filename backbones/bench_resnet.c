@@ -19,10 +19,12 @@
 #include "opts.h"
 #include "resnet.h"
 
-static int run_one(const char *arch, int B, int reps, int stages, double peak, int direct, int profile) {
+static const char *CONV_NAME[] = {"gemm", "direct", "winograd"};  // by ResNetConv
+
+static int run_one(const char *arch, int B, int reps, int stages, double peak, ResNetConv kind, int profile) {
     ResNet m;
     if (resnet_init_random(&m, arch, stages, 0x9e3779b97f4a7c15ull)) return -1;
-    resnet_set_direct(&m, direct);
+    resnet_set_conv(&m, kind);
     int S = 224, taps[1] = {stages}, gh, gw, threads = omp_get_max_threads();
     resnet_stage_grid(stages, S, S, &gh, &gw);
     float *img = ad_malloc((size_t)B * 3 * S * S * sizeof(float));
@@ -39,10 +41,10 @@ static int run_one(const char *arch, int B, int reps, int stages, double peak, i
         total += t;
     }
     if (profile) {  // wall time per kind of layer over all reps, and its speed
-        static const char *KIND[] = {"direct k>1", "1x1 sgemm", "im2col sgemm", "max-pool"};
+        static const char *KIND[] = {"winograd 3x3", "direct k>1", "1x1 sgemm", "im2col sgemm", "max-pool"};
         double known = 0;
         printf("resnet-profile model=%s batch=%d", arch, B);
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < 5; k++) {
             known += m.prof_s[k];
             printf(" | %s %.1f%%", KIND[k], 100.0 * m.prof_s[k] / total);
             if (m.prof_flops[k] > 0) printf(" (%.1f%% of peak)", 100.0 * m.prof_flops[k] / m.prof_s[k] * 1e-9 / peak);
@@ -54,7 +56,7 @@ static int run_one(const char *arch, int B, int reps, int stages, double peak, i
     getrusage(RUSAGE_SELF, &ru);
     printf("resnet-bench model=%s conv=%s input=%d stages=%d batch=%d threads=%d per_image_s=%.4f gflop_per_image=%.2f "
            "gflops=%.1f sgemm_peak_gflops=%.1f pct_of_sgemm_peak=%.1f activations_mb=%.1f maxrss_mb=%.0f\n",
-           arch, direct ? "direct" : "gemm", S, stages, B, threads, per, gf, gf / per, peak, 100.0 * gf / per / peak,
+           arch, CONV_NAME[kind], S, stages, B, threads, per, gf, gf / per, peak, 100.0 * gf / per / peak,
            (4.0 * m.buf_n + m.col_n) * 4 / 1e6, ru.ru_maxrss / 1e3);
     fflush(stdout);
     free(img), free(out);
@@ -63,18 +65,18 @@ static int run_one(const char *arch, int B, int reps, int stages, double peak, i
 }
 
 int bench_resnet(int argc, char **argv) {
-    const char *model = "all", *batch = "1,8", *reps = "3", *stages = "3", *conv = "direct", *profile = NULL;
+    const char *model = "all", *batch = "1,8", *reps = "3", *stages = "3", *conv = "winograd", *profile = NULL;
     const Opt opts[] = {
         {"model", 1, &model, "resnet18 | wide_resnet50_2 | all (default all)"},
         {"batch", 1, &batch, "comma-separated batch sizes (default 1,8)"},
         {"reps", 1, &reps, "timed repetitions after one warm-up; the best is reported (default 3)"},
         {"stages", 1, &stages, "run up to layerN, 1..4 (default 3: PatchCore's layer2 + layer3)"},
-        {"conv", 1, &conv, "direct (default: k > 1 convolutions without im2col, AVX-512 builds) | gemm | both"},
+        {"conv", 1, &conv, "winograd (default: 3x3 stride 1 by Winograd, other k > 1 direct) | direct (every k > 1 direct, AVX-512 builds) | gemm (im2col + sgemm) | all"},
         {"profile", 0, &profile, "print the share of time (and % of sgemm peak) per kind of layer"},
     };
     if (opts_parse("bench resnet", argc, argv, 1, opts, 6, NULL, 0) < 0) ad_die_user();
-    if (strcmp(conv, "direct") && strcmp(conv, "gemm") && strcmp(conv, "both")) {
-        fprintf(stderr, "adbench: error: bench resnet: --conv must be direct, gemm or both, found '%s'\n", conv);
+    if (strcmp(conv, "winograd") && strcmp(conv, "direct") && strcmp(conv, "gemm") && strcmp(conv, "all")) {
+        fprintf(stderr, "adbench: error: bench resnet: --conv must be winograd, direct, gemm or all, found '%s'\n", conv);
         return 1;
     }
     int R = atoi(reps), L = atoi(stages);
@@ -98,8 +100,8 @@ int bench_resnet(int argc, char **argv) {
                 fprintf(stderr, "adbench: error: bench resnet: --batch: expected positive integers, found '%s'\n", batch);
                 return 1;
             }
-            for (int d = 1; d >= 0; d--)  // direct first, then gemm, as asked
-                if ((d && strcmp(conv, "gemm")) || (!d && strcmp(conv, "direct"))) rc |= run_one(archs[a], B, R, L, peak, d, profile != NULL);
+            for (int k = RESNET_CONV_WINOGRAD; k >= RESNET_CONV_GEMM; k--)  // winograd, direct, gemm: as asked
+                if (!strcmp(conv, "all") || !strcmp(conv, CONV_NAME[k])) rc |= run_one(archs[a], B, R, L, peak, (ResNetConv)k, profile != NULL);
             b = strchr(b, ',') ? strchr(b, ',') + 1 : b + strlen(b);
         }
     }

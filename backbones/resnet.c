@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conv_direct.h"
+#include "conv_winograd.h"
 #include "err.h"
 
 #define BN_EPS 1e-5  // torchvision's BatchNorm2d default
@@ -37,6 +38,7 @@ static int conv_is_pointwise(const Conv *c) { return c->k == 1 && c->stride == 1
 size_t conv_col_floats(const Conv *c, int B, int H, int W) {
     int Ho, Wo;
     conv_out_size(c, H, W, &Ho, &Wo);
+    if (conv_winograd_applies(c, B, H, W)) return conv_winograd_scratch_floats(c, B, H, W);
     if (conv_direct_applies(c)) return conv_direct_scratch_floats(c, B, H, W);
     return conv_is_pointwise(c) ? 0 : (size_t)c->cin * c->k * c->k * B * Ho * Wo;
 }
@@ -68,7 +70,11 @@ static void im2col(float *col, const float *in, const Conv *c, int B, int H, int
 
 void conv2d_forward(float *out, float *col, const float *in, const Conv *c, int B, int H, int W, const float *res,
                     int relu) {
-    if (conv_direct_applies(c)) {  // stride 1 on an AVX-512 build: no im2col, no packing
+    if (conv_winograd_applies(c, B, H, W)) {  // 3x3 stride 1: 4x fewer multiplications
+        conv2d_forward_winograd(out, col, in, c, B, H, W, res, relu);
+        return;
+    }
+    if (conv_direct_applies(c)) {  // other k > 1 on an AVX-512 build: no im2col, no packing
         conv2d_forward_direct(out, col, in, c, B, H, W, res, relu);
         return;
     }
@@ -188,6 +194,7 @@ static void conv_free(Conv *c) {
     free(c->w);
     free(c->b);
     free(c->wp);
+    free(c->wu);
     memset(c, 0, sizeof *c);
 }
 
@@ -288,7 +295,7 @@ typedef struct {
 static int file_conv(Conv *c, void *ctx, const char *name, const char *bn, int cout, int cin, int k, int stride, int pad) {
     FileSrc *f = ctx;
     int rc = load_conv(c, f->st, name, f->bn ? bn : NULL, cout, cin, k, stride, pad);
-    if (!rc) conv_direct_pack(c);
+    if (!rc) conv_set_kernel(c, RESNET_CONV_WINOGRAD);
     return rc;
 }
 
@@ -356,7 +363,7 @@ static int random_conv(Conv *c, void *ctx, const char *name, const char *bn, int
         if (i < n) c->w[i] = bound * u;
         else c->b[i - n] = 0.01f * u;
     }
-    conv_direct_pack(c);
+    conv_set_kernel(c, RESNET_CONV_WINOGRAD);
     return 0;
 }
 
@@ -442,18 +449,21 @@ done:
     return 0;
 }
 
-static void set_direct(Conv *c, int on) {
+void conv_set_kernel(Conv *c, ResNetConv kind) {
+    free(c->wp), free(c->wu);
+    c->wp = c->wu = NULL;
     if (!c->cout) return;  // no such conv in this block (c3 of a BasicBlock, a missing shortcut)
-    if (on) conv_direct_pack(c);
-    else free(c->wp), c->wp = NULL;
+    if (kind == RESNET_CONV_WINOGRAD) conv_winograd_pack(c);  // the direct layout too: few tiles run it
+    if (kind != RESNET_CONV_GEMM) conv_direct_pack(c);
 }
 
-void resnet_set_direct(ResNet *m, int on) {
-    set_direct(&m->stem, on);
+void resnet_set_conv(ResNet *m, ResNetConv kind) {
+    conv_set_kernel(&m->stem, kind);
     for (int s = 0; s < m->cfg.n_loaded; s++)
         for (int i = 0; i < m->cfg.blocks[s]; i++) {
             ResBlock *b = &m->stage[s][i];
-            set_direct(&b->c1, on), set_direct(&b->c2, on), set_direct(&b->c3, on), set_direct(&b->down, on);
+            conv_set_kernel(&b->c1, kind), conv_set_kernel(&b->c2, kind), conv_set_kernel(&b->c3, kind),
+                conv_set_kernel(&b->down, kind);
         }
 }
 
@@ -520,7 +530,7 @@ static void run_conv(ResNet *m, float *out, const float *in, const Conv *c, int 
     double t0 = m->profile ? omp_get_wtime() : 0;
     conv2d_forward(out, m->col, in, c, B, H, W, res, relu);
     if (!m->profile) return;
-    int kind = conv_direct_applies(c) ? RESNET_PROF_DIRECT : conv_is_pointwise(c) ? RESNET_PROF_POINTWISE : RESNET_PROF_IM2COL;
+    int kind = conv_winograd_applies(c, B, H, W) ? RESNET_PROF_WINOGRAD : conv_direct_applies(c) ? RESNET_PROF_DIRECT : conv_is_pointwise(c) ? RESNET_PROF_POINTWISE : RESNET_PROF_IM2COL;
     int ho, wo;
     conv_out_size(c, H, W, &ho, &wo);
     m->prof_s[kind] += omp_get_wtime() - t0;

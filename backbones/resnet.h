@@ -8,9 +8,10 @@
 // folded file (each conv has a `.bias`, there are no `bn*` tensors). Only the stem and the
 // layers up to the deepest one requested are read: deeper tensors may be absent.
 //
-// Activations are kept channel-major with the batch inside, x[c][b][h][w] ("CNHW"). A k > 1
-// convolution runs the direct AVX-512 kernel of conv_direct.h where the build has AVX-512; a
-// 1x1 one (and every one without AVX-512) is one GEMM out[Cout][B*Ho*Wo] = W[Cout][Cin*k*k] x
+// Activations are kept channel-major with the batch inside, x[c][b][h][w] ("CNHW"). A 3x3
+// stride-1 convolution runs Winograd F(4x4, 3x3) (conv_winograd.h: 4x fewer multiplications)
+// unless the batch has too few tiles for its channel count; any other k > 1 convolution (and
+// those) the direct AVX-512 kernel of conv_direct.h where the build has AVX-512; a 1x1 one (and every other one without AVX-512) is one GEMM out[Cout][B*Ho*Wo] = W[Cout][Cin*k*k] x
 // col[Cin*k*k][B*Ho*Wo] (im2col; 1x1 stride-1 convolutions need no im2col), tiled over a fixed
 // grid of output blocks. Neither depends on the thread count.
 #pragma once
@@ -24,6 +25,7 @@ typedef struct {
     float *w;  // (cout, cin, k, k), BN folded (owned)
     float *b;  // (cout) (owned)
     float *wp; // the direct convolution's layout (conv_direct.h; owned), NULL: im2col + sgemm
+    float *wu; // Winograd's transformed filters (conv_winograd.h; owned); runs first when set
 } Conv;
 
 typedef struct {
@@ -53,7 +55,7 @@ typedef struct {
     size_t buf_n, col_n;
     // profile = 1: resnet_forward adds wall seconds and FLOPs per kind of layer (RESNET_PROF_*)
     int profile;
-    double prof_s[4], prof_flops[4];
+    double prof_s[5], prof_flops[5];
 } ResNet;
 
 // Load stages 1..n_stages (1..4) from path. 0, or -1 + ad_error naming the file and tensor
@@ -64,9 +66,14 @@ int resnet_init_random(ResNet *m, const char *arch, int n_stages, uint64_t seed)
 // Multiply-adds x 2 of one image's forward up to stage n_stages (convolutions only).
 double resnet_flops(const ResNet *m, int n_stages, int H, int W);
 void resnet_close(ResNet *m);
-// on = 1 (the default after open): stride-1 convolutions run conv_direct.h where the build has
-// AVX-512; 0: every convolution runs im2col + sgemm (benchmarks compare the two).
-void resnet_set_direct(ResNet *m, int on);
+// Which kernels the convolutions use (benchmarks and tests compare them):
+//   RESNET_CONV_WINOGRAD (the default after open): 3x3 stride 1 by Winograd, other k > 1 direct;
+//   RESNET_CONV_DIRECT: every k > 1 convolution direct (AVX-512 builds; else im2col + sgemm);
+//   RESNET_CONV_GEMM: every convolution im2col + sgemm.
+// 1x1 convolutions are one sgemm in every mode.
+typedef enum { RESNET_CONV_GEMM, RESNET_CONV_DIRECT, RESNET_CONV_WINOGRAD } ResNetConv;
+void conv_set_kernel(Conv *c, ResNetConv kind);
+void resnet_set_conv(ResNet *m, ResNetConv kind);
 // Output grid of stage s (1..4) for an H x W input (the stem halves twice, each later stage
 // once): (H + 2*3 - 7) / 2 + 1, then the pool, then 3x3/2 per stage.
 void resnet_stage_grid(int s, int H, int W, int *gh, int *gw);
@@ -74,7 +81,7 @@ void resnet_stage_grid(int s, int H, int W, int *gh, int *gw);
 // Forward B images img[B][3][H][W] (normalised). For each requested stage taps[t] (1..4,
 // ascending or not), out[t] receives [B][gh*gw][C] row-major patches (NHWC: the layout the
 // methods use). Runs only up to the deepest tap. 0 or -1 + ad_error (non-finite activations).
-enum { RESNET_PROF_DIRECT, RESNET_PROF_POINTWISE, RESNET_PROF_IM2COL, RESNET_PROF_POOL };
+enum { RESNET_PROF_WINOGRAD, RESNET_PROF_DIRECT, RESNET_PROF_POINTWISE, RESNET_PROF_IM2COL, RESNET_PROF_POOL };
 int resnet_forward(ResNet *m, float *const *out, const float *img, int B, int H, int W, const int *taps, int n_taps);
 
 // --- layers (exposed for the tests) --------------------------------------------------------
