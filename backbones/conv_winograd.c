@@ -93,15 +93,7 @@ void conv_winograd_pack(Conv *c) {
         }
 }
 
-// Few tiles and many channels: the tile streams U (36 x cin x cout floats, 4x the weights)
-// from memory once per chunk for only 2 x tiles FLOPs per float, and the direct convolution is
-// faster (measured on WideResNet-50-2 layer3, 512 channels at 14x14: 16 tiles at batch 1 lose,
-// 128 at batch 8 win; 256 channels win from 16 tiles).
-int conv_winograd_applies(const Conv *c, int B, int H, int W) {
-    if (!c->wu) return 0;
-    Geom g = geom(c, B, H, W);
-    return (double)B * g.th * g.tw * 4096 >= (double)c->cin * c->cout;
-}
+int conv_winograd_applies(const Conv *c) { return c->wu != NULL; }
 
 size_t conv_winograd_scratch_floats(const Conv *c, int B, int H, int W) {
     Geom g = geom(c, B, H, W);
@@ -346,42 +338,45 @@ static void output_transform(float *out, const float *M, size_t ld, const Conv *
 }
 
 #ifdef __AVX512F__
-// m[r][i] (+)= sum_ci u[r / 8][ci][r % 8] * v[ci][i] for r < 8 * nq, i < 16 * nv (nq * nv <= 3:
+// m[r][i] (+)= sum_ci u[r / 8][ci][r % 8] * v[ci][i] for r < 8 * NQ, i < 16 * NV (NQ * NV <= 3:
 // 24 accumulators); blocks of u are us floats apart, rows of v ldv, rows of m ldm. add = 1 goes
 // on from the sums in m (the next chunk of input channels: the same additions in the same order).
-static inline __attribute__((always_inline)) void tile(int nq, int nv, float *m, size_t ldm, const float *v,
-                                                        size_t ldv, const float *u, size_t us, int nc, int add) {
-    __m512 acc[24];
-    for (int r = 0; r < MR * nq; r++)
-        for (int w = 0; w < nv; w++)
-            acc[r * nv + w] = add ? _mm512_loadu_ps(m + (size_t)r * ldm + 16 * w) : _mm512_setzero_ps();
-    for (int ci = 0; ci < nc; ci++) {
-        __m512 a[3];
-        for (int w = 0; w < nv; w++) a[w] = _mm512_loadu_ps(v + (size_t)ci * ldv + 16 * w);
-        for (int q = 0; q < nq; q++) {
-            const float *uq = u + q * us + (size_t)ci * MR;
-#pragma GCC unroll 8
-            for (int j = 0; j < MR; j++) {
-                __m512 b = _mm512_set1_ps(uq[j]);
-                for (int w = 0; w < nv; w++) acc[(q * MR + j) * nv + w] = _mm512_fmadd_ps(a[w], b, acc[(q * MR + j) * nv + w]);
-            }
-        }
+// One function per shape, so that every loop unrolls into registers.
+#define TILE(NAME, NQ, NV)                                                                              \
+    static void NAME(float *m, size_t ldm, const float *v, size_t ldv, const float *u, size_t us, int nc, \
+                     int add) {                                                                         \
+        __m512 c[NQ * MR][NV];                                                                          \
+        _Pragma("GCC unroll 24") for (int r = 0; r < NQ * MR; r++)                                      \
+            _Pragma("GCC unroll 3") for (int w = 0; w < NV; w++)                                        \
+                c[r][w] = add ? _mm512_loadu_ps(m + (size_t)r * ldm + 16 * w) : _mm512_setzero_ps();    \
+        for (int ci = 0; ci < nc; ci++) {                                                               \
+            __m512 a[NV];                                                                               \
+            _Pragma("GCC unroll 3") for (int w = 0; w < NV; w++)                                        \
+                a[w] = _mm512_loadu_ps(v + (size_t)ci * ldv + 16 * w);                                  \
+            _Pragma("GCC unroll 3") for (int q = 0; q < NQ; q++) {                                      \
+                const float *uq = u + q * us + (size_t)ci * MR;                                         \
+                _Pragma("GCC unroll 8") for (int j = 0; j < MR; j++) {                                  \
+                    __m512 b = _mm512_set1_ps(uq[j]);                                                   \
+                    _Pragma("GCC unroll 3") for (int w = 0; w < NV; w++)                                \
+                        c[q * MR + j][w] = _mm512_fmadd_ps(a[w], b, c[q * MR + j][w]);                  \
+                }                                                                                       \
+            }                                                                                           \
+        }                                                                                               \
+        _Pragma("GCC unroll 24") for (int r = 0; r < NQ * MR; r++)                                      \
+            _Pragma("GCC unroll 3") for (int w = 0; w < NV; w++)                                        \
+                _mm512_storeu_ps(m + (size_t)r * ldm + 16 * w, c[r][w]);                                \
     }
-    for (int r = 0; r < MR * nq; r++)
-        for (int w = 0; w < nv; w++) _mm512_storeu_ps(m + (size_t)r * ldm + 16 * w, acc[r * nv + w]);
-}
+TILE(tile_1x3, 1, 3)
+TILE(tile_1x2, 1, 2)
+TILE(tile_1x1, 1, 1)
+TILE(tile_2x1, 2, 1)
+TILE(tile_3x1, 3, 1)
 
-// The specialised tiles (constant nq, nv: every loop above unrolls into registers).
 static void tile_of(int nq, int nv, float *m, size_t ldm, const float *v, size_t ldv, const float *u, size_t us, int nc,
                     int add) {
-    switch (nq * 4 + nv) {
-    case 7: tile(1, 3, m, ldm, v, ldv, u, us, nc, add); break;
-    case 6: tile(1, 2, m, ldm, v, ldv, u, us, nc, add); break;
-    case 5: tile(1, 1, m, ldm, v, ldv, u, us, nc, add); break;
-    case 9: tile(2, 1, m, ldm, v, ldv, u, us, nc, add); break;
-    case 13: tile(3, 1, m, ldm, v, ldv, u, us, nc, add); break;
-    default: AD_ASSERT(0);
-    }
+    void (*f)(float *, size_t, const float *, size_t, const float *, size_t, int, int) =
+        nq == 3 ? tile_3x1 : nq == 2 ? tile_2x1 : nv == 3 ? tile_1x3 : nv == 2 ? tile_1x2 : tile_1x1;
+    f(m, ldm, v, ldv, u, us, nc, add);
 }
 
 // M (rows x ld) = U (rows x cin, blocked) x V (cin x ld) for one transform element. Input
@@ -410,7 +405,7 @@ static void element_gemm(float *M, const float *U, const float *V, size_t ld, in
 
 void conv2d_forward_winograd(float *out, float *scratch, const float *in, const Conv *c, int B, int H, int W,
                              const float *res, int relu) {
-    AD_ASSERT(c->wu);
+    AD_ASSERT(conv_winograd_applies(c));
     Geom g = geom(c, B, H, W);
     int cin = c->cin, rows = m_rows(c), NR = B * g.th;
     float *pl = scratch, *V = pl + (size_t)cin * B * g.plane, *M = V + NX * round16((size_t)g.rows * g.tw) * cin;

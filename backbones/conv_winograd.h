@@ -16,9 +16,8 @@
 
 // U for c (c->wu, owned by the Conv) when c is 3x3 with stride 1 (any padding); else wu = NULL.
 void conv_winograd_pack(Conv *c);
-// 1 when conv2d_forward_winograd runs c on (B, H, W): it was packed, and the batch has enough
-// tiles for its channel count (else the direct convolution, packed too, runs it).
-int conv_winograd_applies(const Conv *c, int B, int H, int W);
+// 1 when conv2d_forward_winograd runs c (it was packed).
+int conv_winograd_applies(const Conv *c);
 // Scratch floats conv2d_forward_winograd needs for (B, H, W).
 size_t conv_winograd_scratch_floats(const Conv *c, int B, int H, int W);
 // Same contract as conv2d_forward (resnet.h). The tiles are cut into chunks fixed by the

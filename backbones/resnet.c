@@ -38,7 +38,7 @@ static int conv_is_pointwise(const Conv *c) { return c->k == 1 && c->stride == 1
 size_t conv_col_floats(const Conv *c, int B, int H, int W) {
     int Ho, Wo;
     conv_out_size(c, H, W, &Ho, &Wo);
-    if (conv_winograd_applies(c, B, H, W)) return conv_winograd_scratch_floats(c, B, H, W);
+    if (conv_winograd_applies(c)) return conv_winograd_scratch_floats(c, B, H, W);
     if (conv_direct_applies(c)) return conv_direct_scratch_floats(c, B, H, W);
     return conv_is_pointwise(c) ? 0 : (size_t)c->cin * c->k * c->k * B * Ho * Wo;
 }
@@ -70,7 +70,7 @@ static void im2col(float *col, const float *in, const Conv *c, int B, int H, int
 
 void conv2d_forward(float *out, float *col, const float *in, const Conv *c, int B, int H, int W, const float *res,
                     int relu) {
-    if (conv_winograd_applies(c, B, H, W)) {  // 3x3 stride 1: 4x fewer multiplications
+    if (conv_winograd_applies(c)) {  // 3x3 stride 1: 4x fewer multiplications
         conv2d_forward_winograd(out, col, in, c, B, H, W, res, relu);
         return;
     }
@@ -453,8 +453,8 @@ void conv_set_kernel(Conv *c, ResNetConv kind) {
     free(c->wp), free(c->wu);
     c->wp = c->wu = NULL;
     if (!c->cout) return;  // no such conv in this block (c3 of a BasicBlock, a missing shortcut)
-    if (kind == RESNET_CONV_WINOGRAD) conv_winograd_pack(c);  // the direct layout too: few tiles run it
-    if (kind != RESNET_CONV_GEMM) conv_direct_pack(c);
+    if (kind == RESNET_CONV_WINOGRAD) conv_winograd_pack(c);
+    if (kind != RESNET_CONV_GEMM && !c->wu) conv_direct_pack(c);
 }
 
 void resnet_set_conv(ResNet *m, ResNetConv kind) {
@@ -530,7 +530,7 @@ static void run_conv(ResNet *m, float *out, const float *in, const Conv *c, int 
     double t0 = m->profile ? omp_get_wtime() : 0;
     conv2d_forward(out, m->col, in, c, B, H, W, res, relu);
     if (!m->profile) return;
-    int kind = conv_winograd_applies(c, B, H, W) ? RESNET_PROF_WINOGRAD : conv_direct_applies(c) ? RESNET_PROF_DIRECT : conv_is_pointwise(c) ? RESNET_PROF_POINTWISE : RESNET_PROF_IM2COL;
+    int kind = conv_winograd_applies(c) ? RESNET_PROF_WINOGRAD : conv_direct_applies(c) ? RESNET_PROF_DIRECT : conv_is_pointwise(c) ? RESNET_PROF_POINTWISE : RESNET_PROF_IM2COL;
     int ho, wo;
     conv_out_size(c, H, W, &ho, &wo);
     m->prof_s[kind] += omp_get_wtime() - t0;

@@ -338,8 +338,8 @@ static void conv_case(int cin, int cout, int k, int stride, int pad, int B, int 
     for (int kind = RESNET_CONV_GEMM; kind <= RESNET_CONV_WINOGRAD; kind++) {
         conv_set_kernel(&c, (ResNetConv)kind);
         if (kind == RESNET_CONV_DIRECT && !conv_direct_applies(&c)) continue;
-        // (Winograd mode on a convolution Winograd does not take, or too few tiles: the direct path)
-        int wino = kind == RESNET_CONV_WINOGRAD && conv_winograd_applies(&c, B, H, Wd);
+        // (Winograd mode on a convolution that is not 3x3 stride 1: the direct path)
+        int wino = kind == RESNET_CONV_WINOGRAD && conv_winograd_applies(&c);
         size_t nc = conv_col_floats(&c, B, H, Wd);
         float *col = malloc((nc ? nc : 1) * 4);
         for (size_t i = 0; i < no; i++) a[i] = NAN;
@@ -390,7 +390,8 @@ Test(resnet, conv_fast_equals_naive_on_awkward_shapes) {
     conv_case(5, 4, 3, 1, 1, 2, 9, 1, 0, 1);
     conv_case(512, 40, 3, 1, 1, 2, 29, 22, 1, 1);
     conv_case(128, 128, 3, 1, 1, 1, 56, 56, 1, 1); // WideResNet-50-2 layer1 conv2
-    conv_case(512, 512, 3, 1, 1, 1, 5, 6, 1, 1);   // 4 tiles for 512 x 512 channels: the direct path
+    conv_case(512, 512, 3, 1, 1, 1, 5, 6, 1, 1);   // 4 tiles: 24-channel tiles, a partial last block
+    conv_case(64, 24, 3, 1, 1, 3, 20, 20, 0, 1);   // 75 tiles in one chunk: 48-tile tiles, then a 32-tile one
 }
 
 // The 3x3 / 2 max-pool against the direct 9-tap loop: all-negative inputs (zero padding would
