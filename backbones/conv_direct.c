@@ -172,20 +172,7 @@ void conv2d_forward_direct(float *out, float *scratch, const float *in, const Co
                         size_t run = x < (size_t)Wo ? (size_t)Wo - x : 0;
                         run = run < ni - i ? run : ni - i;
                         size_t o = ((size_t)co * B + s) * Ho * Wo + y * Wo + x;
-                        const float *a = &acc[j][i];
-                        float *d = out + o;
-                        const float *r = res ? res + o : NULL;
-                        if (r) {
-#pragma omp simd
-                            for (size_t u = 0; u < run; u++) d[u] = a[u] + bias + r[u];
-                        } else {
-#pragma omp simd
-                            for (size_t u = 0; u < run; u++) d[u] = a[u] + bias;
-                        }
-                        if (relu) {
-#pragma omp simd
-                            for (size_t u = 0; u < run; u++) d[u] = d[u] > 0.f ? d[u] : 0.f;
-                        }
+                        conv_epilogue(out + o, &acc[j][i], run, bias, res ? res + o : NULL, relu);
                         size_t adv = Wph - x < ni - i ? Wph - x : ni - i;  // to the next row's start
                         i += adv, x += adv;
                         if (x == Wph) x = 0, y++;

@@ -68,6 +68,20 @@ static void im2col(float *col, const float *in, const Conv *c, int B, int H, int
     }
 }
 
+void conv_epilogue(float *d, const float *a, size_t n, float bias, const float *res, int relu) {
+    if (res) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) d[i] = a[i] + bias + res[i];
+    } else {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) d[i] = a[i] + bias;
+    }
+    if (relu) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) d[i] = d[i] > 0.f ? d[i] : 0.f;
+    }
+}
+
 void conv2d_forward(float *out, float *col, const float *in, const Conv *c, int B, int H, int W, const float *res,
                     int relu) {
     if (conv_winograd_applies(c)) {  // 3x3 stride 1: 4x fewer multiplications
@@ -99,21 +113,9 @@ void conv2d_forward(float *out, float *col, const float *in, const Conv *c, int 
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, K, 1.0f, c->w + (size_t)m0 * K, K, A + n0, N, 0.0f,
                     o, N);
         // bias, shortcut and ReLU while the tile is still in cache
-        for (int i = 0; i < m; i++) {
-            float *oi = o + (size_t)i * N, bi = c->b[m0 + i];
-            const float *ri = res ? res + (size_t)(m0 + i) * N + n0 : NULL;
-            if (ri) {
-#pragma omp simd
-                for (int j = 0; j < n; j++) oi[j] += bi + ri[j];
-            } else {
-#pragma omp simd
-                for (int j = 0; j < n; j++) oi[j] += bi;
-            }
-            if (relu) {
-#pragma omp simd
-                for (int j = 0; j < n; j++) oi[j] = oi[j] > 0.f ? oi[j] : 0.f;
-            }
-        }
+        for (int i = 0; i < m; i++)
+            conv_epilogue(o + (size_t)i * N, o + (size_t)i * N, (size_t)n, c->b[m0 + i],
+                          res ? res + (size_t)(m0 + i) * N + n0 : NULL, relu);
     }
 }
 

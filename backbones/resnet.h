@@ -89,6 +89,9 @@ int resnet_forward(ResNet *m, float *const *out, const float *img, int B, int H,
 // res (same shape as out, may be NULL) when given. col: scratch of conv_col_floats() floats.
 void conv2d_forward(float *out, float *col, const float *in, const Conv *c, int B, int H, int W, const float *res,
                     int relu);
+// d[i] = a[i] + bias (+ res[i]), then ReLU when relu = 1, i < n (d may be a): the bias, shortcut
+// and ReLU every convolution path ends with.
+void conv_epilogue(float *d, const float *a, size_t n, float bias, const float *res, int relu);
 // The same by direct summation in double: the reference for conv2d_forward.
 void conv2d_forward_naive(float *out, const float *in, const Conv *c, int B, int H, int W, const float *res, int relu);
 size_t conv_col_floats(const Conv *c, int B, int H, int W);
