@@ -4,8 +4,7 @@
 // (phase j holds P[., 4x + j]), so that tile tx's columns are phase 0..3 at x and phase 0, 1 at
 // x + 1, and every transform runs over consecutive tiles of a row as plain vector arithmetic.
 // Tiles are numbered row by row over the batch (t = (b*th + ty)*tw + tx) and processed in
-// chunks of whole tile rows, sized so that a chunk's V and M stay in cache between the
-// transforms and the 36 products (the register tile of element_gemm, or sgemm).
+// chunks of whole tile rows (CHUNK_TILES): transforms, the 36 products (element_gemm), transforms.
 //
 //   B^T = [4  0 -5  0 1 0      G = [ 1/4     0    0       A^T = [1 1  1 1  1 0
 //          0 -4 -4  1 1 0           -1/6  -1/6 -1/6              0 1 -1 2 -2 0
@@ -29,7 +28,9 @@
 #define TM 4                   // outputs per tile side
 #define TA 6                   // inputs per tile side (TM + 2)
 #define NX (TA * TA)           // transform elements = matrix products per chunk
-#define CHUNK_BYTES (4 << 20)  // a chunk's V (36 x Cin x tiles floats), cf. L2 + L3 share
+// Tiles per chunk: each chunk streams the 36 transformed filter matrices once (36 MB at 512
+// channels), so fewer, larger chunks; 224-448 measured best on ResNet-18 / WRN-50-2 shapes.
+#define CHUNK_TILES 256
 
 #define MR 8                   // output channels per block of the AVX-512 tile
 
@@ -58,10 +59,7 @@ static Geom geom(const Conv *c, int B, int H, int W) {
     g.th = (g.Ho + TM - 1) / TM, g.tw = (g.Wo + TM - 1) / TM;
     g.Hp = TM * g.th + 2, g.Wq = g.tw + 1;
     g.plane = (size_t)TM * g.Hp * g.Wq;
-    int wide = c->cin > c->cout ? c->cin : c->cout;
-    long target = CHUNK_BYTES / ((long)NX * 4 * wide);  // tiles per chunk
-    target = target < 64 ? 64 : target;
-    g.rows = (int)(target / g.tw);
+    g.rows = CHUNK_TILES / g.tw;
     g.rows = g.rows < 1 ? 1 : g.rows > B * g.th ? B * g.th : g.rows;
     return g;
 }
@@ -106,34 +104,51 @@ size_t conv_winograd_scratch_floats(const Conv *c, int B, int H, int W) {
 #include <immintrin.h>
 #endif
 
-// e[k] = s[2k], o[k] = s[2k + 1], k < n
-static void deinterleave(float *e, float *o, const float *s, int n) {
+// q[j][k] = s[4k + j], j < 4, k < n (phases q[j] = q0 + j * qs). s holds 4 * round16(n) floats.
+static void split4(float *q0, size_t qs, const float *s, int n) {
     int k = 0;
 #ifdef __AVX512F__
-    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    for (; k + 16 <= n; k += 16) {
-        __m512 a = _mm512_loadu_ps(s + 2 * k), b = _mm512_loadu_ps(s + 2 * k + 16);
-        _mm512_storeu_ps(e + k, _mm512_permutex2var_ps(a, ie, b));
-        _mm512_storeu_ps(o + k, _mm512_permutex2var_ps(a, io, b));
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (; k < n; k += 16) {
+        __mmask16 m = n - k >= 16 ? 0xffff : (__mmask16)((1u << (n - k)) - 1);
+        const float *a = s + 4 * k;
+        __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16), a2 = _mm512_loadu_ps(a + 32),
+               a3 = _mm512_loadu_ps(a + 48);
+        __m512 e01 = _mm512_permutex2var_ps(a0, ev, a1), o01 = _mm512_permutex2var_ps(a0, od, a1);  // x mod 2
+        __m512 e23 = _mm512_permutex2var_ps(a2, ev, a3), o23 = _mm512_permutex2var_ps(a2, od, a3);
+        _mm512_mask_storeu_ps(q0 + k, m, _mm512_permutex2var_ps(e01, ev, e23));  // then x mod 4
+        _mm512_mask_storeu_ps(q0 + qs + k, m, _mm512_permutex2var_ps(o01, ev, o23));
+        _mm512_mask_storeu_ps(q0 + 2 * qs + k, m, _mm512_permutex2var_ps(e01, od, e23));
+        _mm512_mask_storeu_ps(q0 + 3 * qs + k, m, _mm512_permutex2var_ps(o01, od, o23));
     }
 #endif
-    for (; k < n; k++) e[k] = s[2 * k], o[k] = s[2 * k + 1];
+    for (; k < n; k++)
+        for (int j = 0; j < 4; j++) q0[j * qs + k] = s[4 * k + j];
 }
 
-// d[2k] = e[k], d[2k + 1] = o[k], k < n
-static void interleave(float *d, const float *e, const float *o, int n) {
+// d[4k + j] = q[j][k], j < 4, k < n (rows q[j] = q0 + j * qs): split4's inverse. d has room for
+// 4 * round16(n) floats (the last block is written whole).
+static void merge4(float *d, const float *q0, size_t qs, int n) {
     int k = 0;
 #ifdef __AVX512F__
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    for (; k + 16 <= n; k += 16) {
-        __m512 a = _mm512_loadu_ps(e + k), b = _mm512_loadu_ps(o + k);
-        _mm512_storeu_ps(d + 2 * k, _mm512_permutex2var_ps(a, lo, b));
-        _mm512_storeu_ps(d + 2 * k + 16, _mm512_permutex2var_ps(a, hi, b));
+    for (; k < n; k += 16) {
+        __mmask16 m = n - k >= 16 ? 0xffff : (__mmask16)((1u << (n - k)) - 1);
+        __m512 y0 = _mm512_maskz_loadu_ps(m, q0 + k), y1 = _mm512_maskz_loadu_ps(m, q0 + qs + k),
+               y2 = _mm512_maskz_loadu_ps(m, q0 + 2 * qs + k), y3 = _mm512_maskz_loadu_ps(m, q0 + 3 * qs + k);
+        __m512 l02 = _mm512_permutex2var_ps(y0, lo, y2), h02 = _mm512_permutex2var_ps(y0, hi, y2);  // y0 y2 pairs
+        __m512 l13 = _mm512_permutex2var_ps(y1, lo, y3), h13 = _mm512_permutex2var_ps(y1, hi, y3);
+        float *o = d + 4 * k;
+        _mm512_storeu_ps(o, _mm512_permutex2var_ps(l02, lo, l13));
+        _mm512_storeu_ps(o + 16, _mm512_permutex2var_ps(l02, hi, l13));
+        _mm512_storeu_ps(o + 32, _mm512_permutex2var_ps(h02, lo, h13));
+        _mm512_storeu_ps(o + 48, _mm512_permutex2var_ps(h02, hi, h13));
     }
 #endif
-    for (; k < n; k++) d[2 * k] = e[k], d[2 * k + 1] = o[k];
+    for (; k < n; k++)
+        for (int j = 0; j < 4; j++) d[4 * k + j] = q0[j * qs + k];
 }
 
 // The zero-padded input with its columns split by x mod 4: pl[ci][b][phase][Hp][Wq].
@@ -142,8 +157,9 @@ static void pad_split(float *pl, const float *in, const Conv *c, int B, int H, i
     size_t wq = (size_t)g->Wq, ph = (size_t)g->Hp * wq;
 #pragma omp parallel
     {
-        float *row = ad_malloc((size_t)8 * wq * sizeof(float));  // padded row, then its two halves
-        float *e = row + 4 * wq, *o = e + 2 * wq;
+        size_t rn = 4 * round16(wq);  // one padded row, whole 64-float blocks for split4
+        float *row = ad_malloc(rn * sizeof(float));
+        memset(row, 0, rn * sizeof(float));
 #pragma omp for schedule(static)
         for (int cb = 0; cb < c->cin * B; cb++) {
             const float *src = in + (size_t)cb * H * W;
@@ -155,11 +171,9 @@ static void pad_split(float *pl, const float *in, const Conv *c, int B, int H, i
                     for (int j = 0; j < TM; j++) memset(d + j * ph, 0, wq * sizeof(float));
                     continue;
                 }
-                memset(row, 0, 4 * wq * sizeof(float));
+                // the padding columns stay zero from the memset: only the image part is rewritten
                 memcpy(row + p, src + (size_t)y * W, (size_t)W * sizeof(float));  // W + p <= 4 * Wq
-                deinterleave(e, o, row, 2 * g->Wq);    // x mod 2
-                deinterleave(d, d + 2 * ph, e, g->Wq);  // phases 0 and 2
-                deinterleave(d + ph, d + 3 * ph, o, g->Wq);
+                split4(d, ph, row, g->Wq);
             }
         }
         free(row);
@@ -304,9 +318,8 @@ static void output_transform(float *out, const float *M, size_t ld, const Conv *
     size_t xs = (size_t)m_rows(c) * ld;
 #pragma omp parallel
     {
-        // y[r][j][x]: output row r of the tile row, column 4x + j; then pairs and whole rows
-        float *y = ad_malloc((size_t)(TM * TM + 2 * TM + TM * TM) * tw * sizeof(float));
-        float *pair = y + TM * TM * tw, *rows = pair + 2 * TM * tw;
+        // y[r][j][x]: output row r of the tile row, column 4x + j; then one whole row
+        float *y = ad_malloc(((size_t)TM * TM * tw + 4 * round16((size_t)tw)) * sizeof(float)), *row = y + TM * TM * tw;
 #pragma omp for schedule(static)
         for (long job = 0; job < (long)c->cout * nr; job++) {
             int co = (int)(job / nr), R = R0 + (int)(job % nr), b = R / g->th, ty = R % g->th;
@@ -314,12 +327,9 @@ static void output_transform(float *out, const float *M, size_t ld, const Conv *
             transform_row_out(y, tw, m, xs, tw);
             float bias = c->b[co];
             for (int a = 0; a < TM && TM * ty + a < Ho; a++) {
-                const float *ya = y + (size_t)a * TM * tw;  // columns 4x + j, j = 0..3
-                interleave(pair, ya, ya + 2 * tw, tw);          // 4x, 4x + 2
-                interleave(pair + 2 * tw, ya + tw, ya + 3 * tw, tw);  // 4x + 1, 4x + 3
-                interleave(rows, pair, pair + 2 * tw, 2 * tw);
+                merge4(row, y + (size_t)a * TM * tw, (size_t)tw, tw);  // columns 4x + j, j = 0..3
                 size_t o = (((size_t)co * B + b) * Ho + TM * ty + a) * Wo;
-                conv_epilogue(out + o, rows, (size_t)Wo, bias, res ? res + o : NULL, relu);
+                conv_epilogue(out + o, row, (size_t)Wo, bias, res ? res + o : NULL, relu);
             }
         }
         free(y);

@@ -383,12 +383,13 @@ Test(resnet, conv_fast_equals_naive_on_awkward_shapes) {
     conv_case(2, 9, 3, 3, 0, 1, 3, 4, 0, 0);
     // Winograd's edges (3x3 stride 1): odd output sizes (a half-used last tile row and column),
     // pads 0 and 2, one-pixel images, tiles of one row (W = 1), and chunks of tile rows that
-    // cross from one image to the next (512 channels: 64-tile chunks = 10 rows of 6 tiles, 8 rows an image)
+    // cross from one image to the next (60 x 20 images: 51 rows of 5 tiles a chunk, 15 rows an image)
     conv_case(3, 5, 3, 1, 0, 2, 3, 3, 1, 1);      // pad 0: one output
     conv_case(7, 6, 3, 1, 2, 1, 5, 4, 0, 1);      // pad 2: output larger than the input
     conv_case(4, 3, 3, 1, 1, 3, 1, 2, 1, 0);
     conv_case(5, 4, 3, 1, 1, 2, 9, 1, 0, 1);
-    conv_case(512, 40, 3, 1, 1, 2, 29, 22, 1, 1);
+    conv_case(512, 40, 3, 1, 1, 2, 29, 22, 1, 1);  // 512 input channels: the largest rounding error
+    conv_case(8, 8, 3, 1, 1, 4, 60, 20, 1, 1);
     conv_case(128, 128, 3, 1, 1, 1, 56, 56, 1, 1); // WideResNet-50-2 layer1 conv2
     conv_case(512, 512, 3, 1, 1, 1, 5, 6, 1, 1);   // 4 tiles: 24-channel tiles, a partial last block
     conv_case(64, 24, 3, 1, 1, 3, 20, 20, 0, 1);   // 75 tiles in one chunk: 48-tile tiles, then a 32-tile one
