@@ -83,23 +83,7 @@ static int cf_rot(const Params *p, const char *category) { return (void)p, (void
 static int cf_run(const Params *p, const FeatureBatch *t, const FeatureBatch *r, const MethodContext *ctx,
                   MethodOutput *out) {
     (void)p, (void)ctx;
-    int P = t->gh * t->gw, D = t->dim;
-    out->maps = calloc((size_t)t->n * P, sizeof(float));
-    out->image_score = calloc((size_t)t->n, sizeof(float));
-    for (int i = 0; i < t->n; i++)
-        for (int q = 0; q < P; q++) {
-            double best = INFINITY;
-            for (int j = 0; j < r->n; j++) {
-                double d2 = 0;
-                for (int c = 0; c < D; c++) {
-                    double e = t->feat[i][q * D + c] - r->feat[j][q * D + c];
-                    d2 += e * e;
-                }
-                best = d2 < best ? d2 : best;
-            }
-            out->maps[(size_t)i * P + q] = (float)best;
-            if (best > out->image_score[i]) out->image_score[i] = (float)best;
-        }
+    nearest_patch_scores(t, r, out);
     return 0;
 }
 static const Method CF = {"cachefew", 1, NULL, cf_run, cf_rot, 0};

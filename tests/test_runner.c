@@ -114,23 +114,7 @@ static int ff_run(const Params *p, const FeatureBatch *t, const FeatureBatch *r,
     (void)p, (void)ctx;
     if (!r) return ad_error("no references");
     g_train_n = r->n;
-    int P = t->gh * t->gw, D = t->dim;
-    out->maps = calloc((size_t)t->n * P, sizeof(float));
-    out->image_score = calloc((size_t)t->n, sizeof(float));
-    for (int i = 0; i < t->n; i++)
-        for (int q = 0; q < P; q++) {
-            double best = INFINITY;
-            for (int j = 0; j < r->n; j++) {
-                double d2 = 0;
-                for (int c = 0; c < D; c++) {
-                    double e = t->feat[i][q * D + c] - r->feat[j][q * D + c];
-                    d2 += e * e;
-                }
-                best = d2 < best ? d2 : best;
-            }
-            out->maps[(size_t)i * P + q] = (float)best;
-            if (best > out->image_score[i]) out->image_score[i] = (float)best;
-        }
+    nearest_patch_scores(t, r, out);
     out->half_pixel = 1;
     out->smooth_sigma = 1.0;
     return 0;

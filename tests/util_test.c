@@ -1,5 +1,6 @@
 #include "util_test.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,4 +145,24 @@ char *sha256sum_of(const char *path) {
     cr_assert(out && strlen(out) >= 64, "sha256sum %s: no digest", path);
     out[64] = 0;
     return out;
+}
+
+void nearest_patch_scores(const FeatureBatch *t, const FeatureBatch *r, MethodOutput *out) {
+    int P = t->gh * t->gw, D = t->dim;
+    out->maps = calloc((size_t)t->n * P, sizeof(float));
+    out->image_score = calloc((size_t)t->n, sizeof(float));
+    for (int i = 0; i < t->n; i++)
+        for (int q = 0; q < P; q++) {
+            double best = INFINITY;
+            for (int j = 0; j < r->n; j++) {
+                double d2 = 0;
+                for (int c = 0; c < D; c++) {
+                    double e = t->feat[i][q * D + c] - r->feat[j][q * D + c];
+                    d2 += e * e;
+                }
+                best = d2 < best ? d2 : best;
+            }
+            out->maps[(size_t)i * P + q] = (float)best;
+            if (best > out->image_score[i]) out->image_score[i] = (float)best;
+        }
 }

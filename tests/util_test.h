@@ -33,3 +33,7 @@ char *synth_fixture(const char *dir);
 // restore_stderr.
 int redirect_stderr(const char *path);
 void restore_stderr(int saved);
+// A stand-in few-shot method's scores: each test patch's squared distance to the nearest
+// reference patch at the same grid position (out->maps, calloc'd), the image score its maximum.
+#include "method.h"
+void nearest_patch_scores(const FeatureBatch *t, const FeatureBatch *r, MethodOutput *out);
