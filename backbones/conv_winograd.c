@@ -102,6 +102,9 @@ size_t conv_winograd_scratch_floats(const Conv *c, int B, int H, int W) {
 
 #ifdef __AVX512F__
 #include <immintrin.h>
+
+// The first min(n, 16) lanes (n >= 1): the mask of a row's last, partial vector.
+static inline __mmask16 lanes(int n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
 #endif
 
 // q[j][k] = s[4k + j], j < 4, k < n (phases q[j] = q0 + j * qs). s holds 4 * round16(n) floats.
@@ -111,7 +114,7 @@ static void split4(float *q0, size_t qs, const float *s, int n) {
     const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     for (; k < n; k += 16) {
-        __mmask16 m = n - k >= 16 ? 0xffff : (__mmask16)((1u << (n - k)) - 1);
+        __mmask16 m = lanes(n - k);
         const float *a = s + 4 * k;
         __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16), a2 = _mm512_loadu_ps(a + 32),
                a3 = _mm512_loadu_ps(a + 48);
@@ -135,7 +138,7 @@ static void merge4(float *d, const float *q0, size_t qs, int n) {
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     for (; k < n; k += 16) {
-        __mmask16 m = n - k >= 16 ? 0xffff : (__mmask16)((1u << (n - k)) - 1);
+        __mmask16 m = lanes(n - k);
         __m512 y0 = _mm512_maskz_loadu_ps(m, q0 + k), y1 = _mm512_maskz_loadu_ps(m, q0 + qs + k),
                y2 = _mm512_maskz_loadu_ps(m, q0 + 2 * qs + k), y3 = _mm512_maskz_loadu_ps(m, q0 + 3 * qs + k);
         __m512 l02 = _mm512_permutex2var_ps(y0, lo, y2), h02 = _mm512_permutex2var_ps(y0, hi, y2);  // y0 y2 pairs
@@ -223,7 +226,7 @@ static inline void at6v(__m512 *y, const __m512 *m) {
 // patch rows wq apart.
 static void transform_row_in(float *v, size_t xs, const float *const *col, size_t wq, int tw) {
     for (int x = 0; x < tw; x += 16) {
-        __mmask16 k = tw - x >= 16 ? 0xffff : (__mmask16)((1u << (tw - x)) - 1);
+        __mmask16 k = lanes(tw - x);
         __m512 t[TA][TA];
         for (int cx = 0; cx < TA; cx++) {
             __m512 d[TA], r[TA];
@@ -242,7 +245,7 @@ static void transform_row_in(float *v, size_t xs, const float *const *col, size_
 // y[(i * 4 + j) * ys + x] = (A^T m A)[i][j] of tile x < tw, m[xi * xs + x].
 static void transform_row_out(float *y, size_t ys, const float *m, size_t xs, int tw) {
     for (int x = 0; x < tw; x += 16) {
-        __mmask16 k = tw - x >= 16 ? 0xffff : (__mmask16)((1u << (tw - x)) - 1);
+        __mmask16 k = lanes(tw - x);
         __m512 s[TM][TA];
         for (int j = 0; j < TA; j++) {
             __m512 d[TA], r[TM];
