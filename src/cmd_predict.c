@@ -15,6 +15,7 @@
 #include "config.h"
 #include "dataset.h"
 #include "err.h"
+#include "opts.h"
 #include "evaluate.h"
 #include "fsutil.h"
 #include "npy.h"
@@ -243,41 +244,26 @@ done:
 }
 
 int cmd_predict(int argc, char **argv) {
-    const char *config = NULL, *images = NULL, *reference = NULL, *out = "predictions", *method = NULL;
+    const char *images = NULL, *reference = NULL, *out = "predictions", *method = NULL, *quiet_s = NULL;
     const char **sets = ad_calloc((size_t)argc, sizeof *sets);
-    int n_sets = 0, quiet = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            free(sets);
-            return 0;
-        }
-        const char **dst = !strcmp(a, "--images") ? &images : !strcmp(a, "--reference") ? &reference
-                         : !strcmp(a, "--out") ? &out : !strcmp(a, "--method") ? &method : NULL;
-        if (dst || !strcmp(a, "--set")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "adbench: error: adbench predict: option '%s' needs a value\n", a);
-                free(sets);
-                return 1;
-            }
-            if (dst) *dst = argv[++i];
-            else sets[n_sets++] = argv[++i];
-        } else if (!strcmp(a, "--quiet")) {
-            quiet = 1;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "adbench: error: adbench predict: unknown option '%s'; valid options: --images, --reference, "
-                            "--out, --method, --set, --quiet\n", a);
-            free(sets);
-            return 1;
-        } else if (!config) {
-            config = a;
-        } else {
-            fprintf(stderr, "adbench: error: adbench predict: unexpected argument '%s' (one config file)\n", a);
-            free(sets);
-            return 1;
-        }
+    int n_sets = 0;
+    if (opts_wants_help(argc, argv, 2)) {
+        usage(stdout);
+        free(sets);
+        return 0;
     }
+    const Opt opts[] = {
+        {"images", 1, &images, ""}, {"reference", 1, &reference, ""}, {"out", 1, &out, ""},
+        {"method", 1, &method, ""}, {"set", OPT_LIST, sets, ""},      {"quiet", 0, &quiet_s, ""},
+    };
+    const char *pos[1] = {NULL};
+    if (opts_parse("predict", argc, argv, 2, opts, (int)(sizeof opts / sizeof *opts), pos, 1) < 0) {
+        free(sets);
+        ad_die_user();
+    }
+    while (sets[n_sets]) n_sets++;
+    const char *config = pos[0];
+    int quiet = quiet_s != NULL;
     if (!config || !images) {
         if (config && !images) fprintf(stderr, "adbench: error: adbench predict: --images DIR is required\n");
         usage(stderr);

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "config.h"
 #include "err.h"
+#include "opts.h"
 #include "runner.h"
 #include "runlog.h"
 
@@ -30,59 +31,28 @@ static void usage(FILE *f) {
 }
 
 int cmd_run(int argc, char **argv) {
-    const char *config = NULL, *out = NULL, *shard = NULL;
+    const char *out = NULL, *shard = NULL, *dry_s = NULL, *quiet_s = NULL, *force_s = NULL, *stale_s = NULL;
     const char **sets = calloc((size_t)argc, sizeof *sets);
     const char **only = calloc((size_t)argc, sizeof *only);
-    int n_sets = 0, n_only = 0, dry = 0, quiet = 0, force = 0, rerun_stale = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        int has_next = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            free(sets), free(only);
-            return 0;
-        } else if (!strcmp(a, "--set") || !strcmp(a, "--out") || !strcmp(a, "--shard") || !strcmp(a, "--only")) {
-            if (!has_next) {
-                fprintf(stderr, "adbench: error: adbench run: option '%s' needs a value\n", a);
-                free(sets), free(only);
-                return 1;
-            }
-            const char *v = argv[++i];
-            if (!strcmp(a, "--set")) sets[n_sets++] = v;
-            else if (!strcmp(a, "--only")) only[n_only++] = v;
-            else if (!strcmp(a, "--out")) out = v;
-            else shard = v;
-        } else if (!strncmp(a, "--set=", 6)) {
-            sets[n_sets++] = a + 6;
-        } else if (!strncmp(a, "--out=", 6)) {
-            out = a + 6;
-        } else if (!strncmp(a, "--only=", 7)) {
-            only[n_only++] = a + 7;
-        } else if (!strncmp(a, "--shard=", 8)) {
-            shard = a + 8;
-        } else if (!strcmp(a, "--dry-run")) {
-            dry = 1;
-        } else if (!strcmp(a, "--force")) {
-            force = 1;
-        } else if (!strcmp(a, "--rerun-stale")) {
-            rerun_stale = 1;
-        } else if (!strcmp(a, "--quiet")) {
-            quiet = 1;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr,
-                    "adbench: error: adbench run: unknown option '%s'; valid options: --set, --out, --dry-run, --quiet, "
-                    "--shard, --only, --rerun-stale, --force\n",
-                    a);
-            free(sets), free(only);
-            return 1;
-        } else if (!config) {
-            config = a;
-        } else {
-            fprintf(stderr, "adbench: error: adbench run: unexpected argument '%s' (one config file per run)\n", a);
-            free(sets), free(only);
-            return 1;
-        }
+    int n_sets = 0, n_only = 0;
+    if (opts_wants_help(argc, argv, 2)) {
+        usage(stdout);
+        free(sets), free(only);
+        return 0;
     }
+    const Opt opts[] = {
+        {"set", OPT_LIST, sets, ""}, {"out", 1, &out, ""},     {"dry-run", 0, &dry_s, ""},     {"quiet", 0, &quiet_s, ""},
+        {"shard", 1, &shard, ""},    {"only", OPT_LIST, only, ""}, {"rerun-stale", 0, &stale_s, ""}, {"force", 0, &force_s, ""},
+    };
+    const char *pos[1] = {NULL};
+    if (opts_parse("run", argc, argv, 2, opts, (int)(sizeof opts / sizeof *opts), pos, 1) < 0) {
+        free(sets), free(only);
+        ad_die_user();
+    }
+    while (sets[n_sets]) n_sets++;
+    while (only[n_only]) n_only++;
+    const char *config = pos[0];
+    int dry = dry_s != NULL, quiet = quiet_s != NULL, force = force_s != NULL, rerun_stale = stale_s != NULL;
     if (!config) {
         usage(stderr);
         free(sets), free(only);
