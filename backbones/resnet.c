@@ -455,8 +455,8 @@ void conv_set_kernel(Conv *c, ResNetConv kind) {
     free(c->wp), free(c->wu);
     c->wp = c->wu = NULL;
     if (!c->cout) return;  // no such conv in this block (c3 of a BasicBlock, a missing shortcut)
-    if (kind == RESNET_CONV_WINOGRAD) conv_winograd_pack(c);
-    if (kind != RESNET_CONV_GEMM && !c->wu) conv_direct_pack(c);
+    if (kind == RESNET_CONV_WINOGRAD) conv_winograd_pack(c);        // 3x3 stride 1 only
+    if (kind != RESNET_CONV_GEMM && !c->wu) conv_direct_pack(c);  // k > 1 on AVX-512 builds only
 }
 
 void resnet_set_conv(ResNet *m, ResNetConv kind) {
@@ -532,7 +532,10 @@ static void run_conv(ResNet *m, float *out, const float *in, const Conv *c, int 
     double t0 = m->profile ? omp_get_wtime() : 0;
     conv2d_forward(out, m->col, in, c, B, H, W, res, relu);
     if (!m->profile) return;
-    int kind = conv_winograd_applies(c) ? RESNET_PROF_WINOGRAD : conv_direct_applies(c) ? RESNET_PROF_DIRECT : conv_is_pointwise(c) ? RESNET_PROF_POINTWISE : RESNET_PROF_IM2COL;
+    int kind = conv_winograd_applies(c) ? RESNET_PROF_WINOGRAD
+             : conv_direct_applies(c)   ? RESNET_PROF_DIRECT
+             : conv_is_pointwise(c)     ? RESNET_PROF_POINTWISE
+                                        : RESNET_PROF_IM2COL;
     int ho, wo;
     conv_out_size(c, H, W, &ho, &wo);
     m->prof_s[kind] += omp_get_wtime() - t0;

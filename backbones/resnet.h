@@ -11,9 +11,10 @@
 // Activations are kept channel-major with the batch inside, x[c][b][h][w] ("CNHW"). A 3x3
 // stride-1 convolution runs Winograd F(4x4, 3x3) (conv_winograd.h: 4x fewer multiplications);
 // any other k > 1 convolution the direct AVX-512 kernel of conv_direct.h where the build has
-// AVX-512; a 1x1 one (and every other one without AVX-512) is one GEMM out[Cout][B*Ho*Wo] = W[Cout][Cin*k*k] x
-// col[Cin*k*k][B*Ho*Wo] (im2col; 1x1 stride-1 convolutions need no im2col), tiled over a fixed
-// grid of output blocks. Neither depends on the thread count.
+// AVX-512; a 1x1 one (and every other one without AVX-512) is one GEMM
+// out[Cout][B*Ho*Wo] = W[Cout][Cin*k*k] x col[Cin*k*k][B*Ho*Wo] (im2col; 1x1 stride-1
+// convolutions need no im2col), tiled over a fixed grid of output blocks. None of the three
+// depends on the thread count.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

@@ -15,11 +15,11 @@
 #include "config.h"
 #include "dataset.h"
 #include "err.h"
-#include "opts.h"
 #include "evaluate.h"
 #include "fsutil.h"
 #include "npy.h"
 #include "musc.h"  // MUSC_MIN_IMAGES
+#include "opts.h"
 #include "overlay.h"
 #include "results.h"
 #include "runner.h"

@@ -40,9 +40,10 @@ int cmd_run(int argc, char **argv) {
         free(sets), free(only);
         return 0;
     }
-    const Opt opts[] = {
-        {"set", OPT_LIST, sets, ""}, {"out", 1, &out, ""},     {"dry-run", 0, &dry_s, ""},     {"quiet", 0, &quiet_s, ""},
-        {"shard", 1, &shard, ""},    {"only", OPT_LIST, only, ""}, {"rerun-stale", 0, &stale_s, ""}, {"force", 0, &force_s, ""},
+    const Opt opts[] = {  // help texts: usage() above
+        {"set", OPT_LIST, sets, ""},  {"out", 1, &out, ""},          {"dry-run", 0, &dry_s, ""},
+        {"quiet", 0, &quiet_s, ""},   {"shard", 1, &shard, ""},      {"only", OPT_LIST, only, ""},
+        {"rerun-stale", 0, &stale_s, ""}, {"force", 0, &force_s, ""},
     };
     const char *pos[1] = {NULL};
     if (opts_parse("run", argc, argv, 2, opts, (int)(sizeof opts / sizeof *opts), pos, 1) < 0) {

@@ -336,7 +336,6 @@ static void conv_case(int cin, int cout, int k, int stride, int pad, int B, int 
     conv2d_forward_naive(b, in, &c, B, H, Wd, res, relu);
     // every fast path: im2col + sgemm, the direct tile (k > 1 on an AVX-512 build), Winograd
     // (3x3 stride 1)
-    static const char *KIND[] = {"gemm", "direct", "winograd"};
     for (int kind = RESNET_CONV_GEMM; kind <= RESNET_CONV_WINOGRAD; kind++) {
         conv_set_kernel(&c, (ResNetConv)kind);
         if (kind == RESNET_CONV_DIRECT && !conv_direct_applies(&c)) continue;
@@ -347,8 +346,8 @@ static void conv_case(int cin, int cout, int k, int stride, int pad, int B, int 
         for (size_t i = 0; i < no; i++) a[i] = NAN;
         conv2d_forward(a, col, in, &c, B, H, Wd, res, relu);
         char what[112];
-        snprintf(what, sizeof what, "%s conv cin %d cout %d k %d s %d p %d B %d %dx%d", wino ? "winograd" : KIND[kind < 2 ? kind : 1], cin,
-                 cout, k, stride, pad, B, H, Wd);
+        snprintf(what, sizeof what, "%s conv cin %d cout %d k %d s %d p %d B %d %dx%d",
+                 wino ? "winograd" : kind == RESNET_CONV_GEMM ? "gemm" : "direct", cin, cout, k, stride, pad, B, H, Wd);
         double mx = 0, err = 0;
         for (size_t i = 0; i < no; i++) mx = fmax(mx, fabs(b[i])), err = fmax(err, fabs((double)a[i] - b[i]));
         // Winograd's transforms scale the terms by up to 25 and 8 before they cancel: a few times

@@ -3,6 +3,8 @@
 #pragma once
 #include <stddef.h>
 
+#include "method.h"  // FeatureBatch, MethodOutput (nearest_patch_scores)
+
 // Path of build/adbench (env ADBENCH, set by make test).
 const char *adbench_bin(void);
 // ../shared/data (env ADBENCH_SHARED_DATA overrides).
@@ -35,5 +37,4 @@ int redirect_stderr(const char *path);
 void restore_stderr(int saved);
 // A stand-in few-shot method's scores: each test patch's squared distance to the nearest
 // reference patch at the same grid position (out->maps, calloc'd), the image score its maximum.
-#include "method.h"
 void nearest_patch_scores(const FeatureBatch *t, const FeatureBatch *r, MethodOutput *out);
